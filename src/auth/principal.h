@@ -1,0 +1,31 @@
+// Who is calling, and what their token's scopes allow.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pipy::auth {
+
+// Scopes (DESIGN.md): "read", "upload:<glob>" over normalized project names (npm names as
+// "@scope/name"), "admin" (everything). Any valid token may read.
+struct Principal {
+  bool anonymous = true;
+  std::string token_name;            // empty when anonymous
+  std::vector<std::string> scopes;
+
+  bool IsAdmin() const;
+  // True for any authenticated token.
+  bool CanRead() const { return !anonymous; }
+  // True when an "upload:<glob>" scope matches `normalized_project`, or admin.
+  bool CanUpload(std::string_view normalized_project) const;
+};
+
+// Shell-style glob: '*' matches any run of characters (including none), '?' one character;
+// everything else literally. Used for upload scopes and source scopes.
+bool GlobMatch(std::string_view pattern, std::string_view text);
+
+// True when `scope` is one of the accepted forms, with a non-empty glob after "upload:".
+bool IsValidScope(std::string_view scope);
+
+}  // namespace pipy::auth

@@ -1,0 +1,96 @@
+// Plain request/response types. Everything above http/ sees only these; Beast stays
+// inside http/*.cc (each translation unit that includes it costs ~12 s to compile).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/status.h"
+
+namespace pipy::http {
+
+struct Header {
+  std::string name;   // as received / to send; lookups are case-insensitive
+  std::string value;
+};
+
+// A request body: small ones are held in memory, large ones spooled to a temp file that
+// the server deletes once the response is sent.
+struct RequestBody {
+  std::string memory;                 // used when `file` is empty
+  std::filesystem::path file;
+  std::uint64_t size = 0;
+  bool in_file() const { return !file.empty(); }
+};
+
+struct Request {
+  std::string method;       // "GET", "POST", ...
+  std::string target;       // raw request-target, e.g. "/simple/Foo/?x=1"
+  std::string path;         // percent-decoded path without the query, e.g. "/simple/Foo/"
+  std::string query;        // raw query without '?'
+  std::vector<Header> headers;
+  std::string remote_address;  // peer IP, e.g. "127.0.0.1" or "::1"
+  RequestBody body;
+  // Path parameters captured by the route pattern, e.g. {"name", "Foo"}.
+  std::vector<std::pair<std::string, std::string>> params;
+
+  // The first header named `name` (case-insensitive), or nullopt.
+  std::optional<std::string_view> header(std::string_view name) const;
+  // The path parameter `name`, or "" when the route has none.
+  std::string_view param(std::string_view name) const;
+};
+
+// Bytes of an open file sent with sendfile(2). The response owns `fd` and closes it.
+struct FileBody {
+  int fd = -1;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+// Bytes produced on demand: `read` fills up to n bytes and returns how many, 0 at the end.
+struct StreamBody {
+  std::function<Result<std::size_t>(char* buf, std::size_t n)> read;
+  std::optional<std::uint64_t> length;  // Content-Length when known, else chunked
+};
+
+struct Response {
+  int status = 200;
+  std::string reason;       // reason phrase; empty = the standard one for `status`
+  std::vector<Header> headers;
+  // A shared body lets cached pages be sent without copying.
+  std::variant<std::string, std::shared_ptr<const std::string>, FileBody, StreamBody> body;
+
+  Response() = default;
+  Response(Response&&) noexcept;
+  Response& operator=(Response&&) noexcept;
+  Response(const Response&) = delete;
+  Response& operator=(const Response&) = delete;
+  ~Response();  // closes a FileBody's fd
+
+  Response& SetHeader(std::string name, std::string value);
+  // The first header named `name` (case-insensitive), or nullopt.
+  std::optional<std::string_view> header(std::string_view name) const;
+};
+
+// Builds a response with a text body.
+Response TextResponse(int status, std::string body,
+                      std::string content_type = "text/plain; charset=utf-8");
+// Builds an error response from a non-OK status through the one Status-to-HTTP table:
+// the message is both the reason phrase (twine prints it) and the body.
+Response ErrorResponse(const Status& status);
+// The HTTP status for a Status code (the one table).
+int HttpStatusFor(StatusCode code);
+
+// Case-insensitive ASCII comparison, for header names.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+}  // namespace pipy::http

@@ -1,0 +1,35 @@
+// Prometheus metrics for the whole process, rendered in the text exposition format.
+// Thread-safe; counters are cheap enough for every request.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace pipy::http {
+
+class Metrics {
+ public:
+  // One finished request: counted by route and status, its latency into the histogram,
+  // its body bytes into bytes sent.
+  void ObserveRequest(std::string_view route, int status, double seconds, std::uint64_t bytes_sent);
+  // Adds 1 to `name{label="value"}`, e.g. ("pipy_uploads_total", "result", "created").
+  void Increment(std::string_view name, std::string_view label, std::string_view value);
+  // Prometheus text format (version 0.0.4).
+  std::string Render() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, int>, std::uint64_t> requests_;
+  std::map<std::string, std::map<std::string, std::uint64_t>> counters_;  // "name{label" -> value -> n
+  static constexpr int kBuckets = 12;
+  std::uint64_t latency_buckets_[kBuckets] = {};
+  std::uint64_t latency_count_ = 0;
+  double latency_sum_ = 0;
+  std::uint64_t bytes_sent_ = 0;
+};
+
+}  // namespace pipy::http

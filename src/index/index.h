@@ -1,0 +1,103 @@
+// The index service: the one place every protocol (twine uploads, npm publishes), the
+// builder and imports go through to publish, yank and read. It validates, stores the
+// blob, then commits the catalog row (the only commit point; see DESIGN.md), checks
+// permissions, and keeps the page caches coherent.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/principal.h"
+#include "catalog/catalog.h"
+#include "core/status.h"
+#include "index/page_cache.h"
+#include "storage/blob_store.h"
+
+namespace pipy::index {
+
+struct IndexOptions {
+  // Limits for reading an archive's metadata (zip bombs, hostile archives).
+  std::uint64_t max_metadata_bytes = 4 * 1024 * 1024;
+  std::uint64_t max_archive_entries = 100'000;
+};
+
+// A Python distribution to publish: a wheel or an sdist in a local file.
+struct PythonUpload {
+  std::filesystem::path file;        // the bytes; the caller owns and deletes the file
+  std::string filename;              // as uploaded, e.g. "acme_logger-1.0-py3-none-any.whl"
+  std::string declared_name;         // twine's `name` field; empty = trust the filename
+  std::string declared_version;      // twine's `version` field; empty = trust the filename
+  std::string declared_sha256;       // twine's `sha256_digest`; empty = not sent
+  std::string uploader;              // recorded as the file's uploader
+};
+
+struct PublishResult {
+  catalog::AddFileOutcome outcome;   // kCreated, or kIdenticalExists for a no-op re-upload
+  catalog::FileRecord file;
+};
+
+// What a project page needs, in one consistent read.
+struct ProjectView {
+  catalog::ProjectRecord project;
+  std::vector<catalog::ReleaseRecord> releases;   // newest version first (PEP 440 order)
+  std::vector<catalog::FileRecord> files;         // by version (newest first), then filename
+};
+
+class Index {
+ public:
+  // `blobs` and `catalog` must outlive the index.
+  Index(storage::BlobStore& blobs, catalog::Catalog& catalog, IndexOptions options = {});
+
+  // Validates and publishes one Python distribution on behalf of `who`:
+  //  - the filename is a valid wheel (PEP 427) or sdist (PEP 625 / legacy) name;
+  //  - declared name and version, when given, agree with the filename;
+  //  - `who` may upload to the project (kPermissionDenied otherwise);
+  //  - the sha256 matches `declared_sha256` when given (kInvalidArgument otherwise);
+  //  - the archive opens; a wheel has exactly one *.dist-info/METADATA whose Name and
+  //    Version agree; an sdist's PKG-INFO, when present, agrees too;
+  // then stores the blob (and the wheel's METADATA as its own blob, for PEP 658) and
+  // inserts the catalog row. An identical existing file is a successful no-op; other
+  // bytes under an existing filename are kAlreadyExists. Nothing is stored on error.
+  Result<PublishResult> PublishPython(const auth::Principal& who, const PythonUpload& upload);
+
+  // PEP 592: yanks (or un-yanks) a release. Needs upload rights on the project.
+  Status SetYanked(const auth::Principal& who, std::string_view project,
+                   std::string_view version, bool yanked, std::string_view reason);
+
+  // Reads. Names must be normalized; kNotFound when the project does not exist.
+  Result<std::shared_ptr<const ProjectView>> GetProject(std::string_view project);
+  Result<std::vector<catalog::ProjectRecord>> ListProjects();
+  // The catalog row of `filename`; kNotFound when absent.
+  Result<catalog::FileRecord> FindFile(std::string_view filename);
+  // Opens a stored blob (a file's or a metadata blob's) for reading.
+  Result<std::unique_ptr<storage::BlobReader>> OpenBlob(std::string_view sha256);
+  std::optional<std::string> DirectUrl(std::string_view sha256);
+
+  // Rendered pages, invalidated whenever the project (or the project list) changes here
+  // or, through the catalog's change sequence, in another process.
+  PageCache& pages() { return pages_; }
+  // Re-reads the catalog's change sequence and drops every cached page when it moved.
+  // Called before serving from the cache; cheap (one query at most every 250 ms).
+  void Revalidate();
+
+  catalog::Catalog& catalog() { return catalog_; }
+  storage::BlobStore& blobs() { return blobs_; }
+
+ private:
+  storage::BlobStore& blobs_;
+  catalog::Catalog& catalog_;
+  IndexOptions options_;
+  PageCache pages_;
+  std::int64_t seen_sequence_ = -1;
+  std::int64_t next_check_ms_ = 0;
+  std::mutex revalidate_mu_;
+};
+
+}  // namespace pipy::index

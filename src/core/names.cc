@@ -1,0 +1,49 @@
+#include "core/names.h"
+
+namespace pipy {
+namespace {
+
+bool IsSeparator(char c) { return c == '-' || c == '_' || c == '.'; }
+
+bool IsAsciiAlnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+}  // namespace
+
+std::string NormalizeName(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  bool in_separator_run = false;
+  for (char c : name) {
+    if (IsSeparator(c)) {
+      if (!in_separator_run) {
+        out.push_back('-');
+      }
+      in_separator_run = true;
+      continue;
+    }
+    in_separator_run = false;
+    out.push_back(AsciiLower(c));
+  }
+  return out;
+}
+
+bool IsValidName(std::string_view name) {
+  if (name.empty()) {
+    return false;
+  }
+  if (!IsAsciiAlnum(name.front()) || !IsAsciiAlnum(name.back())) {
+    return false;
+  }
+  for (char c : name) {
+    if (!IsAsciiAlnum(c) && !IsSeparator(c)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace pipy

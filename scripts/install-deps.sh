@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's apt, exactly what building and testing pipy needs.
+# Idempotent: packages already installed are not touched, and apt is not called at all
+# when nothing is missing. Usage: scripts/install-deps.sh [--bench]
+set -euo pipefail
+
+build=(
+  cmake ninja-build pkg-config ccache g++ make
+  # Boost 1.81 only: the default libboost-*-dev (1.74) conflicts with it.
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libssl-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev libpqxx-dev libarchive-dev
+  libgit2-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
+  libcmark-gfm-dev libcmark-gfm-extensions-dev
+  libgtest-dev libgmock-dev
+)
+tests=(
+  python3 python3-pytest python3-venv python3-pip python3-setuptools python3-wheel
+  python3-build twine
+)
+bench=(nginx-light wrk)
+
+wanted=("${build[@]}" "${tests[@]}")
+if [[ "${1:-}" == "--bench" ]]; then
+  wanted+=("${bench[@]}")
+fi
+
+missing=()
+for pkg in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"

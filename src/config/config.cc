@@ -1,0 +1,287 @@
+#include "config/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "core/units.h"
+
+namespace pipy::config {
+
+namespace {
+
+// Reads typed values out of one TOML table, remembering which keys were used so that a
+// misspelt key is reported instead of silently ignored.
+class Section {
+ public:
+  Section(const toml::table* table, std::string name) : table_(table), name_(std::move(name)) {}
+
+  Status String(std::string_view key, std::string* out) {
+    const toml::node* node = Take(key);
+    if (node == nullptr) {
+      return Status::Ok();
+    }
+    auto value = node->value<std::string>();
+    if (!value) {
+      return Bad(key, "a string");
+    }
+    *out = *value;
+    return Status::Ok();
+  }
+
+  Status Bool(std::string_view key, bool* out) {
+    const toml::node* node = Take(key);
+    if (node == nullptr) {
+      return Status::Ok();
+    }
+    auto value = node->value<bool>();
+    if (!value) {
+      return Bad(key, "true or false");
+    }
+    *out = *value;
+    return Status::Ok();
+  }
+
+  Status Int(std::string_view key, int* out) {
+    const toml::node* node = Take(key);
+    if (node == nullptr) {
+      return Status::Ok();
+    }
+    auto value = node->value<std::int64_t>();
+    if (!value || *value < 0 || *value > 4096) {
+      return Bad(key, "an integer from 0 to 4096");
+    }
+    *out = static_cast<int>(*value);
+    return Status::Ok();
+  }
+
+  template <typename T>
+  Status Bytes(std::string_view key, T* out) {
+    const toml::node* node = Take(key);
+    if (node == nullptr) {
+      return Status::Ok();
+    }
+    if (auto n = node->value<std::int64_t>()) {
+      if (*n <= 0) {
+        return Bad(key, "a positive size");
+      }
+      *out = static_cast<T>(*n);
+      return Status::Ok();
+    }
+    if (auto s = node->value<std::string>()) {
+      auto size = ParseByteSize(*s);
+      if (!size || *size == 0) {
+        return Bad(key, "a size such as 512MiB");
+      }
+      *out = static_cast<T>(*size);
+      return Status::Ok();
+    }
+    return Bad(key, "a size (an integer of bytes or a string such as \"512MiB\")");
+  }
+
+  Status Duration(std::string_view key, std::chrono::milliseconds* out) {
+    const toml::node* node = Take(key);
+    if (node == nullptr) {
+      return Status::Ok();
+    }
+    auto s = node->value<std::string>();
+    if (!s) {
+      return Bad(key, "a duration string such as \"30s\"");
+    }
+    auto duration = ParseDuration(*s);
+    if (!duration || duration->count() <= 0) {
+      return Bad(key, "a duration string such as \"30s\"");
+    }
+    *out = *duration;
+    return Status::Ok();
+  }
+
+  Status StringList(std::string_view key, std::vector<std::string>* out) {
+    const toml::node* node = Take(key);
+    if (node == nullptr) {
+      return Status::Ok();
+    }
+    const toml::array* array = node->as_array();
+    if (array == nullptr) {
+      return Bad(key, "an array of strings");
+    }
+    out->clear();
+    for (const auto& item : *array) {
+      auto s = item.value<std::string>();
+      if (!s) {
+        return Bad(key, "an array of strings");
+      }
+      out->push_back(*s);
+    }
+    return Status::Ok();
+  }
+
+  // Fails naming the first key of the table that nothing asked for.
+  Status NoOtherKeys() const {
+    if (table_ == nullptr) {
+      return Status::Ok();
+    }
+    for (const auto& [key, value] : *table_) {
+      if (!used_.contains(std::string(key.str()))) {
+        return InvalidArgument("unknown key '" + std::string(key.str()) + "' in [" + name_ + "]");
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const toml::node* Take(std::string_view key) {
+    used_.insert(std::string(key));
+    return table_ == nullptr ? nullptr : table_->get(key);
+  }
+  Status Bad(std::string_view key, std::string_view expected) const {
+    return InvalidArgument("[" + name_ + "] " + std::string(key) + " must be " +
+                           std::string(expected));
+  }
+
+  const toml::table* table_;
+  std::string name_;
+  std::set<std::string> used_;
+};
+
+const toml::table* SubTable(const toml::table& root, std::string_view name, Status* status) {
+  const toml::node* node = root.get(name);
+  if (node == nullptr) {
+    return nullptr;
+  }
+  if (!node->is_table()) {
+    *status = InvalidArgument("'" + std::string(name) + "' must be a table ([" +
+                              std::string(name) + "])");
+    return nullptr;
+  }
+  return node->as_table();
+}
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? std::string() : std::string(value);
+}
+
+Status ReadTables(const toml::table& root, Config& config) {
+  static const std::set<std::string, std::less<>> kKnown = {"server", "access", "limits",
+                                                            "storage", "catalog"};
+  for (const auto& [key, value] : root) {
+    if (!kKnown.contains(key.str())) {
+      return InvalidArgument("unknown section '" + std::string(key.str()) +
+                             "' (this version of pipy supports [server], [access], [limits], "
+                             "[storage] and [catalog])");
+    }
+  }
+  Status status;
+  Section server(SubTable(root, "server", &status), "server");
+  Section access(SubTable(root, "access", &status), "access");
+  Section limits(SubTable(root, "limits", &status), "limits");
+  Section storage(SubTable(root, "storage", &status), "storage");
+  Section catalog(SubTable(root, "catalog", &status), "catalog");
+  PIPY_RETURN_IF_ERROR(status);
+
+  PIPY_RETURN_IF_ERROR(server.String("listen", &config.server.listen));
+  PIPY_RETURN_IF_ERROR(server.Int("threads", &config.server.threads));
+  PIPY_RETURN_IF_ERROR(server.Bool("access_log", &config.server.access_log));
+  PIPY_RETURN_IF_ERROR(server.NoOtherKeys());
+
+  PIPY_RETURN_IF_ERROR(access.StringList("allow", &config.access.allow));
+  PIPY_RETURN_IF_ERROR(access.Bool("anonymous_read", &config.access.anonymous_read));
+  PIPY_RETURN_IF_ERROR(access.NoOtherKeys());
+
+  PIPY_RETURN_IF_ERROR(limits.Bytes("max_upload_bytes", &config.limits.max_upload_bytes));
+  PIPY_RETURN_IF_ERROR(limits.Bytes("max_header_bytes", &config.limits.max_header_bytes));
+  PIPY_RETURN_IF_ERROR(limits.Duration("header_timeout", &config.limits.header_timeout));
+  PIPY_RETURN_IF_ERROR(limits.Duration("idle_timeout", &config.limits.idle_timeout));
+  PIPY_RETURN_IF_ERROR(limits.Duration("body_timeout", &config.limits.body_timeout));
+  PIPY_RETURN_IF_ERROR(limits.NoOtherKeys());
+
+  StorageConfig& s = config.storage;
+  PIPY_RETURN_IF_ERROR(storage.String("backend", &s.backend));
+  PIPY_RETURN_IF_ERROR(storage.String("endpoint", &s.endpoint));
+  PIPY_RETURN_IF_ERROR(storage.String("bucket", &s.bucket));
+  PIPY_RETURN_IF_ERROR(storage.String("region", &s.region));
+  PIPY_RETURN_IF_ERROR(storage.String("prefix", &s.prefix));
+  PIPY_RETURN_IF_ERROR(storage.Bool("path_style", &s.path_style));
+  PIPY_RETURN_IF_ERROR(storage.String("access_key_id", &s.access_key_id));
+  PIPY_RETURN_IF_ERROR(storage.String("secret_access_key", &s.secret_access_key));
+  PIPY_RETURN_IF_ERROR(storage.Bool("redirect_downloads", &s.redirect_downloads));
+  PIPY_RETURN_IF_ERROR(storage.NoOtherKeys());
+
+  PIPY_RETURN_IF_ERROR(catalog.String("backend", &config.catalog.backend));
+  PIPY_RETURN_IF_ERROR(catalog.String("url", &config.catalog.url));
+  PIPY_RETURN_IF_ERROR(catalog.NoOtherKeys());
+  return Status::Ok();
+}
+
+Status Validate(const Config& config) {
+  if (config.storage.backend != "filesystem") {
+    return InvalidArgument("[storage] backend '" + config.storage.backend +
+                           "' is not supported (known: \"filesystem\")");
+  }
+  if (config.catalog.backend != "sqlite") {
+    return InvalidArgument("[catalog] backend '" + config.catalog.backend +
+                           "' is not supported (known: \"sqlite\")");
+  }
+  if (config.limits.max_header_bytes < 1024) {
+    return InvalidArgument("[limits] max_header_bytes must be at least 1024");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin,
+                           const std::filesystem::path& data_dir) {
+  Config config;
+  config.data_dir = data_dir;
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream where;
+    where << e.source().begin;
+    return InvalidArgument(std::string(origin) + ": " + std::string(e.description()) + " (" +
+                           where.str() + ")");
+  }
+  Status status = ReadTables(root, config);
+  if (!status.ok()) {
+    return status.WithContext(origin);
+  }
+  // Secrets from the environment when the file leaves them unset.
+  if (config.storage.access_key_id.empty()) {
+    config.storage.access_key_id = Env("AWS_ACCESS_KEY_ID");
+  }
+  if (config.storage.secret_access_key.empty()) {
+    config.storage.secret_access_key = Env("AWS_SECRET_ACCESS_KEY");
+  }
+  if (config.catalog.url.empty()) {
+    config.catalog.url = Env("PIPY_CATALOG_URL");
+  }
+  status = Validate(config);
+  if (!status.ok()) {
+    return status.WithContext(origin);
+  }
+  return config;
+}
+
+Result<Config> LoadConfig(const std::optional<std::filesystem::path>& config_file,
+                          const std::filesystem::path& data_dir) {
+  if (data_dir.empty()) {
+    return InvalidArgument("--data is required");
+  }
+  if (!config_file) {
+    return ParseConfig("", "defaults", data_dir);
+  }
+  std::ifstream in(*config_file, std::ios::binary);
+  if (!in) {
+    return InvalidArgument("cannot read config file " + config_file->string());
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), config_file->string(), data_dir);
+}
+
+}  // namespace pipy::config

@@ -1,0 +1,99 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+namespace pipy::config {
+namespace {
+
+TEST(Config, DefaultsWithoutAFile) {
+  auto config = LoadConfig(std::nullopt, "/tmp/pipy-data");
+  ASSERT_TRUE(config) << config.error().ToString();
+  EXPECT_EQ(config->data_dir, "/tmp/pipy-data");
+  EXPECT_EQ(config->server.listen, "127.0.0.1:8080");
+  EXPECT_TRUE(config->access.anonymous_read);
+  EXPECT_TRUE(config->access.allow.empty());
+  EXPECT_EQ(config->limits.max_upload_bytes, 512ull * 1024 * 1024);
+  EXPECT_EQ(config->storage.backend, "filesystem");
+  EXPECT_EQ(config->catalog.backend, "sqlite");
+}
+
+TEST(Config, ReadsEveryKnownField) {
+  auto config = ParseConfig(R"(
+[server]
+listen = "0.0.0.0:9000"
+threads = 4
+access_log = false
+[access]
+allow = ["10.0.0.0/8", "::1"]
+anonymous_read = false
+[limits]
+max_upload_bytes = "1MiB"
+max_header_bytes = 8192
+header_timeout = "5s"
+idle_timeout = "1m"
+body_timeout = "10m"
+)", "test.toml", "/d");
+  ASSERT_TRUE(config) << config.error().ToString();
+  EXPECT_EQ(config->server.listen, "0.0.0.0:9000");
+  EXPECT_EQ(config->server.threads, 4);
+  EXPECT_FALSE(config->server.access_log);
+  EXPECT_EQ(config->access.allow, (std::vector<std::string>{"10.0.0.0/8", "::1"}));
+  EXPECT_FALSE(config->access.anonymous_read);
+  EXPECT_EQ(config->limits.max_upload_bytes, 1024u * 1024u);
+  EXPECT_EQ(config->limits.max_header_bytes, 8192u);
+  EXPECT_EQ(config->limits.header_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(config->limits.idle_timeout, std::chrono::minutes(1));
+  EXPECT_EQ(config->limits.body_timeout, std::chrono::minutes(10));
+}
+
+TEST(Config, IntegerByteSizes) {
+  auto config = ParseConfig("[limits]\nmax_upload_bytes = 1000\n", "t", "/d");
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->limits.max_upload_bytes, 1000u);
+}
+
+TEST(Config, ErrorsNameTheKey) {
+  struct Case {
+    const char* text;
+    const char* needle;
+  };
+  for (const Case& c : {
+           Case{"[access]\nalow = []\n", "alow"},
+           Case{"[limits]\nmax_upload_bytes = \"lots\"\n", "max_upload_bytes"},
+           Case{"[limits]\nheader_timeout = 5\n", "header_timeout"},
+           Case{"[access]\nanonymous_read = \"no\"\n", "anonymous_read"},
+           Case{"[nonsense]\nx = 1\n", "nonsense"},
+           Case{"[storage]\nbackend = \"floppy\"\n", "floppy"},
+           Case{"[catalog]\nbackend = \"oracle\"\n", "oracle"},
+           Case{"[access\n", "t"},
+           Case{"access = 3\n", "access"},
+       }) {
+    auto config = ParseConfig(c.text, "t", "/d");
+    ASSERT_FALSE(config) << c.text;
+    EXPECT_EQ(config.error().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(config.error().message().find(c.needle), std::string::npos)
+        << c.text << " -> " << config.error().message();
+  }
+}
+
+TEST(Config, FileValueWinsOverEnvironment) {
+  ::setenv("AWS_SECRET_ACCESS_KEY", "from-env", 1);
+  auto from_env = ParseConfig("", "t", "/d");
+  ASSERT_TRUE(from_env);
+  EXPECT_EQ(from_env->storage.secret_access_key, "from-env");
+  auto from_file = ParseConfig("[storage]\nsecret_access_key = \"from-file\"\n", "t", "/d");
+  ASSERT_TRUE(from_file);
+  EXPECT_EQ(from_file->storage.secret_access_key, "from-file");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+}
+
+TEST(Config, MissingFileIsAnError) {
+  auto config = LoadConfig(std::filesystem::path("/nonexistent/pipy.toml"), "/d");
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message().find("/nonexistent/pipy.toml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pipy::config

@@ -3,6 +3,8 @@
 //
 // Every implementation passes the one conformance suite in blob_store_conformance.h. All
 // methods are thread-safe. Implementations are reached through MakeBlobStore (factory.h).
+// Every method taking a key returns kInvalidArgument, touching nothing, when the key is not
+// valid (IsValidKey).
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,215 @@
+#include "storage/filesystem_blob_store.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+
+#include "storage/blob_store_conformance.h"
+#include "storage/factory.h"
+#include "storage/filesystem_layout.h"
+
+namespace pipy::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+// One temp folder for the whole binary, removed at exit; each store gets its own subfolder.
+class TempRoot : public ::testing::Environment {
+ public:
+  static fs::path NewDir() {
+    static std::atomic<int> counter{0};
+    fs::path dir = Base() / ("store" + std::to_string(counter.fetch_add(1)));
+    fs::create_directories(dir);
+    return dir;
+  }
+  static fs::path Base() {
+    static const fs::path base = [] {
+      std::string tmpl = (fs::temp_directory_path() / "pipy-blob-test-XXXXXX").string();
+      return fs::path(::mkdtemp(tmpl.data()));
+    }();
+    return base;
+  }
+  void TearDown() override { fs::remove_all(Base()); }
+};
+[[maybe_unused]] auto* const kTempRoot = ::testing::AddGlobalTestEnvironment(new TempRoot);
+
+std::unique_ptr<BlobStore> FreshFilesystemStore() {
+  auto store = FilesystemBlobStore::OpenAt(TempRoot::NewDir() / "data");
+  if (!store.has_value()) {
+    ADD_FAILURE() << store.error().ToString();
+    return nullptr;
+  }
+  return std::move(store).value();
+}
+
+INSTANTIATE_TEST_SUITE_P(Filesystem, BlobStoreConformanceTest,
+                         ::testing::Values(BlobStoreConformanceParam{"filesystem",
+                                                                     FreshFilesystemStore}),
+                         BlobStoreConformanceName);
+
+class FilesystemBlobStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = TempRoot::NewDir() / "data";
+    auto store = FilesystemBlobStore::OpenAt(root_);
+    ASSERT_TRUE(store.has_value()) << store.error().ToString();
+    store_ = std::move(store).value();
+  }
+
+  static std::string Slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  fs::path root_;
+  std::unique_ptr<FilesystemBlobStore> store_;
+};
+
+TEST_F(FilesystemBlobStoreTest, OpenCreatesTheLayout) {
+  EXPECT_TRUE(fs::is_directory(BlobsDir(root_)));
+  EXPECT_TRUE(fs::is_directory(TempDir(root_)));
+}
+
+TEST_F(FilesystemBlobStoreTest, BlobFileIsCompleteAtItsPathAfterCommit) {
+  const std::string data(100000, 'z');
+  auto info = PutBytes(*store_, data);
+  ASSERT_TRUE(info.has_value()) << info.status().ToString();
+  fs::path path = BlobPath(root_, info->key);
+  EXPECT_EQ(path, root_ / "blobs" / info->key.substr(0, 2) / info->key.substr(2, 2) / info->key);
+  EXPECT_EQ(Slurp(path), data);
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+}
+
+TEST_F(FilesystemBlobStoreTest, NoTempFileRemainsAfterCommitMismatchOrAbandon) {
+  ASSERT_TRUE(PutBytes(*store_, "committed").has_value());
+  ASSERT_TRUE(PutBytes(*store_, "committed").has_value());  // the idempotent path
+  {
+    auto w = store_->NewWriter();
+    ASSERT_TRUE(w.has_value());
+    ASSERT_TRUE((*w)->Write("mismatch").ok());
+    ASSERT_FALSE((*w)->Commit(Sha256HexForTest("other")).has_value());
+  }
+  {
+    auto w = store_->NewWriter();
+    ASSERT_TRUE(w.has_value());
+    ASSERT_TRUE((*w)->Write("abandoned").ok());
+    EXPECT_FALSE(fs::is_empty(TempDir(root_))) << "the writer should stream into tmp/";
+  }
+  EXPECT_TRUE(fs::is_empty(TempDir(root_)));
+}
+
+TEST_F(FilesystemBlobStoreTest, CommitSyncsTheFileAndItsFolders) {
+  FilesystemSyncStats before = store_->sync_stats();
+  auto info = PutBytes(*store_, "durable");
+  ASSERT_TRUE(info.has_value());
+  FilesystemSyncStats after = store_->sync_stats();
+  EXPECT_EQ(after.file_syncs, before.file_syncs + 1);
+  // Two new bucket folders (their parents synced) and the rename's folder.
+  EXPECT_EQ(after.dir_syncs, before.dir_syncs + 3);
+
+  // Identical bytes: nothing new to sync but the folder entry.
+  ASSERT_TRUE(PutBytes(*store_, "durable").has_value());
+  FilesystemSyncStats again = store_->sync_stats();
+  EXPECT_EQ(again.file_syncs, after.file_syncs);
+  EXPECT_EQ(again.dir_syncs, after.dir_syncs + 1);
+}
+
+TEST_F(FilesystemBlobStoreTest, ListSkipsTempAndStrayFiles) {
+  std::string key = Sha256HexForTest("stray");
+  std::ofstream(TempDir(root_) / key) << "stray";
+  fs::create_directories(BlobDir(root_, key));
+  std::ofstream(BlobDir(root_, key) / "not-a-key") << "x";
+  std::string other = Sha256HexForTest("misplaced");
+  std::ofstream(BlobDir(root_, key) / other) << "misplaced";  // in the wrong bucket
+  std::ofstream(BlobsDir(root_) / "README") << "x";
+  int calls = 0;
+  ASSERT_TRUE(store_->List([&](const BlobInfo&) {
+                      ++calls;
+                      return Status::Ok();
+                    }).ok());
+  EXPECT_EQ(calls, 0);
+}
+
+TEST_F(FilesystemBlobStoreTest, TraversalKeyNeverReachesOutsideTheRoot) {
+  // Where a naive path join of this key would land, relative to a deep root.
+  fs::path deep = TempRoot::NewDir() / "a" / "b" / "c" / "d";
+  auto store = FilesystemBlobStore::OpenAt(deep);
+  ASSERT_TRUE(store.has_value());
+  std::string key = "../../../../victim";
+  fs::path naive = (fs::path(deep.string() + "/blobs/" + key.substr(0, 2) + "/" +
+                             key.substr(2, 2) + "/" + key))
+                       .lexically_normal();
+  fs::create_directories(naive.parent_path());
+  std::ofstream(naive) << "precious";
+  EXPECT_EQ((*store)->Delete(key).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ((*store)->Open(key).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Slurp(naive), "precious");
+}
+
+TEST_F(FilesystemBlobStoreTest, ReaderExposesItsFileDescriptor) {
+  auto info = PutBytes(*store_, "sendfile me");
+  ASSERT_TRUE(info.has_value());
+  auto reader = store_->Open(info->key);
+  ASSERT_TRUE(reader.has_value());
+  int fd = (*reader)->native_fd();
+  ASSERT_GE(fd, 0);
+  char buf[32] = {};
+  ASSERT_EQ(::pread(fd, buf, sizeof buf, 0), 11);
+  EXPECT_EQ(std::string(buf, 11), "sendfile me");
+}
+
+TEST_F(FilesystemBlobStoreTest, PutFileStreamsALocalFile) {
+  fs::path src = TempRoot::NewDir() / "upload.whl";
+  std::ofstream(src, std::ios::binary) << "wheel bytes";
+  auto info = PutFile(*store_, src, Sha256HexForTest("wheel bytes"));
+  ASSERT_TRUE(info.has_value()) << info.status().ToString();
+  EXPECT_EQ(Slurp(BlobPath(root_, info->key)), "wheel bytes");
+  EXPECT_EQ(PutFile(*store_, src, Sha256HexForTest("nope")).status().code(),
+            StatusCode::kDataLoss);
+  EXPECT_EQ(PutFile(*store_, src.string() + ".missing").status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(FilesystemBlobStoreTest, ReadAllRefusesBlobsOverTheLimit) {
+  auto info = PutBytes(*store_, "0123456789");
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(ReadAll(*store_, info->key, 10).value_or(""), "0123456789");
+  EXPECT_EQ(ReadAll(*store_, info->key, 9).status().code(), StatusCode::kTooLarge);
+}
+
+TEST(BlobStoreFactoryTest, FilesystemBackendCreatesItsRoot) {
+  fs::path root = TempRoot::NewDir() / "new" / "data";
+  auto store = MakeBlobStore({.backend = "filesystem", .root = root});
+  ASSERT_TRUE(store.has_value()) << store.error().ToString();
+  EXPECT_TRUE(fs::is_directory(BlobsDir(root)));
+  auto info = PutBytes(**store, "via factory");
+  ASSERT_TRUE(info.has_value());
+  EXPECT_TRUE(fs::exists(BlobPath(root, info->key)));
+}
+
+TEST(BlobStoreFactoryTest, UnknownBackendIsNamed) {
+  auto store = MakeBlobStore({.backend = "floppy", .root = TempRoot::NewDir()});
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(store.error().message().find("floppy"), std::string::npos);
+}
+
+TEST(BlobStoreFactoryTest, FilesystemWithoutRootIsRejected) {
+  StorageOptions options;
+  options.backend = "filesystem";
+  auto store = MakeBlobStore(options);
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace pipy::storage

@@ -1,0 +1,26 @@
+// The on-disk layout of a FilesystemBlobStore, in one place (like the Docker registry's
+// registry/storage/paths.go):
+//
+//   <root>/blobs/<k[0:2]>/<k[2:4]>/<k>   a committed blob; k is the sha256 hex of its bytes
+//   <root>/tmp/<random>                  a blob being written; renamed into blobs/ on commit
+//
+// Two levels of fan-out keep each directory small (256 x 256 buckets). Every function here
+// takes a key already checked with IsValidKey, so no path can leave the root.
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+
+namespace pipy::storage {
+
+// <root>/blobs: the committed blobs.
+std::filesystem::path BlobsDir(const std::filesystem::path& root);
+// <root>/tmp: blobs being written. Lives beside blobs/ on the same file system, so a
+// rename(2) from here into blobs/ is atomic.
+std::filesystem::path TempDir(const std::filesystem::path& root);
+// <root>/blobs/<k[0:2]>/<k[2:4]>: the folder holding `key`. Precondition: IsValidKey(key).
+std::filesystem::path BlobDir(const std::filesystem::path& root, std::string_view key);
+// <root>/blobs/<k[0:2]>/<k[2:4]>/<key>. Precondition: IsValidKey(key).
+std::filesystem::path BlobPath(const std::filesystem::path& root, std::string_view key);
+
+}  // namespace pipy::storage

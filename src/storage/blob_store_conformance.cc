@@ -229,7 +229,11 @@ TEST_P(BlobStoreConformanceTest, InvalidKeysAreRejected) {
   for (char& c : upper) {
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
-  const std::string keys[] = {"../x", upper, "abc", "", std::string(62, 'a') + "/b",
+  const std::string keys[] = {"../x",
+                              upper,
+                              "abc",
+                              "",
+                              std::string(62, 'a') + "/b",
                               "../../../../../../../../../../../../../../../../../etc/passwd"};
   for (const std::string& key : keys) {
     EXPECT_FALSE(IsValidKey(key)) << key;

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include <string>
 #include <system_error>
 
+#include "core/sha256.h"
 #include "storage/filesystem_layout.h"
 
 namespace pipy::storage {
@@ -48,26 +48,6 @@ std::string Hex(const unsigned char* bytes, std::size_t n) {
   }
   return out;
 }
-
-// Streaming sha256 over OpenSSL EVP. TODO: switch to core/sha256.h once it lands.
-class Sha256Stream {
- public:
-  Sha256Stream() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~Sha256Stream() { EVP_MD_CTX_free(ctx_); }
-  Sha256Stream(const Sha256Stream&) = delete;
-  Sha256Stream& operator=(const Sha256Stream&) = delete;
-
-  void Update(std::string_view data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
-  std::string HexDigest() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, md, &len);
-    return Hex(md, len);
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
 
 std::string ToLower(std::string_view s) {
   std::string out(s);
@@ -183,8 +163,7 @@ class FilesystemBlobWriter final : public BlobWriter {
     PIPY_RETURN_IF_ERROR(MakeDurableDir(store_, dir.parent_path()));
     PIPY_RETURN_IF_ERROR(MakeDurableDir(store_, dir));
     if (::rename(temp_path_.c_str(), target.c_str()) != 0) {
-      return ErrnoStatus(errno, "cannot rename " + temp_path_.string() + " to " +
-                                    target.string());
+      return ErrnoStatus(errno, "cannot rename " + temp_path_.string() + " to " + target.string());
     }
     renamed_ = true;
     PIPY_RETURN_IF_ERROR(store_.SyncDir(dir));
@@ -205,7 +184,7 @@ class FilesystemBlobWriter final : public BlobWriter {
   FilesystemBlobStore& store_;
   std::filesystem::path temp_path_;
   FILE* file_;
-  Sha256Stream hash_;
+  Sha256 hash_;
   std::uint64_t size_ = 0;
   bool renamed_ = false;
 };

@@ -132,10 +132,12 @@ TEST_F(FilesystemBlobStoreTest, ListSkipsTempAndStrayFiles) {
   std::ofstream(BlobDir(root_, key) / other) << "misplaced";  // in the wrong bucket
   std::ofstream(BlobsDir(root_) / "README") << "x";
   int calls = 0;
-  ASSERT_TRUE(store_->List([&](const BlobInfo&) {
-                      ++calls;
-                      return Status::Ok();
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->List([&](const BlobInfo&) {
+                    ++calls;
+                    return Status::Ok();
+                  })
+                  .ok());
   EXPECT_EQ(calls, 0);
 }
 
@@ -145,9 +147,9 @@ TEST_F(FilesystemBlobStoreTest, TraversalKeyNeverReachesOutsideTheRoot) {
   auto store = FilesystemBlobStore::OpenAt(deep);
   ASSERT_TRUE(store.has_value());
   std::string key = "../../../../victim";
-  fs::path naive = (fs::path(deep.string() + "/blobs/" + key.substr(0, 2) + "/" +
-                             key.substr(2, 2) + "/" + key))
-                       .lexically_normal();
+  fs::path naive =
+      (fs::path(deep.string() + "/blobs/" + key.substr(0, 2) + "/" + key.substr(2, 2) + "/" + key))
+          .lexically_normal();
   fs::create_directories(naive.parent_path());
   std::ofstream(naive) << "precious";
   EXPECT_EQ((*store)->Delete(key).code(), StatusCode::kInvalidArgument);
@@ -173,10 +175,8 @@ TEST_F(FilesystemBlobStoreTest, PutFileStreamsALocalFile) {
   auto info = PutFile(*store_, src, Sha256HexForTest("wheel bytes"));
   ASSERT_TRUE(info.has_value()) << info.status().ToString();
   EXPECT_EQ(Slurp(BlobPath(root_, info->key)), "wheel bytes");
-  EXPECT_EQ(PutFile(*store_, src, Sha256HexForTest("nope")).status().code(),
-            StatusCode::kDataLoss);
-  EXPECT_EQ(PutFile(*store_, src.string() + ".missing").status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(PutFile(*store_, src, Sha256HexForTest("nope")).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(PutFile(*store_, src.string() + ".missing").status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(FilesystemBlobStoreTest, ReadAllRefusesBlobsOverTheLimit) {

@@ -1,0 +1,268 @@
+#include "python/simple_pages.h"
+
+#include <cstdio>
+#include <ctime>
+
+#include "core/escape.h"
+
+namespace pipy::python {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+constexpr char kHexUpper[] = "0123456789ABCDEF";
+
+bool IsUrlSafe(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '.' || c == '_' || c == '~' || c == '+' || c == '!' || c == '-';
+}
+
+void AppendPercentEncoded(std::string& out, std::string_view text) {
+  for (char c : text) {
+    if (IsUrlSafe(c)) {
+      out += c;
+      continue;
+    }
+    auto byte = static_cast<unsigned char>(c);
+    out += '%';
+    out += kHexUpper[byte >> 4];
+    out += kHexUpper[byte & 0xf];
+  }
+}
+
+// The length of the UTF-8 sequence a lead byte announces, 0 for a byte that cannot lead.
+std::size_t Utf8Length(unsigned char lead) {
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    return 2;
+  }
+  if (lead >= 0xe0 && lead <= 0xef) {
+    return 3;
+  }
+  if (lead >= 0xf0 && lead <= 0xf4) {
+    return 4;
+  }
+  return 0;
+}
+
+void AppendHtmlHead(std::string& out, std::string_view title) {
+  out += "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"";
+  out += kApiVersion;
+  out += "\">\n    <title>";
+  out += title;
+  out += "</title>\n  </head>\n  <body>\n";
+}
+
+constexpr std::string_view kHtmlTail = "  </body>\n</html>\n";
+
+void AppendMeta(std::string& out) {
+  out += "{\"meta\":{\"api-version\":\"";
+  out += kApiVersion;
+  out += "\"}";
+}
+
+}  // namespace
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  out += '"';
+  for (std::size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+      ++i;
+    } else if (c == '\n') {
+      out += "\\n";
+      ++i;
+    } else if (c == '\t') {
+      out += "\\t";
+      ++i;
+    } else if (c == '\r') {
+      out += "\\r";
+      ++i;
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+      ++i;
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+    } else {
+      std::size_t n = Utf8Length(c);
+      if (n != 0 && i + n <= text.size() && IsValidUtf8(text.substr(i, n))) {
+        out.append(text.substr(i, n));
+        i += n;
+      } else {
+        out += "\\ufffd";
+        ++i;
+      }
+    }
+  }
+  out += '"';
+}
+
+std::string FormatUploadTime(std::int64_t epoch_ms) {
+  std::int64_t seconds = epoch_ms / 1000;
+  std::int64_t millis = epoch_ms % 1000;
+  if (millis < 0) {
+    millis += 1000;
+    seconds -= 1;
+  }
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(millis * 1000));
+  return buf;
+}
+
+std::string FileUrl(const catalog::FileRecord& file) {
+  std::string url = "/files/";
+  url += file.sha256;
+  url += '/';
+  AppendPercentEncoded(url, file.filename);
+  return url;
+}
+
+std::string RenderRootHtml(const std::vector<catalog::ProjectRecord>& projects) {
+  std::string out;
+  out.reserve(256 + projects.size() * 96);
+  AppendHtmlHead(out, "Simple index");
+  for (const catalog::ProjectRecord& p : projects) {
+    out += "    <a href=\"/simple/";
+    AppendPercentEncoded(out, p.name);
+    out += "/\">";
+    out += HtmlEscape(p.display_name.empty() ? p.name : p.display_name);
+    out += "</a><br>\n";
+  }
+  out += kHtmlTail;
+  return out;
+}
+
+std::string RenderRootJson(const std::vector<catalog::ProjectRecord>& projects) {
+  std::string out;
+  out.reserve(64 + projects.size() * 48);
+  AppendMeta(out);
+  out += ",\"projects\":[";
+  bool first = true;
+  for (const catalog::ProjectRecord& p : projects) {
+    if (!first) {
+      out += ',';
+    }
+    first = false;
+    out += "{\"name\":";
+    AppendJsonString(out, p.display_name.empty() ? p.name : p.display_name);
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+std::string RenderProjectHtml(const index::ProjectView& view) {
+  std::string out;
+  out.reserve(512 + view.files.size() * 400);
+  const std::string& shown =
+      view.project.display_name.empty() ? view.project.name : view.project.display_name;
+  std::string title = "Links for " + HtmlEscape(shown);
+  AppendHtmlHead(out, title);
+  out += "    <h1>";
+  out += title;
+  out += "</h1>\n";
+  for (const catalog::FileRecord& f : view.files) {
+    out += "    <a href=\"";
+    out += HtmlEscape(FileUrl(f));
+    out += "#sha256=";
+    out += f.sha256;
+    out += '"';
+    if (!f.requires_python.empty()) {
+      out += " data-requires-python=\"";
+      out += HtmlEscape(f.requires_python);
+      out += '"';
+    }
+    if (!f.metadata_sha256.empty()) {
+      // PEP 714 renamed the attribute; older pips only know the PEP 658 name.
+      out += " data-core-metadata=\"sha256=";
+      out += f.metadata_sha256;
+      out += "\" data-dist-info-metadata=\"sha256=";
+      out += f.metadata_sha256;
+      out += '"';
+    }
+    if (f.yanked) {
+      out += " data-yanked=\"";
+      out += HtmlEscape(f.yanked_reason);
+      out += '"';
+    }
+    out += '>';
+    out += HtmlEscape(f.filename);
+    out += "</a><br>\n";
+  }
+  out += kHtmlTail;
+  return out;
+}
+
+std::string RenderProjectJson(const index::ProjectView& view) {
+  std::string out;
+  out.reserve(256 + view.releases.size() * 16 + view.files.size() * 400);
+  AppendMeta(out);
+  out += ",\"name\":";
+  AppendJsonString(out, view.project.name);
+  out += ",\"versions\":[";
+  for (std::size_t i = 0; i < view.releases.size(); ++i) {
+    if (i != 0) {
+      out += ',';
+    }
+    AppendJsonString(out, view.releases[i].version);
+  }
+  out += "],\"files\":[";
+  for (std::size_t i = 0; i < view.files.size(); ++i) {
+    const catalog::FileRecord& f = view.files[i];
+    if (i != 0) {
+      out += ',';
+    }
+    out += "{\"filename\":";
+    AppendJsonString(out, f.filename);
+    out += ",\"url\":";
+    AppendJsonString(out, FileUrl(f));
+    out += ",\"hashes\":{\"sha256\":";
+    AppendJsonString(out, f.sha256);
+    out += '}';
+    if (!f.requires_python.empty()) {
+      out += ",\"requires-python\":";
+      AppendJsonString(out, f.requires_python);
+    }
+    out += ",\"core-metadata\":";
+    if (f.metadata_sha256.empty()) {
+      out += "false";
+    } else {
+      out += "{\"sha256\":";
+      AppendJsonString(out, f.metadata_sha256);
+      out += '}';
+    }
+    out += ",\"yanked\":";
+    if (!f.yanked) {
+      out += "false";
+    } else if (f.yanked_reason.empty()) {
+      out += "true";
+    } else {
+      AppendJsonString(out, f.yanked_reason);
+    }
+    out += ",\"size\":";
+    out += std::to_string(f.size);
+    out += ",\"upload-time\":";
+    AppendJsonString(out, FormatUploadTime(f.upload_time_ms));
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+std::string RenderRoot(SimpleFormat format, const std::vector<catalog::ProjectRecord>& projects) {
+  return format == SimpleFormat::kJsonV1 ? RenderRootJson(projects) : RenderRootHtml(projects);
+}
+
+std::string RenderProject(SimpleFormat format, const index::ProjectView& view) {
+  return format == SimpleFormat::kJsonV1 ? RenderProjectJson(view) : RenderProjectHtml(view);
+}
+
+}  // namespace pipy::python

@@ -1,6 +1,10 @@
 // Reading the metadata inside Python distributions (wheels: PEP 427 zip; sdists: PEP 625
 // .tar.gz, legacy .zip), with libarchive, under limits: hostile archives (zip bombs,
 // thousands of members, absolute or "../" member paths) are refused, never unpacked.
+//
+// Every member header is inspected (not only the one wanted), so an archive with an unsafe
+// member is refused even when its metadata is fine. Nothing is ever written to disk.
+// Thread-safe: each call uses its own libarchive handle.
 #pragma once
 
 #include <cstdint>
@@ -15,19 +19,26 @@ namespace pipy::index {
 struct ArchiveLimits {
   std::uint64_t max_metadata_bytes = 4 * 1024 * 1024;  // METADATA / PKG-INFO size cap
   std::uint64_t max_entries = 100'000;
+  // Cap on the sum of the declared member sizes of a tar sdist: listing a tar means
+  // decompressing all of it, so a gzip bomb must stop early. (Zip listings seek instead.)
+  std::uint64_t max_unpacked_bytes = 2ull * 1024 * 1024 * 1024;
 };
 
-// Returns the bytes of the wheel's only top-level "*.dist-info/METADATA".
+// Returns the bytes of the wheel's only top-level "*.dist-info/METADATA" (PEP 427).
+// The zip is read through its central directory, so a truncated wheel fails.
 // kInvalidArgument with a clear message when the file is not a readable zip, when a member
-// path is absolute or contains "..", when there is no METADATA or more than one
-// *.dist-info directory, or when METADATA exceeds the limit.
+// path is absolute, contains a ".." component, a NUL or a backslash, when there are more
+// members than the limit, when there is no METADATA or more than one top-level *.dist-info
+// directory, or when METADATA exceeds the limit (reading stops at the limit).
 Result<std::string> ReadWheelMetadata(const std::filesystem::path& wheel,
                                       const ArchiveLimits& limits = {});
 
 // Returns the bytes of the sdist's "<top>/PKG-INFO" (the member directly under the single
 // top-level folder), or nullopt when it has none. `zip` selects a legacy .zip sdist,
-// otherwise a gzip-compressed tar. kInvalidArgument as above for unreadable archives and
-// unsafe member paths.
+// otherwise a gzip-compressed tar (an uncompressed tar is refused). kInvalidArgument as
+// above for unreadable archives, unsafe member paths, too many members or unpacked bytes,
+// an oversized PKG-INFO, and for an archive with more than one top-level entry (the sdist
+// format requires a single "{name}-{version}" folder).
 Result<std::optional<std::string>> ReadSdistPkgInfo(const std::filesystem::path& sdist, bool zip,
                                                      const ArchiveLimits& limits = {});
 

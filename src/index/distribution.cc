@@ -1,0 +1,529 @@
+#include "index/distribution.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string_view>
+#include <vector>
+
+namespace pipy::index {
+namespace {
+
+struct ArchiveFree {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
+
+// Owns a file descriptor; libarchive's read_open_fd does not close it.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Makes this thread's LC_CTYPE UTF-8 while alive. libarchive converts member names to the
+// current locale's charset; under the "C" locale a UTF-8 name ("café.py") has no
+// conversion and comes back null. uselocale is per thread, so the process is untouched.
+class Utf8Locale {
+ public:
+  Utf8Locale() : utf8_(::newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0))) {
+    if (utf8_ != static_cast<locale_t>(0)) {
+      previous_ = ::uselocale(utf8_);
+    }
+  }
+  ~Utf8Locale() {
+    if (utf8_ != static_cast<locale_t>(0)) {
+      ::uselocale(previous_);
+      ::freelocale(utf8_);
+    }
+  }
+  Utf8Locale(const Utf8Locale&) = delete;
+  Utf8Locale& operator=(const Utf8Locale&) = delete;
+
+ private:
+  locale_t utf8_;
+  locale_t previous_ = static_cast<locale_t>(0);
+};
+
+enum class Kind { kWheel, kZipSdist, kTarSdist };
+
+// The prefix of every "this is not an archive" message, for the person running twine.
+std::string_view FormatLabel(Kind kind) {
+  return kind == Kind::kTarSdist ? "not a valid gzip-compressed tar archive"
+                                 : "not a valid zip archive";
+}
+
+Status ArchiveError(Kind kind, archive* a) {
+  const char* text = archive_error_string(a);
+  std::string m(FormatLabel(kind));
+  m += ": ";
+  m += text != nullptr ? text : "unknown libarchive error";
+  return InvalidArgument(std::move(m));
+}
+
+// A member path split into components, with empty and "." components dropped.
+using Components = std::vector<std::string>;
+
+// Refuses names that would escape an unpack folder, whatever tool later unpacks the
+// archive: absolute paths (POSIX or Windows drive), and ".." components ("\" counts as a
+// separator too, for Windows unpackers). Wheels (PEP 427: UTF-8 names, "/" separators) also
+// refuse NUL and backslash outright.
+Result<Components> CheckMemberPath(std::string_view name, Kind kind) {
+  if (name.empty()) {
+    return InvalidArgument("archive member with an empty name");
+  }
+  std::string shown(name.substr(0, 200));
+  if (kind == Kind::kWheel && name.find_first_of(std::string_view("\0\\", 2)) != name.npos) {
+    return InvalidArgument("wheel member name contains a NUL or backslash: " + shown);
+  }
+  bool drive = name.size() >= 2 && name[1] == ':' &&
+               ((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z'));
+  if (name.front() == '/' || name.front() == '\\' || drive) {
+    return InvalidArgument("archive member has an absolute path: " + shown);
+  }
+  Components out;
+  std::size_t start = 0;
+  while (start <= name.size()) {
+    std::size_t end = name.find_first_of("/\\", start);
+    if (end == name.npos) {
+      end = name.size();
+    }
+    std::string_view part = name.substr(start, end - start);
+    if (part == "..") {
+      return InvalidArgument("archive member path contains '..': " + shown);
+    }
+    if (!part.empty() && part != ".") {
+      out.emplace_back(part);
+    }
+    start = end + 1;
+  }
+  if (out.empty()) {
+    return InvalidArgument("archive member with an empty name: " + shown);
+  }
+  return out;
+}
+
+// Reads the current member's data, never more than `cap` + 1 bytes.
+Result<std::string> ReadMemberData(archive* a, archive_entry* entry, Kind kind,
+                                   std::string_view what, std::uint64_t cap) {
+  std::string too_large = std::string(what) + " is larger than the limit of " +
+                          std::to_string(cap) + " bytes";
+  if (archive_entry_size_is_set(entry) && archive_entry_size(entry) >= 0 &&
+      static_cast<std::uint64_t>(archive_entry_size(entry)) > cap) {
+    return InvalidArgument(too_large);
+  }
+  std::string out;
+  char buf[64 * 1024];
+  for (;;) {
+    std::uint64_t want = std::min<std::uint64_t>(sizeof(buf), cap + 1 - out.size());
+    la_ssize_t n = archive_read_data(a, buf, want);
+    if (n == 0) {
+      return out;
+    }
+    if (n < 0) {
+      return ArchiveError(kind, a);
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > cap) {
+      return InvalidArgument(too_large);
+    }
+  }
+}
+
+std::uint64_t LittleEndian(const std::string& bytes, std::size_t at, int n) {
+  std::uint64_t v = 0;
+  for (int i = n - 1; i >= 0; --i) {
+    v = (v << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
+  }
+  return v;
+}
+
+bool ReadAt(int fd, std::uint64_t offset, std::size_t n, std::string& out) {
+  out.resize(n);
+  std::size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(fd, out.data() + done, n - done, static_cast<off_t>(offset + done));
+    if (r < 0 && errno == EINTR) {
+      continue;
+    }
+    if (r <= 0) {
+      return false;
+    }
+    done += static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+// libarchive cuts a member name at a NUL and turns "\" into "/", so neither is visible
+// through it; PEP 427 wheels have UTF-8, "/"-separated names, and an unpacker that keeps
+// the raw name would see a different path than we checked. This walks the raw central
+// directory (APPNOTE 4.3.12-4.3.16, zip64 included) and refuses such names. Runs after
+// libarchive accepted the archive, so a structure it cannot follow is simply invalid.
+Status CheckRawWheelNames(int fd) {
+  const Status bad = InvalidArgument("not a valid zip archive: unreadable central directory");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size < 22) {
+    return bad;
+  }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  const std::uint64_t tail_len = std::min<std::uint64_t>(size, 22 + 65535);
+  std::string tail;
+  if (!ReadAt(fd, size - tail_len, tail_len, tail)) {
+    return bad;
+  }
+  std::size_t at = tail.rfind(std::string_view("PK\x05\x06", 4), tail.size() - 22);
+  if (at == std::string::npos) {
+    return bad;
+  }
+  std::uint64_t record_pos = size - tail_len + at;
+  std::uint64_t entries = LittleEndian(tail, at + 10, 2);
+  std::uint64_t cd_size = LittleEndian(tail, at + 12, 4);
+  if (entries == 0xFFFF || cd_size == 0xFFFFFFFF || LittleEndian(tail, at + 16, 4) == 0xFFFFFFFF) {
+    std::string locator;
+    std::string record;
+    if (record_pos < 20 || !ReadAt(fd, record_pos - 20, 20, locator) ||
+        locator.compare(0, 4, "PK\x06\x07") != 0) {
+      return bad;
+    }
+    record_pos = LittleEndian(locator, 8, 8);
+    if (!ReadAt(fd, record_pos, 56, record) || record.compare(0, 4, "PK\x06\x06") != 0) {
+      return bad;
+    }
+    entries = LittleEndian(record, 32, 8);
+    cd_size = LittleEndian(record, 40, 8);
+  }
+  if (cd_size > record_pos) {
+    return bad;
+  }
+  // Measured back from the end record, so data prepended to the zip does not matter.
+  std::uint64_t pos = record_pos - cd_size;
+  std::string header;
+  std::string name;
+  for (std::uint64_t i = 0; i < entries; ++i) {
+    if (pos + 46 > record_pos || !ReadAt(fd, pos, 46, header) ||
+        header.compare(0, 4, "PK\x01\x02") != 0) {
+      return bad;
+    }
+    std::uint64_t name_len = LittleEndian(header, 28, 2);
+    if (pos + 46 + name_len > record_pos || !ReadAt(fd, pos + 46, name_len, name)) {
+      return bad;
+    }
+    if (name.find_first_of(std::string_view("\0\\", 2)) != std::string::npos) {
+      std::replace(name.begin(), name.end(), '\0', '?');
+      return InvalidArgument("wheel member name contains a NUL or backslash: " +
+                             name.substr(0, 200));
+    }
+    pos += 46 + name_len + LittleEndian(header, 30, 2) + LittleEndian(header, 32, 2);
+  }
+  return Status::Ok();
+}
+
+// Decompresses a gzip file for libarchive's tar reader. libarchive's own gzip filter never
+// checks the CRC-32 and length trailer (RFC 1952), so a damaged sdist that still inflates
+// would pass, then fail in pip; zlib checks both. Output is capped (gzip bombs).
+class GunzipSource {
+ public:
+  GunzipSource(int fd, std::uint64_t max_out) : fd_(fd), max_out_(max_out) {
+    ok_ = inflateInit2(&z_, 16 + MAX_WBITS) == Z_OK;  // 16: gzip wrapper only
+  }
+  ~GunzipSource() {
+    if (ok_) {
+      inflateEnd(&z_);
+    }
+  }
+  GunzipSource(const GunzipSource&) = delete;
+  GunzipSource& operator=(const GunzipSource&) = delete;
+
+  static la_ssize_t Read(archive* a, void* self, const void** buf) {
+    auto* source = static_cast<GunzipSource*>(self);
+    la_ssize_t n = source->Next(buf);
+    if (n < 0) {
+      archive_set_error(a, EINVAL, "%s", source->error_.c_str());
+    }
+    return n;
+  }
+
+  // Inflates whatever the tar reader left (the end-of-archive padding), so the trailer of
+  // every gzip member is verified.
+  Status Drain() {
+    const void* ignored = nullptr;
+    for (;;) {
+      la_ssize_t n = Next(&ignored);
+      if (n == 0) {
+        return Status::Ok();
+      }
+      if (n < 0) {
+        return InvalidArgument("not a valid gzip-compressed tar archive: " + error_);
+      }
+    }
+  }
+
+ private:
+  la_ssize_t Fail(std::string message) {
+    error_ = std::move(message);
+    return -1;
+  }
+
+  la_ssize_t Next(const void** buf) {
+    if (!ok_) {
+      return Fail("zlib initialisation failed");
+    }
+    while (!finished_) {
+      if (z_.avail_in == 0) {
+        if (input_ended_) {
+          if (!between_members_) {
+            return Fail("truncated gzip data");
+          }
+          finished_ = true;
+          break;
+        }
+        ssize_t n = ::read(fd_, in_, sizeof(in_));
+        if (n < 0) {
+          if (errno == EINTR) {
+            continue;
+          }
+          return Fail(std::string("read error: ") + std::strerror(errno));
+        }
+        input_ended_ = n == 0;
+        z_.next_in = reinterpret_cast<Bytef*>(in_);
+        z_.avail_in = static_cast<uInt>(n);
+        continue;
+      }
+      if (between_members_) {
+        // RFC 1952 allows several members back to back; anything else after one is
+        // parsed as a member too, and refused when it is not one.
+        inflateReset(&z_);
+        between_members_ = false;
+      }
+      z_.next_out = reinterpret_cast<Bytef*>(out_);
+      z_.avail_out = sizeof(out_);
+      int r = inflate(&z_, Z_NO_FLUSH);
+      std::size_t produced = sizeof(out_) - z_.avail_out;
+      if (r == Z_STREAM_END) {
+        between_members_ = true;  // the member's CRC-32 and length matched
+      } else if (r != Z_OK && r != Z_BUF_ERROR) {
+        return Fail(z_.msg != nullptr ? z_.msg : "corrupt gzip data");
+      }
+      total_out_ += produced;
+      if (total_out_ > max_out_) {
+        return Fail("archive unpacks to more than " + std::to_string(max_out_) + " bytes");
+      }
+      if (produced > 0) {
+        *buf = out_;
+        return static_cast<la_ssize_t>(produced);
+      }
+    }
+    return 0;
+  }
+
+  int fd_;
+  std::uint64_t max_out_;
+  z_stream z_{};
+  bool ok_ = false;
+  bool input_ended_ = false;
+  bool finished_ = false;
+  bool between_members_ = false;
+  std::uint64_t total_out_ = 0;
+  std::string error_;
+  char in_[64 * 1024];
+  char out_[64 * 1024];
+};
+
+Result<ArchivePtr> Open(Kind kind, const Fd& fd, GunzipSource* gunzip) {
+  ArchivePtr a(archive_read_new());
+  if (!a) {
+    return Internal("libarchive: out of memory");
+  }
+  int opened = ARCHIVE_FATAL;
+  if (kind == Kind::kTarSdist) {
+    archive_read_support_format_tar(a.get());
+    opened = archive_read_open(a.get(), gunzip, nullptr, &GunzipSource::Read, nullptr);
+  } else {
+    // The seekable reader trusts the central directory (what pip and unzip read), so a
+    // truncated upload fails here instead of yielding the members before the cut.
+    archive_read_support_format_zip_seekable(a.get());
+    opened = archive_read_open_fd(a.get(), fd.get(), 64 * 1024);
+  }
+  if (opened != ARCHIVE_OK) {
+    return ArchiveError(kind, a.get());
+  }
+  return a;
+}
+
+Result<std::unique_ptr<Fd>> OpenFile(const std::filesystem::path& path) {
+  auto fd = std::make_unique<Fd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd->get() < 0) {
+    return Internal("cannot open " + path.string() + ": " + std::strerror(errno));
+  }
+  return fd;
+}
+
+// Reads the archive in `fd` and calls `fn` for every member whose path passed
+// CheckMemberPath, enforcing the entry and size limits. `fn` may read the member's data.
+Status ForEachMember(const Fd& fd, Kind kind, const ArchiveLimits& limits,
+                     const std::function<Status(archive*, archive_entry*, const Components&)>& fn) {
+  Utf8Locale utf8;
+  std::unique_ptr<GunzipSource> gunzip;
+  if (kind == Kind::kTarSdist) {
+    gunzip = std::make_unique<GunzipSource>(fd.get(), limits.max_unpacked_bytes);
+  }
+  PIPY_ASSIGN_OR_RETURN(ArchivePtr a, Open(kind, fd, gunzip.get()));
+  std::uint64_t entries = 0;
+  std::uint64_t unpacked = 0;
+  for (;;) {
+    archive_entry* entry = nullptr;
+    int r = archive_read_next_header(a.get(), &entry);
+    if (r == ARCHIVE_EOF) {
+      break;
+    }
+    if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+      return ArchiveError(kind, a.get());
+    }
+    if (++entries > limits.max_entries) {
+      return InvalidArgument("archive has more than " + std::to_string(limits.max_entries) +
+                             " members");
+    }
+    if (kind == Kind::kTarSdist && archive_entry_size_is_set(entry) &&
+        archive_entry_size(entry) > 0) {
+      unpacked += static_cast<std::uint64_t>(archive_entry_size(entry));
+      if (unpacked > limits.max_unpacked_bytes) {
+        return InvalidArgument("archive unpacks to more than " +
+                               std::to_string(limits.max_unpacked_bytes) + " bytes");
+      }
+    }
+    const char* name = archive_entry_pathname_utf8(entry);
+    if (name == nullptr) {
+      name = archive_entry_pathname(entry);
+    }
+    if (name == nullptr) {
+      return InvalidArgument("archive member with an unreadable name");
+    }
+    PIPY_ASSIGN_OR_RETURN(Components parts, CheckMemberPath(name, kind));
+    PIPY_RETURN_IF_ERROR(fn(a.get(), entry, parts));
+  }
+  if (gunzip) {
+    return gunzip->Drain();
+  }
+  return Status::Ok();
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::string JoinSet(const std::set<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) {
+    out += out.empty() ? "" : ", ";
+    out += n;
+  }
+  return out;
+}
+
+// A regular file, not a link: a link's "data" would be empty or point elsewhere.
+bool IsPlainFile(archive_entry* entry) {
+  return archive_entry_filetype(entry) == AE_IFREG && archive_entry_hardlink(entry) == nullptr &&
+         archive_entry_symlink(entry) == nullptr;
+}
+
+}  // namespace
+
+// PEP 427: "{distribution}-{version}.dist-info/" holds METADATA (core metadata, PEP 566).
+Result<std::string> ReadWheelMetadata(const std::filesystem::path& wheel,
+                                      const ArchiveLimits& limits) {
+  PIPY_ASSIGN_OR_RETURN(std::unique_ptr<Fd> fd, OpenFile(wheel));
+  std::set<std::string> dist_infos;
+  std::optional<std::string> metadata;
+  std::string metadata_dir;
+  Status walked = ForEachMember(
+      *fd, Kind::kWheel, limits,
+      [&](archive* a, archive_entry* entry, const Components& parts) -> Status {
+        if (!EndsWith(parts[0], ".dist-info")) {
+          return Status::Ok();
+        }
+        if (parts.size() > 1 || archive_entry_filetype(entry) == AE_IFDIR) {
+          dist_infos.insert(parts[0]);
+        }
+        if (parts.size() != 2 || parts[1] != "METADATA") {
+          return Status::Ok();
+        }
+        if (metadata.has_value()) {
+          if (metadata_dir != parts[0]) {
+            return Status::Ok();  // a second .dist-info: refused once the walk is done
+          }
+          return InvalidArgument("wheel has more than one " + metadata_dir + "/METADATA member");
+        }
+        metadata_dir = parts[0];
+        if (!IsPlainFile(entry)) {
+          return InvalidArgument("wheel's .dist-info/METADATA is not a regular file");
+        }
+        PIPY_ASSIGN_OR_RETURN(metadata, ReadMemberData(a, entry, Kind::kWheel, "METADATA",
+                                                       limits.max_metadata_bytes));
+        return Status::Ok();
+      });
+  PIPY_RETURN_IF_ERROR(walked);
+  PIPY_RETURN_IF_ERROR(CheckRawWheelNames(fd->get()));
+  if (dist_infos.size() > 1) {
+    return InvalidArgument("wheel has more than one .dist-info directory: " +
+                           JoinSet(dist_infos));
+  }
+  if (!metadata.has_value()) {
+    return InvalidArgument("wheel has no .dist-info/METADATA");
+  }
+  return std::move(*metadata);
+}
+
+// The sdist format (PEP 517/625, packaging.python.org "Source distribution format"): a
+// single top-level "{name}-{version}" folder holding PKG-INFO.
+Result<std::optional<std::string>> ReadSdistPkgInfo(const std::filesystem::path& sdist, bool zip,
+                                                     const ArchiveLimits& limits) {
+  PIPY_ASSIGN_OR_RETURN(std::unique_ptr<Fd> fd, OpenFile(sdist));
+  Kind kind = zip ? Kind::kZipSdist : Kind::kTarSdist;
+  std::set<std::string> tops;
+  std::optional<std::string> pkg_info;
+  Status walked = ForEachMember(
+      *fd, kind, limits,
+      [&](archive* a, archive_entry* entry, const Components& parts) -> Status {
+        tops.insert(parts[0]);
+        if (tops.size() > 1) {
+          return InvalidArgument("sdist has more than one top-level entry: " + JoinSet(tops));
+        }
+        if (parts.size() != 2 || parts[1] != "PKG-INFO") {
+          return Status::Ok();
+        }
+        if (pkg_info.has_value()) {
+          return InvalidArgument("sdist has more than one PKG-INFO member");
+        }
+        if (!IsPlainFile(entry)) {
+          return InvalidArgument("sdist's PKG-INFO is not a regular file");
+        }
+        PIPY_ASSIGN_OR_RETURN(pkg_info,
+                              ReadMemberData(a, entry, kind, "PKG-INFO", limits.max_metadata_bytes));
+        return Status::Ok();
+      });
+  PIPY_RETURN_IF_ERROR(walked);
+  return pkg_info;
+}
+
+}  // namespace pipy::index

@@ -169,7 +169,8 @@ class PipyServer:
         assert res.returncode == 0, f"token create failed: {res.stdout}{res.stderr}"
         lines = [ln.strip() for ln in res.stdout.splitlines() if ln.strip()]
         assert lines, f"token create printed nothing: {res.stderr}"
-        self._tokens[key] = lines[-1]
+        if name.startswith("e2e-"):
+            self._tokens[key] = lines[-1]
         return lines[-1]
 
     # --- HTTP ------------------------------------------------------------------------

@@ -184,7 +184,11 @@ def twine(server: PipyServer, token: str, *dists: Dist, timeout: float = 120):
            "--repository-url", f"{server.url}/legacy/", "-u", "__token__", "-p", token,
            *[str(d.path) for d in dists]]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWINE_")}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    env.update(NO_COLOR="1", TERM="dumb", COLUMNS="400")  # plain, unwrapped messages
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    res.stdout = re.sub(r"\x1b\[[0-9;]*m", "", res.stdout)
+    res.stderr = re.sub(r"\x1b\[[0-9;]*m", "", res.stderr)
+    return res
 
 
 # --- pip -------------------------------------------------------------------------------

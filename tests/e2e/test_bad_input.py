@@ -64,7 +64,8 @@ def test_sha256_mismatch_is_400(server, upload_token, dist_dir, unchanged):
 
 
 @pytest.mark.parametrize("filename", [
-    "pipyb_badname.whl", "pipyb_badname-1.0.zip", "pipyb_badname-1.0-py3-none-any.whl.exe",
+    "pipyb_badname.whl", "pipyb_badname-1.0.whl", "pipyb_badname-1.0-py3-none.whl",
+    "pipyb_badname-1.0.tar.bz2", "pipyb_badname-1.0-py3-none-any.whl.exe",
     "pipyb_badname-not.a.version-py3-none-any.whl", "pipyb_badname-1.0.tar.gz\x00.whl"])
 def test_invalid_filename_is_400(server, upload_token, dist_dir, unchanged, filename):
     w = make_wheel(dist_dir, "pipyb-badname", "1.0")
@@ -74,8 +75,8 @@ def test_invalid_filename_is_400(server, upload_token, dist_dir, unchanged, file
 @pytest.mark.parametrize("filename,project", [
     ("../../pipyb_evil-1.0.tar.gz", "pipyb-evil"),
     ("x/../../pipyb_y-1.0-py3-none-any.whl", "pipyb-y"),
-    ("..\\..\\pipyb_evil-1.0.tar.gz", "pipyb-evil"),
-    ("/tmp/pipyb_evil-1.0.tar.gz", "pipyb-evil"),
+    ("..\\..\\pipyb_evil2-1.0.tar.gz", "pipyb-evil2"),
+    ("/tmp/pipyb_evil3-1.0.tar.gz", "pipyb-evil3"),
 ])
 def test_traversal_filename_is_400_and_writes_nothing_outside(server, upload_token, dist_dir,
                                                               unchanged, filename, project):
@@ -89,8 +90,7 @@ def test_traversal_filename_is_400_and_writes_nothing_outside(server, upload_tok
     assert not hits, f"traversal wrote {hits}"
 
 
-def disagreeing_uploads(dist_dir):
-    n = "pipyb-mismatch"
+def disagreeing_uploads(dist_dir, n):
     w = make_wheel(dist_dir, n, "1.0")
     sd = make_sdist(dist_dir, n, "1.0")
     bad_name = make_wheel(dist_dir / "mn", n, "1.0", metadata=core_metadata("pipyb-else", "1.0"))
@@ -109,15 +109,16 @@ def disagreeing_uploads(dist_dir):
 @pytest.mark.parametrize("case", ["form-name", "form-version", "sdist-form-version",
                                   "metadata-name", "metadata-version", "pkg-info-version"])
 def test_filename_form_and_metadata_must_agree(server, upload_token, dist_dir, unchanged, case):
-    d, fields = disagreeing_uploads(dist_dir)[case]
-    refused(server, "pipyb-mismatch", upload(server, d, upload_token, **fields), 400)
+    n = f"pipyb-mismatch-{case}"
+    d, fields = disagreeing_uploads(dist_dir / case, n)[case]
+    refused(server, n, upload(server, d, upload_token, **fields), 400)
     assert server.project_json("pipyb-other").status == 404
 
 
 @pytest.mark.parametrize("case", ["random-wheel", "truncated-wheel", "no-metadata",
                                   "random-sdist", "gzip-not-tar"])
 def test_corrupt_archive_is_400(server, upload_token, dist_dir, unchanged, case):
-    n = "pipyb-corrupt"
+    n = f"pipyb-corrupt-{case}"
     w = make_wheel(dist_dir / "cw", n, "1.0")
     sd = make_sdist(dist_dir / "cs", n, "1.0")
     data, d = {

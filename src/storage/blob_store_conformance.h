@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "storage/blob_store.h"
@@ -24,6 +25,9 @@ struct BlobStoreConformanceParam {
   // Returns a fresh, empty store for one test; nullptr (after ADD_FAILURE) when it cannot.
   std::function<std::unique_ptr<BlobStore>()> make_store;
 };
+
+// Prints the parameter's name in gtest messages instead of its bytes.
+inline void PrintTo(const BlobStoreConformanceParam& param, std::ostream* os) { *os << param.name; }
 
 class BlobStoreConformanceTest : public ::testing::TestWithParam<BlobStoreConformanceParam> {
  protected:

@@ -1,0 +1,67 @@
+#include "catalog/migrations.h"
+
+namespace pipy::catalog {
+namespace {
+
+// Reads need: project by name (UNIQUE), releases of a project (the UNIQUE(project_id, version)
+// index leads with project_id), files of a project (files_by_project, which also covers the
+// MAX(upload_time_ms) behind ProjectRecord::last_upload_ms), file by filename (UNIQUE), token by
+// hash (UNIQUE).
+constexpr std::string_view kMigrations[] = {
+    // 1: the initial schema.
+    R"sql(
+CREATE TABLE projects (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  display_name TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+CREATE TABLE releases (
+  id INTEGER PRIMARY KEY,
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  version TEXT NOT NULL,
+  summary TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL DEFAULT '',
+  description_content_type TEXT NOT NULL DEFAULT '',
+  requires_python TEXT NOT NULL DEFAULT '',
+  yanked INTEGER NOT NULL DEFAULT 0,
+  yanked_reason TEXT NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL,
+  UNIQUE (project_id, version)
+);
+CREATE TABLE files (
+  id INTEGER PRIMARY KEY,
+  release_id INTEGER NOT NULL REFERENCES releases(id),
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  filename TEXT NOT NULL UNIQUE,
+  packagetype TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  metadata_sha256 TEXT NOT NULL DEFAULT '',
+  requires_python TEXT NOT NULL DEFAULT '',
+  upload_time_ms INTEGER NOT NULL,
+  uploader TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX files_by_project ON files (project_id, upload_time_ms);
+CREATE INDEX files_by_release ON files (release_id);
+CREATE TABLE tokens (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  hash TEXT NOT NULL UNIQUE,
+  scopes TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+INSERT INTO meta (key, value) VALUES ('change_seq', 0);
+)sql",
+};
+
+}  // namespace
+
+std::span<const std::string_view> SqliteMigrations() { return kMigrations; }
+
+}  // namespace pipy::catalog

@@ -1,0 +1,174 @@
+#include "core/filename.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "core/names.h"
+
+namespace pipy {
+namespace {
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::vector<std::string_view> Split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (true) {
+    const size_t pos = s.find(sep, start);
+    if (pos == std::string_view::npos) {
+      out.push_back(s.substr(start));
+      return out;
+    }
+    out.push_back(s.substr(start, pos - start));
+    start = pos + 1;
+  }
+}
+
+std::string Printable(std::string_view filename) {
+  std::string out;
+  for (char c : filename) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0x0f]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+Status Invalid(std::string_view kind, std::string_view filename, std::string_view why) {
+  return InvalidArgument("invalid " + std::string(kind) + " filename '" + Printable(filename) +
+                         "': " + std::string(why));
+}
+
+// The rules shared by every stored filename: it must be a plain, visible, ASCII file name that
+// cannot escape a directory or hide as a dot-file.
+Status CheckPlainFilename(std::string_view kind, std::string_view filename) {
+  if (filename.empty()) {
+    return Invalid(kind, filename, "empty");
+  }
+  if (filename.front() == '.') {
+    return Invalid(kind, filename, "must not start with '.'");
+  }
+  for (char c : filename) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '/' || c == '\\') {
+      return Invalid(kind, filename, "must not contain a path separator");
+    }
+    if (u <= 0x20 || u >= 0x7f) {
+      return Invalid(kind, filename, "must contain only printable ASCII characters, no spaces");
+    }
+  }
+  return Status::Ok();
+}
+
+bool IsTagChar(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+// Splits one PEP 425 tag field ("py2.py3") into lowercase items; false if any item is empty
+// or holds a character outside [A-Za-z0-9_].
+bool SplitTagField(std::string_view field, std::vector<std::string>& out) {
+  for (std::string_view item : Split(field, '.')) {
+    if (item.empty() || !std::all_of(item.begin(), item.end(), IsTagChar)) {
+      return false;
+    }
+    std::string lower(item);
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) {
+      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    });
+    out.push_back(std::move(lower));
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<WheelFilename> ParseWheelFilename(std::string_view filename) {
+  constexpr std::string_view kKind = "wheel";
+  PIPY_RETURN_IF_ERROR(CheckPlainFilename(kKind, filename));
+  if (!EndsWith(filename, ".whl")) {
+    return Invalid(kKind, filename, "must end with .whl");
+  }
+  const auto parts = Split(filename.substr(0, filename.size() - 4), '-');
+  if (parts.size() != 5 && parts.size() != 6) {
+    return Invalid(kKind, filename,
+                   "expected name-version[-build]-python-abi-platform.whl");
+  }
+  const std::string_view name_part = parts[0];
+  if (name_part.find("__") != std::string_view::npos || !IsValidName(name_part)) {
+    return Invalid(kKind, filename,
+                   "the name part must be a valid project name with runs of '-', '_' and '.' "
+                   "written as one '_' (PEP 427)");
+  }
+  WheelFilename out;
+  out.name = NormalizeName(name_part);
+  auto version = Version::Parse(parts[1]);
+  if (!version.has_value()) {
+    return Invalid(kKind, filename, version.error().message());
+  }
+  out.version = *std::move(version);
+  if (parts.size() == 6) {
+    const std::string_view build = parts[2];
+    if (build.empty() || build.front() < '0' || build.front() > '9') {
+      return Invalid(kKind, filename, "the build tag must start with a digit");
+    }
+    out.build_tag = std::string(build);
+  }
+  std::vector<std::string> pythons;
+  std::vector<std::string> abis;
+  std::vector<std::string> platforms;
+  const size_t t = parts.size() - 3;
+  if (!SplitTagField(parts[t], pythons) || !SplitTagField(parts[t + 1], abis) ||
+      !SplitTagField(parts[t + 2], platforms)) {
+    return Invalid(kKind, filename, "malformed compatibility tags (PEP 425)");
+  }
+  for (const auto& py : pythons) {
+    for (const auto& abi : abis) {
+      for (const auto& plat : platforms) {
+        out.tags.push_back(py + "-" + abi + "-" + plat);
+      }
+    }
+  }
+  std::sort(out.tags.begin(), out.tags.end());
+  out.tags.erase(std::unique(out.tags.begin(), out.tags.end()), out.tags.end());
+  return out;
+}
+
+Result<SdistFilename> ParseSdistFilename(std::string_view filename) {
+  constexpr std::string_view kKind = "sdist";
+  PIPY_RETURN_IF_ERROR(CheckPlainFilename(kKind, filename));
+  SdistFilename out;
+  std::string_view stem;
+  if (EndsWith(filename, ".tar.gz")) {
+    stem = filename.substr(0, filename.size() - 7);
+  } else if (EndsWith(filename, ".zip")) {
+    stem = filename.substr(0, filename.size() - 4);
+    out.is_zip = true;
+  } else {
+    return Invalid(kKind, filename, "must end with .tar.gz (or the legacy .zip)");
+  }
+  const size_t dash = stem.rfind('-');
+  if (dash == std::string_view::npos) {
+    return Invalid(kKind, filename, "expected name-version.tar.gz");
+  }
+  const std::string_view name_part = stem.substr(0, dash);
+  if (!IsValidName(name_part)) {
+    return Invalid(kKind, filename, "the name part is not a valid project name");
+  }
+  out.name = NormalizeName(name_part);
+  auto version = Version::Parse(stem.substr(dash + 1));
+  if (!version.has_value()) {
+    return Invalid(kKind, filename, version.error().message());
+  }
+  out.version = *std::move(version);
+  return out;
+}
+
+}  // namespace pipy

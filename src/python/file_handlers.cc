@@ -1,0 +1,117 @@
+// Distribution files and their PEP 658 / 714 core-metadata files. URLs carry the sha256,
+// so a file's bytes never change under its URL: served immutable, by sendfile when the
+// blob is a local file, streamed otherwise, or redirected to the store (presigned URL).
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "python/conditional.h"
+#include "python/handlers.h"
+
+namespace pipy::python {
+namespace {
+
+constexpr std::string_view kMetadataSuffix = ".metadata";
+constexpr std::string_view kImmutable = "public, max-age=31536000, immutable";
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::string ContentTypeForFile(std::string_view filename, bool metadata) {
+  if (metadata) {
+    return "text/plain; charset=utf-8";
+  }
+  if (EndsWith(filename, ".tar.gz")) {
+    return "application/gzip";
+  }
+  return "application/octet-stream";  // wheels and legacy .zip sdists
+}
+
+Status NoSuchFile(std::string_view filename) {
+  return NotFound("no file \"" + std::string(filename) + "\" at this URL");
+}
+
+// The body for an open blob: sendfile on a duplicate of the store's descriptor (the
+// response closes its own copy), else a stream that keeps the reader alive.
+Result<http::Response> BlobResponse(std::unique_ptr<storage::BlobReader> reader) {
+  http::Response response;
+  response.status = 200;
+  int fd = reader->native_fd();
+  if (fd >= 0) {
+    int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (own < 0) {
+      return Internal("cannot duplicate a blob descriptor: " + std::string(std::strerror(errno)));
+    }
+    http::FileBody body;
+    body.fd = own;
+    body.offset = 0;
+    body.length = reader->size();
+    response.body = body;
+    return response;
+  }
+  std::shared_ptr<storage::BlobReader> shared(std::move(reader));
+  http::StreamBody body;
+  body.length = shared->size();
+  body.read = [shared](char* buf, std::size_t n) { return shared->Read(buf, n); };
+  response.body = std::move(body);
+  return response;
+}
+
+}  // namespace
+
+http::Response ServeFile(Context& ctx, const http::Request& request) {
+  Result<auth::Principal> who = ctx.access.ForRead(request);
+  if (!who) {
+    return http::ErrorResponse(who.error());
+  }
+  std::string_view sha256 = request.param("sha256");
+  std::string_view requested = request.param("filename");
+  bool metadata = EndsWith(requested, kMetadataSuffix);
+  std::string_view filename =
+      metadata ? requested.substr(0, requested.size() - kMetadataSuffix.size()) : requested;
+
+  Result<catalog::FileRecord> file = ctx.index.FindFile(filename);
+  if (!file) {
+    return http::ErrorResponse(file.error().code() == StatusCode::kNotFound ? NoSuchFile(requested)
+                                                                            : file.error());
+  }
+  if (file->sha256 != sha256) {
+    return http::ErrorResponse(NoSuchFile(requested));
+  }
+  const std::string& key = metadata ? file->metadata_sha256 : file->sha256;
+  if (key.empty()) {
+    return http::ErrorResponse(NotFound("\"" + file->filename + "\" has no metadata file"));
+  }
+
+  std::string etag = "\"" + key + "\"";
+  http::Response response;
+  if (IfNoneMatchMatches(request.header("if-none-match"), etag)) {
+    response.status = 304;
+  } else if (std::optional<std::string> url = ctx.index.DirectUrl(key)) {
+    // A presigned URL expires: the redirect itself must not be cached for long.
+    response.status = 302;
+    response.SetHeader("Location", *url);
+    response.SetHeader("Cache-Control", "private, max-age=60");
+    return response;
+  } else {
+    Result<std::unique_ptr<storage::BlobReader>> reader = ctx.index.OpenBlob(key);
+    if (!reader) {
+      return http::ErrorResponse(reader.error());
+    }
+    Result<http::Response> body = BlobResponse(std::move(*reader));
+    if (!body) {
+      return http::ErrorResponse(body.error());
+    }
+    response = std::move(*body);
+    response.SetHeader("Content-Type", ContentTypeForFile(file->filename, metadata));
+  }
+  response.SetHeader("ETag", etag);
+  response.SetHeader("Cache-Control", std::string(kImmutable));
+  return response;
+}
+
+}  // namespace pipy::python

@@ -1,0 +1,133 @@
+// The simple repository API endpoints (PEP 503 / 691): negotiate, then serve the page from
+// the index's page cache, which renders it at most once per change of the project.
+#include <string>
+
+#include "core/names.h"
+#include "index/page_cache.h"
+#include "python/accept.h"
+#include "python/conditional.h"
+#include "python/handlers.h"
+#include "python/simple_pages.h"
+
+namespace pipy::python {
+namespace {
+
+// Pages change when a project does; a short max-age bounds staleness behind caches,
+// and the ETag makes revalidation cheap.
+constexpr std::string_view kPageCacheControl = "max-age=60, public";
+
+http::Response PageResponse(const index::CachedPage& page, const http::Request& request) {
+  http::Response response;
+  if (IfNoneMatchMatches(request.header("if-none-match"), page.etag)) {
+    response.status = 304;
+  } else {
+    response.status = 200;
+    response.body = page.body;
+    response.SetHeader("Content-Type", page.content_type);
+  }
+  response.SetHeader("Vary", "Accept");
+  response.SetHeader("ETag", page.etag);
+  response.SetHeader("Cache-Control", std::string(kPageCacheControl));
+  return response;
+}
+
+http::Response NotAcceptable(const Status& status) {
+  http::Response response = http::ErrorResponse(status);
+  response.SetHeader("Vary", "Accept");
+  return response;
+}
+
+index::CachedPage MakePage(std::string body, SimpleFormat format) {
+  index::CachedPage page;
+  page.etag = index::MakeEtag(body);
+  page.content_type = std::string(ContentTypeFor(format));
+  page.body = std::make_shared<const std::string>(std::move(body));
+  return page;
+}
+
+std::string CacheKey(std::string_view project, SimpleFormat format) {
+  std::string key(project);
+  key += '|';
+  key += FormatKey(format);
+  return key;
+}
+
+http::Response Redirect(const std::string& normalized, const http::Request& request) {
+  std::string location = "/simple/" + normalized + "/";
+  if (!request.query.empty()) {
+    location += '?';
+    location += request.query;
+  }
+  http::Response response = http::TextResponse(301, "Moved to " + location + "\n");
+  response.SetHeader("Location", location);
+  return response;
+}
+
+}  // namespace
+
+http::Response ServeRoot(Context& ctx, const http::Request& request) {
+  Result<auth::Principal> who = ctx.access.ForRead(request);
+  if (!who) {
+    return http::ErrorResponse(who.error());
+  }
+  Result<SimpleFormat> format = NegotiateSimpleFormat(request.header("accept"));
+  if (!format) {
+    return NotAcceptable(format.error());
+  }
+  ctx.index.Revalidate();
+  Result<index::CachedPage> page = ctx.index.pages().GetOrBuild(
+      index::PageCache::kRoot, CacheKey(index::PageCache::kRoot, *format),
+      [&]() -> Result<index::CachedPage> {
+        PIPY_ASSIGN_OR_RETURN(std::vector<catalog::ProjectRecord> projects,
+                              ctx.index.ListProjects());
+        return MakePage(RenderRoot(*format, projects), *format);
+      });
+  if (!page) {
+    return http::ErrorResponse(page.error());
+  }
+  return PageResponse(*page, request);
+}
+
+http::Response ServeProject(Context& ctx, const http::Request& request) {
+  Result<auth::Principal> who = ctx.access.ForRead(request);
+  if (!who) {
+    return http::ErrorResponse(who.error());
+  }
+  std::string_view name = request.param("name");
+  if (!IsValidName(name)) {
+    return http::ErrorResponse(NotFound("no project named \"" + std::string(name) + "\""));
+  }
+  std::string normalized = NormalizeName(name);
+  if (normalized != name) {
+    return Redirect(normalized, request);
+  }
+  Result<SimpleFormat> format = NegotiateSimpleFormat(request.header("accept"));
+  if (!format) {
+    return NotAcceptable(format.error());
+  }
+  ctx.index.Revalidate();
+  Result<index::CachedPage> page = ctx.index.pages().GetOrBuild(
+      normalized, CacheKey(normalized, *format), [&]() -> Result<index::CachedPage> {
+        PIPY_ASSIGN_OR_RETURN(std::shared_ptr<const index::ProjectView> view,
+                              ctx.index.GetProject(normalized));
+        return MakePage(RenderProject(*format, *view), *format);
+      });
+  if (!page) {
+    return http::ErrorResponse(page.error());
+  }
+  return PageResponse(*page, request);
+}
+
+http::Response RedirectToProject(Context& ctx, const http::Request& request) {
+  Result<auth::Principal> who = ctx.access.ForRead(request);
+  if (!who) {
+    return http::ErrorResponse(who.error());
+  }
+  std::string_view name = request.param("name");
+  if (!IsValidName(name)) {
+    return http::ErrorResponse(NotFound("no project named \"" + std::string(name) + "\""));
+  }
+  return Redirect(NormalizeName(name), request);
+}
+
+}  // namespace pipy::python

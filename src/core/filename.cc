@@ -98,8 +98,7 @@ Result<WheelFilename> ParseWheelFilename(std::string_view filename) {
   }
   const auto parts = Split(filename.substr(0, filename.size() - 4), '-');
   if (parts.size() != 5 && parts.size() != 6) {
-    return Invalid(kKind, filename,
-                   "expected name-version[-build]-python-abi-platform.whl");
+    return Invalid(kKind, filename, "expected name-version[-build]-python-abi-platform.whl");
   }
   const std::string_view name_part = parts[0];
   if (name_part.find("__") != std::string_view::npos || !IsValidName(name_part)) {

@@ -15,18 +15,18 @@
 namespace pipy {
 
 struct WheelFilename {
-  std::string name;        // PEP 503 normalized project name
+  std::string name;  // PEP 503 normalized project name
   Version version;
-  std::string build_tag;   // "" when absent; otherwise starts with a digit ("1", "1build")
+  std::string build_tag;  // "" when absent; otherwise starts with a digit ("1", "1build")
   // Every tag the compressed tag set expands to, as lowercase "interpreter-abi-platform",
   // sorted and without duplicates: "py2.py3-none-any" -> {"py2-none-any", "py3-none-any"}.
   std::vector<std::string> tags;
 };
 
 struct SdistFilename {
-  std::string name;        // PEP 503 normalized project name
+  std::string name;  // PEP 503 normalized project name
   Version version;
-  bool is_zip = false;     // legacy "name-version.zip" rather than ".tar.gz"
+  bool is_zip = false;  // legacy "name-version.zip" rather than ".tar.gz"
 };
 
 // Parses "{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl". The name part must be a

@@ -85,10 +85,8 @@ TEST(FilenameTest, RejectsPathTricks) {
     EXPECT_FALSE(ParseWheelFilename(name).has_value()) << name;
   }
   const std::string_view bad_wheels[] = {
-      "a/b-1.0-py3-none-any.whl",
-      "../pkg-1.0-py3-none-any.whl",
-      "pkg-1.0-py3-none-any/.whl",
-      std::string_view("pkg-1.0-py3-none-any.whl\0", 25),
+      "a/b-1.0-py3-none-any.whl",   "../pkg-1.0-py3-none-any.whl",
+      "pkg-1.0-py3-none-any/.whl",  std::string_view("pkg-1.0-py3-none-any.whl\0", 25),
       "pkg-1.0-py3-none-any\\.whl",
   };
   for (std::string_view name : bad_wheels) {
@@ -124,12 +122,10 @@ TEST(WheelFilenameTest, MoreCases) {
   EXPECT_EQ(build->build_tag, "42");
 
   const std::string_view invalid[] = {
-      "pkg-1.0-py3-none-any.WHL",       "pkg-1.0-py3..py2-none-any.whl",
-      "pkg-1.0-py3-none-.whl",          "pkg-1.0--py3-none-any.whl",
-      "_pkg-1.0-py3-none-any.whl",      "pkg_-1.0-py3-none-any.whl",
-      "pkg-1.0-1-2-py3-none-any.whl",   "pkg-1.0-py3-none-any+x.whl",
-      "pkg-1.0-py3-none-any..whl",      "pkg-1.0-py3-none-any",
-      "pkg@x-1.0-py3-none-any.whl",     ".whl",
+      "pkg-1.0-py3-none-any.WHL",     "pkg-1.0-py3..py2-none-any.whl", "pkg-1.0-py3-none-.whl",
+      "pkg-1.0--py3-none-any.whl",    "_pkg-1.0-py3-none-any.whl",     "pkg_-1.0-py3-none-any.whl",
+      "pkg-1.0-1-2-py3-none-any.whl", "pkg-1.0-py3-none-any+x.whl",    "pkg-1.0-py3-none-any..whl",
+      "pkg-1.0-py3-none-any",         "pkg@x-1.0-py3-none-any.whl",    ".whl",
   };
   for (std::string_view name : invalid) {
     EXPECT_FALSE(ParseWheelFilename(name).has_value()) << name;
@@ -150,8 +146,15 @@ TEST(SdistFilenameTest, MoreCases) {
   EXPECT_TRUE(legacy->is_zip);
 
   const std::string_view invalid[] = {
-      "-1.0.tar.gz",  "pkg-.tar.gz",  "pkg-1.0.tar",  "pkg-1.0.tgz",  "pkg-1.0.TAR.GZ",
-      "pkg_-1.0.tar.gz",  "pkg-1.0-py3-none-any.whl",  ".tar.gz",  "pkg-1.0.tar.gz.zip.bak",
+      "-1.0.tar.gz",
+      "pkg-.tar.gz",
+      "pkg-1.0.tar",
+      "pkg-1.0.tgz",
+      "pkg-1.0.TAR.GZ",
+      "pkg_-1.0.tar.gz",
+      "pkg-1.0-py3-none-any.whl",
+      ".tar.gz",
+      "pkg-1.0.tar.gz.zip.bak",
   };
   for (std::string_view name : invalid) {
     EXPECT_FALSE(ParseSdistFilename(name).has_value()) << name;

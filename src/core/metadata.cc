@@ -11,9 +11,9 @@ namespace {
 char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(),
-                    [](char x, char y) { return AsciiLower(x) == AsciiLower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return AsciiLower(x) == AsciiLower(y);
+         });
 }
 
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
@@ -73,9 +73,8 @@ std::string NormalizeNewlines(std::string_view text) {
 
 // RFC 5322 field name: printable ASCII except ':' (and, in practice, no spaces).
 bool IsFieldName(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return c > 0x20 && c < 0x7f && c != ':';
-  });
+  return !name.empty() && std::all_of(name.begin(), name.end(),
+                                      [](char c) { return c > 0x20 && c < 0x7f && c != ':'; });
 }
 
 bool IsMultiLineField(std::string_view name) {
@@ -174,9 +173,8 @@ std::string FirstOrEmpty(const CoreMetadata& m, std::string_view field) {
 }  // namespace
 
 bool FieldNameLess::operator()(std::string_view a, std::string_view b) const {
-  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return AsciiLower(x) < AsciiLower(y);
-  });
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                      [](char x, char y) { return AsciiLower(x) < AsciiLower(y); });
 }
 
 std::vector<std::string> CoreMetadata::GetAll(std::string_view field) const {

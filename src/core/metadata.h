@@ -19,13 +19,13 @@ struct FieldNameLess {
 };
 
 struct CoreMetadata {
-  std::string metadata_version;          // e.g. "2.1"
-  std::string name;                      // as written (not normalized, not validated)
-  std::string version;                   // as written (not validated as PEP 440)
-  std::string summary;                   // "" when absent
-  std::string description;               // "" when absent; see ParseCoreMetadata
-  std::string description_content_type;  // "" when absent
-  std::string requires_python;           // "" when absent (not validated here)
+  std::string metadata_version;             // e.g. "2.1"
+  std::string name;                         // as written (not normalized, not validated)
+  std::string version;                      // as written (not validated as PEP 440)
+  std::string summary;                      // "" when absent
+  std::string description;                  // "" when absent; see ParseCoreMetadata
+  std::string description_content_type;     // "" when absent
+  std::string requires_python;              // "" when absent (not validated here)
   std::vector<std::string> requires_dist;   // in file order
   std::vector<std::string> provides_extra;  // in file order
 

@@ -52,7 +52,8 @@ TEST(CoreMetadataTest, SetuptoolsWheel) {
   EXPECT_EQ(m.GetAll("classifier"),
             (std::vector<std::string>{"Programming Language :: Python :: 3",
                                       "License :: OSI Approved :: MIT License"}));
-  EXPECT_EQ(m.GetAll("HOME-PAGE"), std::vector<std::string>{"https://git.acme.internal/acme/analytics"});
+  EXPECT_EQ(m.GetAll("HOME-PAGE"),
+            std::vector<std::string>{"https://git.acme.internal/acme/analytics"});
   EXPECT_EQ(m.fields.count("License-File"), 1u);
   EXPECT_EQ(m.fields.size(), 17u);
   EXPECT_TRUE(m.GetAll("Keywords").empty());
@@ -102,11 +103,12 @@ TEST(CoreMetadataTest, OldSetuptoolsPkgInfoWithDescriptionField) {
   EXPECT_EQ(m.metadata_version, "1.1");
   EXPECT_EQ(m.name, "Acme.Redis");
   EXPECT_EQ(m.version, "0.9");
-  EXPECT_EQ(m.description,
-            "Acme Redis\n==========\n\nUsage::\n\n    client = ShardedRedis(nodes)");
-  EXPECT_EQ(m.GetAll("License"), std::vector<std::string>{"Copyright (c) Acme\n\nAll rights reserved."});
+  EXPECT_EQ(m.description, "Acme Redis\n==========\n\nUsage::\n\n    client = ShardedRedis(nodes)");
+  EXPECT_EQ(m.GetAll("License"),
+            std::vector<std::string>{"Copyright (c) Acme\n\nAll rights reserved."});
   EXPECT_EQ(m.GetAll("Platform"), std::vector<std::string>{"UNKNOWN"});
-  EXPECT_EQ(m.GetAll("Classifier"), std::vector<std::string>{"Programming Language :: Python :: 2"});
+  EXPECT_EQ(m.GetAll("Classifier"),
+            std::vector<std::string>{"Programming Language :: Python :: 2"});
   EXPECT_TRUE(m.requires_dist.empty());
   EXPECT_EQ(m.requires_python, "");
   EXPECT_EQ(m.description_content_type, "");
@@ -194,7 +196,8 @@ TEST(CoreMetadataTest, PipeEncodedDescriptionFromTheSpec) {
 
 TEST(CoreMetadataTest, BodyWinsOverDescriptionField) {
   CoreMetadata m = MustParse(
-      "Metadata-Version: 2.1\nName: a\nVersion: 1\nDescription: from the header\n\nfrom the body\n");
+      "Metadata-Version: 2.1\nName: a\nVersion: 1\nDescription: from the header\n\nfrom the "
+      "body\n");
   EXPECT_EQ(m.description, "from the body\n");
   EXPECT_EQ(m.GetAll("Description"), std::vector<std::string>{"from the header"});
   // An empty body leaves the header's description.
@@ -245,11 +248,11 @@ TEST(CoreMetadataTest, MissingRequiredFields) {
 
 TEST(CoreMetadataTest, RejectsMalformedInput) {
   const std::string_view bad[] = {
-      "Metadata-Version: 2.1\nName: a\nName: b\nVersion: 1\n",   // conflicting names
+      "Metadata-Version: 2.1\nName: a\nName: b\nVersion: 1\n",  // conflicting names
       "Metadata-Version: 2.1\nName: a\nVersion: 1\nVersion: 2\n",
-      " Metadata-Version: 2.1\nName: a\nVersion: 1\n",           // starts with continuation
-      "Metadata-Version: 2.1\nName: caf\xc3\nVersion: 1\n",      // invalid UTF-8
-      "Metadata-Version: 2.1\nName: a\nVersion: 1\n\n\xff\n",     // invalid UTF-8 in body
+      " Metadata-Version: 2.1\nName: a\nVersion: 1\n",         // starts with continuation
+      "Metadata-Version: 2.1\nName: caf\xc3\nVersion: 1\n",    // invalid UTF-8
+      "Metadata-Version: 2.1\nName: a\nVersion: 1\n\n\xff\n",  // invalid UTF-8 in body
   };
   for (std::string_view text : bad) {
     auto m = ParseCoreMetadata(text);
@@ -257,7 +260,8 @@ TEST(CoreMetadataTest, RejectsMalformedInput) {
     EXPECT_EQ(m.error().code(), StatusCode::kInvalidArgument);
   }
   // A repeated field with the same value is harmless.
-  EXPECT_TRUE(ParseCoreMetadata("Metadata-Version: 2.1\nName: a\nName: a\nVersion: 1\n").has_value());
+  EXPECT_TRUE(
+      ParseCoreMetadata("Metadata-Version: 2.1\nName: a\nName: a\nVersion: 1\n").has_value());
 }
 
 TEST(CoreMetadataTest, FieldNamesAreCaseInsensitive) {

@@ -75,8 +75,8 @@ bool MatchesPrefix(const Version& candidate, const Version& spec, size_t n) {
 }
 
 Status BadClause(std::string_view text, std::string_view why) {
-  return InvalidArgument("invalid version specifier '" + std::string(text) + "': " +
-                         std::string(why));
+  return InvalidArgument("invalid version specifier '" + std::string(text) +
+                         "': " + std::string(why));
 }
 
 }  // namespace

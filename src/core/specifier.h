@@ -16,7 +16,16 @@ namespace pipy {
 // One clause: an operator and the version (or arbitrary string, for ===) it applies to.
 class Specifier {
  public:
-  enum class Op { kCompatible, kEqual, kNotEqual, kLessEqual, kGreaterEqual, kLess, kGreater, kArbitrary };
+  enum class Op {
+    kCompatible,
+    kEqual,
+    kNotEqual,
+    kLessEqual,
+    kGreaterEqual,
+    kLess,
+    kGreater,
+    kArbitrary
+  };
 
   // Parses one clause such as ">= 3.8" or "==1.2.*". Whitespace around the operator and
   // version is allowed. Rules (PEP 440): ~= needs at least two release numbers and no local

@@ -91,15 +91,18 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
       }
     }
     if (matched < 0) {
-      return InvalidArgument("invalid duration " + quoted + ": each number needs a unit (ms, s, m, h)");
+      return InvalidArgument("invalid duration " + quoted +
+                             ": each number needs a unit (ms, s, m, h)");
     }
     if (kRank[matched] <= last_rank) {
-      return InvalidArgument("invalid duration " + quoted + ": units must go from largest to smallest, once each");
+      return InvalidArgument("invalid duration " + quoted +
+                             ": units must go from largest to smallest, once each");
     }
     last_rank = kRank[matched];
     s.remove_prefix(kUnits[matched].name.size());
     if (!CheckedMulAdd(value, kUnits[matched].millis, total) ||
-        total > static_cast<std::uint64_t>(std::numeric_limits<std::chrono::milliseconds::rep>::max())) {
+        total > static_cast<std::uint64_t>(
+                    std::numeric_limits<std::chrono::milliseconds::rep>::max())) {
       return InvalidArgument("duration " + quoted + " is too large");
     }
   }
@@ -125,12 +128,18 @@ Result<std::uint64_t> ParseByteSize(std::string_view text) {
   static constexpr std::array<Unit, 14> kUnits = {{
       {"", 1},
       {"b", 1},
-      {"k", kK}, {"kb", kK},
-      {"m", kK * kK}, {"mb", kK * kK},
-      {"g", kK * kK * kK}, {"gb", kK * kK * kK},
-      {"t", kK * kK * kK * kK}, {"tb", kK * kK * kK * kK},
-      {"kib", kKi}, {"mib", kKi * kKi},
-      {"gib", kKi * kKi * kKi}, {"tib", kKi * kKi * kKi * kKi},
+      {"k", kK},
+      {"kb", kK},
+      {"m", kK * kK},
+      {"mb", kK * kK},
+      {"g", kK * kK * kK},
+      {"gb", kK * kK * kK},
+      {"t", kK * kK * kK * kK},
+      {"tb", kK * kK * kK * kK},
+      {"kib", kKi},
+      {"mib", kKi * kKi},
+      {"gib", kKi * kKi * kKi},
+      {"tib", kKi * kKi * kKi * kKi},
   }};
   for (const Unit& u : kUnits) {
     if (unit != u.name) {

@@ -16,9 +16,8 @@ TEST(ParseDurationTest, SingleUnits) {
     std::int64_t millis;
   };
   const Case cases[] = {
-      {"500ms", 500}, {"30s", 30000},   {"10m", 600000},  {"1h", 3600000},
-      {"0s", 0},      {"0ms", 0},       {"  2s\n", 2000}, {"90m", 5400000},
-      {"1000ms", 1000}, {"007s", 7000},
+      {"500ms", 500}, {"30s", 30000},   {"10m", 600000},  {"1h", 3600000},  {"0s", 0},
+      {"0ms", 0},     {"  2s\n", 2000}, {"90m", 5400000}, {"1000ms", 1000}, {"007s", 7000},
   };
   for (const Case& c : cases) {
     auto d = ParseDuration(c.text);
@@ -35,13 +34,23 @@ TEST(ParseDurationTest, CompoundValues) {
 
 TEST(ParseDurationTest, RejectsBadValues) {
   const std::string_view bad[] = {
-      "", "   ", "30", "s", "-5s", "1.5s", "10 s", "10sec", "5d", "1x", "ms",
-      "30m1h",      // smallest unit first
-      "1s1s",       // unit twice
-      "1m2",        // trailing number without unit
-      "99999999999999999999h",   // uint64 overflow while reading digits
-      "9999999999999999h",       // overflow when converting to ms
-      "1h 30m",     // no spaces inside
+      "",
+      "   ",
+      "30",
+      "s",
+      "-5s",
+      "1.5s",
+      "10 s",
+      "10sec",
+      "5d",
+      "1x",
+      "ms",
+      "30m1h",                  // smallest unit first
+      "1s1s",                   // unit twice
+      "1m2",                    // trailing number without unit
+      "99999999999999999999h",  // uint64 overflow while reading digits
+      "9999999999999999h",      // overflow when converting to ms
+      "1h 30m",                 // no spaces inside
   };
   for (std::string_view text : bad) {
     auto d = ParseDuration(text);
@@ -82,9 +91,17 @@ TEST(ParseByteSizeTest, GoodValues) {
 
 TEST(ParseByteSizeTest, RejectsBadValues) {
   const std::string_view bad[] = {
-      "", "MiB", "-1", "1.5GiB", "10XB", "10 M iB", "10MiBs", "ten", "1e6",
-      "18446744073709551616",   // one past uint64 max
-      "20000000TiB",            // overflow after scaling
+      "",
+      "MiB",
+      "-1",
+      "1.5GiB",
+      "10XB",
+      "10 M iB",
+      "10MiBs",
+      "ten",
+      "1e6",
+      "18446744073709551616",  // one past uint64 max
+      "20000000TiB",           // overflow after scaling
       "5 5",
   };
   for (std::string_view text : bad) {

@@ -331,7 +331,8 @@ std::strong_ordering operator<=>(const Version& a, const Version& b) {
   }
   // No post release sorts first; no dev release sorts last.
   auto post_key = [](const Version& v) {
-    return v.post_ ? std::pair<int, std::uint64_t>(1, *v.post_) : std::pair<int, std::uint64_t>(0, 0);
+    return v.post_ ? std::pair<int, std::uint64_t>(1, *v.post_)
+                   : std::pair<int, std::uint64_t>(0, 0);
   };
   if (auto c = post_key(a) <=> post_key(b); c != 0) {
     return c;

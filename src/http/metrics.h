@@ -22,11 +22,18 @@ class Metrics {
   std::string Render() const;
 
  private:
+  static constexpr int kBuckets = 13;  // upper bounds in metrics.cc; the last is +Inf
+
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, int>, std::uint64_t> requests_;
-  std::map<std::string, std::map<std::string, std::uint64_t>> counters_;  // "name{label" -> value -> n
-  static constexpr int kBuckets = 12;
-  std::uint64_t latency_buckets_[kBuckets] = {};
+  // route -> status -> count. Transparent comparator: lookups by string_view do not
+  // allocate once a route has been seen.
+  std::map<std::string, std::map<int, std::uint64_t>, std::less<>> requests_;
+  // metric name -> label name -> label value -> count.
+  std::map<std::string, std::map<std::string, std::map<std::string, std::uint64_t, std::less<>>,
+                                  std::less<>>,
+           std::less<>>
+      counters_;
+  std::uint64_t latency_buckets_[kBuckets] = {};  // non-cumulative; cumulated in Render
   std::uint64_t latency_count_ = 0;
   double latency_sum_ = 0;
   std::uint64_t bytes_sent_ = 0;

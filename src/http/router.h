@@ -42,6 +42,7 @@ class Router {
     const Route* route = nullptr;
     std::vector<std::pair<std::string, std::string>> params;
     bool method_mismatch = false;   // path matched some route, but not with this method
+    std::string allow;              // with method_mismatch: the Allow value, e.g. "GET, HEAD"
   };
   // Finds the route for `method` and decoded `path`.
   Match Find(std::string_view method, std::string_view path) const;

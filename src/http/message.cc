@@ -1,0 +1,107 @@
+#include "http/message.h"
+
+#include <unistd.h>
+
+namespace pipy::http {
+
+namespace {
+
+char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::optional<std::string_view> FindHeader(const std::vector<Header>& headers,
+                                           std::string_view name) {
+  for (const Header& h : headers) {
+    if (EqualsIgnoreCase(h.name, name)) {
+      return std::string_view(h.value);
+    }
+  }
+  return std::nullopt;
+}
+
+void CloseFileBody(std::variant<std::string, std::shared_ptr<const std::string>, FileBody,
+                                StreamBody>& body) {
+  if (auto* file = std::get_if<FileBody>(&body); file != nullptr && file->fd >= 0) {
+    ::close(file->fd);
+    file->fd = -1;
+  }
+}
+
+}  // namespace
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::string_view> Request::header(std::string_view name) const {
+  return FindHeader(headers, name);
+}
+
+std::string_view Request::param(std::string_view name) const {
+  for (const auto& [key, value] : params) {
+    if (key == name) {
+      return value;
+    }
+  }
+  return {};
+}
+
+Response::Response(Response&& other) noexcept
+    : status(other.status),
+      reason(std::move(other.reason)),
+      headers(std::move(other.headers)),
+      body(std::move(other.body)) {
+  // A moved-from FileBody must not close the fd the new owner holds.
+  if (auto* file = std::get_if<FileBody>(&other.body)) {
+    file->fd = -1;
+  }
+}
+
+Response& Response::operator=(Response&& other) noexcept {
+  if (this == &other) {
+    return *this;
+  }
+  CloseFileBody(body);
+  status = other.status;
+  reason = std::move(other.reason);
+  headers = std::move(other.headers);
+  body = std::move(other.body);
+  if (auto* file = std::get_if<FileBody>(&other.body)) {
+    file->fd = -1;
+  }
+  return *this;
+}
+
+Response::~Response() { CloseFileBody(body); }
+
+Response& Response::SetHeader(std::string name, std::string value) {
+  for (Header& h : headers) {
+    if (EqualsIgnoreCase(h.name, name)) {
+      h.value = std::move(value);
+      return *this;
+    }
+  }
+  headers.push_back(Header{std::move(name), std::move(value)});
+  return *this;
+}
+
+std::optional<std::string_view> Response::header(std::string_view name) const {
+  return FindHeader(headers, name);
+}
+
+Response TextResponse(int status, std::string body, std::string content_type) {
+  Response r;
+  r.status = status;
+  r.headers.push_back(Header{"Content-Type", std::move(content_type)});
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace pipy::http

@@ -1,0 +1,618 @@
+// End-to-end tests of the server over real sockets on 127.0.0.1 (raw POSIX sockets, so this
+// file does not pay for Beast).
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace pipy::http {
+namespace {
+
+RouteOptions Opts(std::string name, std::uint64_t max_body_bytes = 64 * 1024) {
+  RouteOptions o;
+  o.name = std::move(name);
+  o.max_body_bytes = max_body_bytes;
+  return o;
+}
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+struct Reply {
+  int status = 0;
+  std::string reason;
+  std::vector<Header> headers;
+  std::string body;
+  std::optional<std::string> header(std::string_view name) const {
+    for (const Header& h : headers) {
+      if (EqualsIgnoreCase(h.name, name)) {
+        return h.value;
+      }
+    }
+    return std::nullopt;
+  }
+};
+
+// A client connection with its own read buffer, so pipelined responses can be split.
+class Conn {
+ public:
+  explicit Conn(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      ADD_FAILURE() << "connect failed";
+    }
+  }
+  ~Conn() { ::close(fd_); }
+
+  void Send(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) {
+        return;  // the server may legitimately close early
+      }
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+  // Reads more bytes; false on close, error or `timeout`.
+  bool Fill(std::chrono::milliseconds timeout = 5000ms) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) {
+      return false;
+    }
+    char tmp[65536];
+    ssize_t n = ::recv(fd_, tmp, sizeof(tmp), 0);
+    if (n <= 0) {
+      return false;
+    }
+    buf_.append(tmp, static_cast<std::size_t>(n));
+    return true;
+  }
+
+  // True when the server closes the connection within `timeout` (bytes read are dropped).
+  bool ClosedWithin(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (::poll(&p, 1, static_cast<int>(std::max<long>(1, left.count()))) <= 0) {
+        continue;
+      }
+      char tmp[4096];
+      ssize_t n = ::recv(fd_, tmp, sizeof(tmp), 0);
+      if (n <= 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Reads one response; `head_request` means no body follows the head.
+  std::optional<Reply> Read(bool head_request = false) {
+    std::size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) {
+        return std::nullopt;
+      }
+    }
+    Reply r;
+    std::string head = buf_.substr(0, end + 2);
+    buf_.erase(0, end + 4);
+    std::size_t line_end = head.find("\r\n");
+    std::string status_line = head.substr(0, line_end);
+    r.status = std::stoi(status_line.substr(9, 3));
+    r.reason = status_line.size() > 13 ? status_line.substr(13) : "";
+    std::size_t pos = line_end + 2;
+    while (pos < head.size()) {
+      std::size_t e = head.find("\r\n", pos);
+      std::string line = head.substr(pos, e - pos);
+      std::size_t colon = line.find(':');
+      r.headers.push_back({line.substr(0, colon), line.substr(colon + 2)});
+      pos = e + 2;
+    }
+    if (head_request || r.status == 100) {
+      return r;
+    }
+    if (auto te = r.header("Transfer-Encoding"); te && *te == "chunked") {
+      while (true) {
+        std::size_t crlf;
+        while ((crlf = buf_.find("\r\n")) == std::string::npos) {
+          if (!Fill()) {
+            return std::nullopt;
+          }
+        }
+        std::size_t size = std::stoul(buf_.substr(0, crlf), nullptr, 16);
+        while (buf_.size() < crlf + 2 + size + 2) {
+          if (!Fill()) {
+            return std::nullopt;
+          }
+        }
+        r.body += buf_.substr(crlf + 2, size);
+        buf_.erase(0, crlf + 2 + size + 2);
+        if (size == 0) {
+          return r;
+        }
+      }
+    }
+    std::size_t length = std::stoul(r.header("Content-Length").value_or("0"));
+    while (buf_.size() < length) {
+      if (!Fill()) {
+        return std::nullopt;
+      }
+    }
+    r.body = buf_.substr(0, length);
+    buf_.erase(0, length);
+    return r;
+  }
+
+  std::optional<Reply> Get(const std::string& path) {
+    Send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    return Read();
+  }
+
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+  std::string buf_;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("pipy-http-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    fs::create_directories(dir_ / "spool");
+    router_.Add("GET", "/hello/{name}", Opts("hello"), [this](Request& r) {
+      ++calls_;
+      return TextResponse(200, "hello " + std::string(r.param("name")));
+    });
+  }
+
+  void TearDown() override {
+    StopServer();
+    fs::remove_all(dir_);
+  }
+
+  void StartServer(ServerOptions options = {}) {
+    options.listen = "127.0.0.1:0";
+    if (options.threads == 0) {
+      options.threads = 2;
+    }
+    options.spool_dir = dir_ / "spool";
+    options.access_log = false;
+    server_ = std::make_unique<Server>(options, router_, metrics_);
+    Result<int> port = server_->Start();
+    ASSERT_TRUE(port.has_value()) << port.error().ToString();
+    port_ = *port;
+    thread_ = std::thread([this] { server_->Run(); });
+  }
+
+  void StopServer() {
+    if (server_) {
+      server_->Stop();
+      thread_.join();
+      server_.reset();
+    }
+  }
+
+  static inline int counter_ = 0;
+  fs::path dir_;
+  Router router_;
+  Metrics metrics_;
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::atomic<int> calls_{0};
+};
+
+TEST_F(ServerTest, GetRoundTrip) {
+  StartServer();
+  Conn c(port_);
+  auto r = c.Get("/hello/world");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello world");
+  EXPECT_EQ(r->header("Content-Length"), "11");
+  EXPECT_EQ(r->header("Server"), "pipy");
+  EXPECT_TRUE(r->header("Date").has_value());
+  EXPECT_NE(metrics_.Render().find("pipy_http_requests_total{route=\"hello\",status=\"200\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(ServerTest, KeepAliveServesThreeRequestsOnOneConnection) {
+  StartServer();
+  Conn c(port_);
+  for (std::string name : {"a", "b", "c"}) {
+    auto r = c.Get("/hello/" + name);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->body, "hello " + name);
+  }
+  EXPECT_EQ(calls_.load(), 3);
+}
+
+TEST_F(ServerTest, PipelinedRequestsAnsweredInOrder) {
+  StartServer();
+  Conn c(port_);
+  c.Send("GET /hello/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /hello/2 HTTP/1.1\r\nHost: x\r\n\r\n"
+         "GET /hello/3 HTTP/1.1\r\nHost: x\r\n\r\n");
+  for (std::string n : {"1", "2", "3"}) {
+    auto r = c.Read();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->body, "hello " + n);
+  }
+}
+
+TEST_F(ServerTest, HeadHasHeadersButNoBody) {
+  StartServer();
+  Conn c(port_);
+  c.Send("HEAD /hello/x HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto r = c.Read(/*head_request=*/true);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("Content-Length"), "7");
+  // Had body bytes been sent, they would be read as the next response's status line.
+  auto next = c.Get("/hello/y");
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->status, 200);
+  EXPECT_EQ(next->body, "hello y");
+}
+
+TEST_F(ServerTest, NotFoundMethodNotAllowedNotImplementedVersion) {
+  router_.Add("POST", "/hello/{name}", {}, [](Request&) { return TextResponse(201, ""); });
+  StartServer();
+  {
+    Conn c(port_);
+    auto r = c.Get("/nope");
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 404);
+  }
+  {
+    Conn c(port_);
+    c.Send("DELETE /hello/x HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto r = c.Read();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 405);
+    EXPECT_EQ(r->header("Allow"), "GET, HEAD, POST");
+  }
+  {
+    Conn c(port_);
+    c.Send("BREW /hello/x HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto r = c.Read();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 501);
+  }
+  for (std::string version : {"HTTP/2.0", "HTTP/1.2", "HTTP/3"}) {
+    Conn c(port_);
+    c.Send("GET /hello/x " + version + "\r\nHost: x\r\n\r\n");
+    auto r = c.Read();
+    ASSERT_TRUE(r.has_value()) << version;
+    EXPECT_EQ(r->status, 505) << version;
+  }
+  {
+    Conn c(port_);
+    c.Send("GET /hello/x HTTP/1.1\r\nBad Header\r\n\r\n");
+    auto r = c.Read();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 400);
+    EXPECT_TRUE(c.ClosedWithin(2000ms));
+  }
+  EXPECT_EQ(calls_.load(), 0);
+}
+
+TEST_F(ServerTest, BadPathsGet400) {
+  StartServer();
+  for (std::string path : {"/hello/a%00b", "/hello/%ff", "/hello/%zz"}) {
+    Conn c(port_);
+    auto r = c.Get(path);
+    ASSERT_TRUE(r.has_value()) << path;
+    EXPECT_EQ(r->status, 400) << path;
+  }
+  Conn c(port_);
+  auto ok = c.Get("/hello/caf%C3%A9");
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->body, "hello caf\xc3\xa9");
+}
+
+TEST_F(ServerTest, OversizedHeaderGets431) {
+  ServerOptions o;
+  o.max_header_bytes = 4096;
+  StartServer(o);
+  Conn c(port_);
+  c.Send("GET /hello/x HTTP/1.1\r\nX-Big: " + std::string(8000, 'a') + "\r\n\r\n");
+  auto r = c.Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 431);
+  EXPECT_EQ(calls_.load(), 0);
+}
+
+TEST_F(ServerTest, ContentLengthOverLimitGets413WithoutReadingBody) {
+  router_.Add("POST", "/up", Opts("up", 1000), [this](Request&) {
+    ++calls_;
+    return TextResponse(200, "ok");
+  });
+  StartServer();
+  Conn c(port_);
+  // No body is sent at all: the answer must come from the header alone.
+  c.Send("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n");
+  auto r = c.Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(r->header("Connection"), "close");
+  EXPECT_EQ(calls_.load(), 0);
+}
+
+TEST_F(ServerTest, ChunkedBodyOverLimitGets413) {
+  router_.Add("POST", "/up", Opts("up", 1000), [this](Request&) {
+    ++calls_;
+    return TextResponse(200, "ok");
+  });
+  StartServer();
+  Conn c(port_);
+  std::string chunk = "258\r\n" + std::string(600, 'x') + "\r\n";  // 0x258 = 600
+  c.Send("POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk + chunk +
+         chunk + "0\r\n\r\n");
+  auto r = c.Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(calls_.load(), 0);
+}
+
+TEST_F(ServerTest, GuardRejectsBeforeHandlerAndBody) {
+  RouteOptions options;
+  options.guard = [](const Request& r) -> std::optional<Response> {
+    if (r.header("Authorization").has_value()) {
+      return std::nullopt;
+    }
+    return ErrorResponse(Unauthenticated("credentials required"));
+  };
+  router_.Add("POST", "/up", std::move(options), [this](Request& r) {
+    ++calls_;
+    return TextResponse(200, r.body.memory);
+  });
+  StartServer();
+  {
+    Conn c(port_);
+    c.Send("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n");
+    auto r = c.Read();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 401);
+    EXPECT_EQ(r->reason, "credentials required");
+    EXPECT_EQ(r->header("WWW-Authenticate"), "Basic realm=\"pipy\"");
+    EXPECT_TRUE(c.ClosedWithin(3000ms));  // the announced body was never read
+  }
+  EXPECT_EQ(calls_.load(), 0);
+  Conn c(port_);
+  c.Send("POST /up HTTP/1.1\r\nHost: x\r\nAuthorization: t\r\nContent-Length: 5\r\n\r\nhello");
+  auto r = c.Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello");
+}
+
+TEST_F(ServerTest, SmallBodyInMemoryWithExpectContinue) {
+  router_.Add("POST", "/up", {}, [](Request& r) {
+    return TextResponse(200, (r.body.in_file() ? "file:" : "memory:") + r.body.memory);
+  });
+  StartServer();
+  Conn c(port_);
+  c.Send("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n");
+  auto cont = c.Read();
+  ASSERT_TRUE(cont.has_value());
+  EXPECT_EQ(cont->status, 100);
+  c.Send("hello world");
+  auto r = c.Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body, "memory:hello world");
+}
+
+TEST_F(ServerTest, LargeBodySpooledToFileDeletedAfterwards) {
+  std::string seen_path;
+  std::string seen_content;
+  router_.Add("POST", "/up", Opts("up", 1 << 20), [&](Request& r) {
+    if (r.body.in_file()) {
+      seen_path = r.body.file.string();
+      std::ifstream in(r.body.file, std::ios::binary);
+      seen_content.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    return TextResponse(200, std::to_string(r.body.size));
+  });
+  ServerOptions o;
+  o.spool_threshold_bytes = 1024;
+  StartServer(o);
+  std::string body(100'000, '\0');
+  std::mt19937 rng(7);
+  for (char& ch : body) {
+    ch = static_cast<char>(rng());
+  }
+  for (bool chunked : {false, true}) {
+    seen_path.clear();
+    seen_content.clear();
+    Conn c(port_);
+    if (chunked) {
+      char size[16];
+      std::snprintf(size, sizeof(size), "%zx\r\n", body.size());
+      c.Send("POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+             std::string(size) + body + "\r\n0\r\n\r\n");
+    } else {
+      c.Send("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + body);
+    }
+    auto r = c.Read();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->body, "100000");
+    ASSERT_FALSE(seen_path.empty()) << "body was not spooled";
+    EXPECT_EQ(fs::path(seen_path).parent_path(), dir_ / "spool");
+    EXPECT_TRUE(seen_content == body);
+    auto deadline = std::chrono::steady_clock::now() + 2s;
+    while (fs::exists(seen_path) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_FALSE(fs::exists(seen_path));
+  }
+}
+
+TEST_F(ServerTest, FileBodyDeliveredByteExact) {
+  fs::path file = dir_ / "blob";
+  std::string content(3 * 1024 * 1024 + 123, '\0');
+  std::mt19937 rng(1);
+  for (char& ch : content) {
+    ch = static_cast<char>(rng());
+  }
+  std::ofstream(file, std::ios::binary) << content;
+  router_.Add("GET", "/file", {}, [&](Request&) {
+    Response r;
+    r.body = FileBody{::open(file.c_str(), O_RDONLY | O_CLOEXEC), 10, content.size() - 10};
+    return r;
+  });
+  StartServer();
+  Conn c(port_);
+  for (int i = 0; i < 2; ++i) {
+    auto r = c.Get("/file");
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->header("Content-Length"), std::to_string(content.size() - 10));
+    EXPECT_TRUE(r->body == content.substr(10));
+  }
+}
+
+TEST_F(ServerTest, StreamBodyChunkedAndWithLength) {
+  auto make_stream = [](std::size_t total, std::optional<std::uint64_t> length) {
+    auto sent = std::make_shared<std::size_t>(0);
+    StreamBody s;
+    s.length = length;
+    s.read = [sent, total](char* buf, std::size_t n) -> Result<std::size_t> {
+      std::size_t k = std::min<std::size_t>({n, 1000, total - *sent});
+      for (std::size_t i = 0; i < k; ++i) {
+        buf[i] = static_cast<char>('a' + (*sent + i) % 26);
+      }
+      *sent += k;
+      return k;
+    };
+    return s;
+  };
+  std::string expected;
+  for (std::size_t i = 0; i < 200'000; ++i) {
+    expected.push_back(static_cast<char>('a' + i % 26));
+  }
+  router_.Add("GET", "/chunked", {}, [&](Request&) {
+    Response r;
+    r.body = make_stream(200'000, std::nullopt);
+    return r;
+  });
+  router_.Add("GET", "/sized", {}, [&](Request&) {
+    Response r;
+    r.body = make_stream(200'000, 200'000);
+    return r;
+  });
+  StartServer();
+  Conn c(port_);
+  auto chunked = c.Get("/chunked");
+  ASSERT_TRUE(chunked.has_value());
+  EXPECT_EQ(chunked->header("Transfer-Encoding"), "chunked");
+  EXPECT_TRUE(chunked->body == expected);
+  auto sized = c.Get("/sized");
+  ASSERT_TRUE(sized.has_value());
+  EXPECT_EQ(sized->header("Content-Length"), "200000");
+  EXPECT_TRUE(sized->body == expected);
+}
+
+TEST_F(ServerTest, HandlerExceptionGets500) {
+  router_.Add("GET", "/boom", {}, [](Request&) -> Response { throw std::runtime_error("x"); });
+  StartServer();
+  Conn c(port_);
+  auto r = c.Get("/boom");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 500);
+  auto next = c.Get("/hello/z");  // the connection survives
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->status, 200);
+}
+
+TEST_F(ServerTest, SlowHeaderIsCutOffWithoutBlockingOthers) {
+  ServerOptions o;
+  o.header_timeout = 1000ms;
+  o.threads = 1;  // one I/O thread: a blocking read of the slow header would stall `fast`
+  StartServer(o);
+  Conn slow(port_);
+  std::atomic<bool> slow_done{false};
+  std::thread slow_writer([&] {
+    std::string request = "GET /hello/slow HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (char ch : request) {
+      if (slow_done.load()) {
+        return;
+      }
+      if (::send(slow.fd(), &ch, 1, MSG_NOSIGNAL) != 1) {
+        return;
+      }
+      std::this_thread::sleep_for(200ms);
+    }
+  });
+  std::this_thread::sleep_for(300ms);
+  auto start = std::chrono::steady_clock::now();
+  Conn fast(port_);
+  auto r = fast.Get("/hello/fast");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body, "hello fast");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 800ms);
+  // Sending the whole header takes ~8 s; the deadline closes the connection after ~1 s.
+  EXPECT_TRUE(slow.ClosedWithin(3000ms));
+  slow_done = true;
+  slow_writer.join();
+  EXPECT_EQ(calls_.load(), 1);
+}
+
+TEST_F(ServerTest, IdleConnectionClosedAfterIdleTimeout) {
+  ServerOptions o;
+  o.idle_timeout = 300ms;
+  StartServer(o);
+  Conn c(port_);
+  ASSERT_TRUE(c.Get("/hello/x").has_value());
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.ClosedWithin(3000ms));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 250ms);
+}
+
+TEST_F(ServerTest, StopReturnsPromptlyWithConnectedClient) {
+  StartServer();
+  Conn idle(port_);
+  Conn used(port_);
+  ASSERT_TRUE(used.Get("/hello/x").has_value());
+  auto start = std::chrono::steady_clock::now();
+  StopServer();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_TRUE(idle.ClosedWithin(1000ms));
+}
+
+TEST_F(ServerTest, StartReportsBadAddressAndPortInUse) {
+  ServerOptions o;
+  o.listen = "not-an-address";
+  o.spool_dir = dir_;
+  Server bad(o, router_, metrics_);
+  EXPECT_FALSE(bad.Start().has_value());
+  StartServer();
+  ServerOptions same;
+  same.listen = "127.0.0.1:" + std::to_string(port_);
+  same.spool_dir = dir_;
+  Server second(same, router_, metrics_);
+  EXPECT_FALSE(second.Start().has_value());
+}
+
+}  // namespace
+}  // namespace pipy::http

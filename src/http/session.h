@@ -1,0 +1,52 @@
+// Internal to http/: what a connection's Session needs from the server, and the registry
+// that lets Stop() close idle connections and wait for in-flight ones. Asio only; Beast
+// stays in session.cc.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <spdlog/logger.h>
+
+#include "http/metrics.h"
+#include "http/router.h"
+#include "http/server.h"
+
+namespace pipy::http {
+
+class Session;
+
+struct SessionHost {
+  SessionHost(ServerOptions o, const Router& r, Metrics& m)
+      : options(std::move(o)), router(r), metrics(m) {}
+
+  void Register(Session* session, std::weak_ptr<Session> weak);
+  void Unregister(Session* session);
+  // Asks every session waiting for a request to close; busy ones close after their
+  // response because `stopping` is set.
+  void CloseIdleSessions();
+  // Waits until no session is left or `timeout` passed; true when none is left.
+  bool WaitForSessions(std::chrono::milliseconds timeout);
+
+  const ServerOptions options;
+  const Router& router;
+  Metrics& metrics;
+  std::shared_ptr<spdlog::logger> access_log;  // null: no access log
+  std::atomic<bool> stopping{false};
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+};
+
+// Serves HTTP on an accepted socket (whose executor is a strand) until the connection
+// ends. The session keeps itself alive through its pending operations.
+void StartSession(boost::asio::ip::tcp::socket socket, SessionHost& host);
+
+}  // namespace pipy::http

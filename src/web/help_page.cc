@@ -1,0 +1,58 @@
+// The help page (RenderHelpPage in pages.h): client configuration for this server.
+#include "core/escape.h"
+#include "web/html.h"
+#include "web/pages.h"
+
+namespace pipy::web {
+namespace {
+
+// "http://h:8080" -> "h:8080": what pip's trusted-host and npm's auth line want.
+std::string_view Netloc(std::string_view base_url) {
+  std::size_t scheme = base_url.find("://");
+  if (scheme != std::string_view::npos) {
+    base_url.remove_prefix(scheme + 3);
+  }
+  return base_url.substr(0, base_url.find('/'));
+}
+
+}  // namespace
+
+std::string RenderHelpPage(std::string_view base_url) {
+  // Escaped once: the base comes from the request's Host header, which anyone can set.
+  const std::string base = HtmlEscape(base_url);
+  const std::string netloc = HtmlEscape(Netloc(base_url));
+  const bool plain_http = base_url.substr(0, 7) == "http://";
+  std::string b;
+  b += "<h1>Using this index</h1>\n";
+  b += "<p>Projects are served with the standard Simple Repository API at <code>" + base +
+       "/simple/</code>; uploads go to <code>" + base + "/legacy/</code>.</p>\n";
+
+  b += "<h2>pip</h2>\n<p>One command:</p>\n<pre>pip install --index-url " + base +
+       "/simple/ PROJECT</pre>\n";
+  b += "<p>Or for every command, in <code>pip.conf</code> (<code>~/.config/pip/pip.conf</code>, "
+       "or <code>/etc/pip.conf</code>):</p>\n<pre>[global]\nindex-url = " + base + "/simple/\n";
+  if (plain_http) {
+    b += "trusted-host = " + netloc + "\n";
+  }
+  b += "</pre>\n";
+  b += "<p>When reading needs a token, put it in the URL: <code>http://__token__:TOKEN@" +
+       netloc + "/simple/</code> (or let pip ask: it sends credentials after a 401).</p>\n";
+
+  b += "<h2>uv</h2>\n<pre>uv pip install --index-url " + base + "/simple/ PROJECT</pre>\n";
+  b += "<p>Or in <code>pyproject.toml</code>:</p>\n<pre>[[tool.uv.index]]\nname = \"pipy\"\n"
+       "url = \"" + base + "/simple/\"\ndefault = true</pre>\n";
+
+  b += "<h2>twine (uploading)</h2>\n<p>In <code>~/.pypirc</code>, with an upload token "
+       "(<code>pipy token create --scope upload:PROJECT</code>):</p>\n";
+  b += "<pre>[distutils]\nindex-servers =\n    pipy\n\n[pipy]\nrepository = " + base +
+       "/legacy/\nusername = __token__\npassword = TOKEN</pre>\n";
+  b += "<pre>twine upload --repository pipy dist/*</pre>\n";
+  b += "<p>A file, once published, is never replaced: re-uploading the identical file succeeds "
+       "and changes nothing; different bytes under the same filename are refused.</p>\n";
+
+  b += "<h2>npm</h2>\n<p>In <code>.npmrc</code>:</p>\n<pre>registry=" + base +
+       "/npm/\n//" + netloc + "/npm/:_authToken=${NPM_TOKEN}</pre>\n";
+  return Layout("Help", b);
+}
+
+}  // namespace pipy::web

@@ -1,0 +1,93 @@
+#include "web/pages.h"
+
+#include "core/escape.h"
+#include "web/html.h"
+
+namespace pipy::web {
+namespace {
+
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+// Hides the list items whose data-n does not contain the box's text, as the user types.
+// Kept identical to the server-side rule (lowercased substring of name or display name).
+constexpr std::string_view kFilterScript = R"js(<script>
+(function () {
+  var box = document.getElementById('filter');
+  var items = document.querySelectorAll('#projects li');
+  var count = document.getElementById('count');
+  box.addEventListener('input', function () {
+    var q = box.value.trim().toLowerCase(), shown = 0;
+    for (var i = 0; i < items.length; i++) {
+      var hit = !q || items[i].getAttribute('data-n').indexOf(q) >= 0;
+      items[i].hidden = !hit;
+      if (hit) { shown++; }
+    }
+    count.textContent = shown + (shown === 1 ? ' project' : ' projects');
+  });
+})();
+</script>)js";
+
+}  // namespace
+
+std::string RenderRootPage(const std::vector<catalog::ProjectRecord>& projects,
+                           std::string_view query) {
+  std::string needle = AsciiLower(query);
+  std::string items;
+  items.reserve(projects.size() * 160);
+  std::size_t shown = 0;
+  for (const catalog::ProjectRecord& p : projects) {
+    const std::string& display = p.display_name.empty() ? p.name : p.display_name;
+    std::string keys = p.name + " " + AsciiLower(display);
+    if (!needle.empty() && keys.find(needle) == std::string::npos) {
+      continue;
+    }
+    ++shown;
+    items += "<li data-n=\"";
+    items += HtmlEscape(keys);
+    items += "\"><a href=\"/project/";
+    items += HtmlEscape(EncodePathSegment(p.name));
+    items += "/\">";
+    items += HtmlEscape(display);
+    items += "</a> <span class=\"muted\">last upload ";
+    items += FormatUtc(p.last_upload_ms);
+    items += "</span></li>\n";
+  }
+  std::string body;
+  body.reserve(items.size() + 2000);
+  body += "<h1>Projects</h1>\n<form method=\"get\" action=\"/\">"
+          "<input type=\"search\" id=\"filter\" name=\"q\" placeholder=\"Filter projects\" "
+          "aria-label=\"Filter projects\" autofocus value=\"";
+  body += HtmlEscape(query);
+  body += "\"> <noscript><button type=\"submit\">Filter</button></noscript></form>\n";
+  body += "<p class=\"muted\" id=\"count\">";
+  body += std::to_string(shown);
+  body += shown == 1 ? " project" : " projects";
+  if (!needle.empty()) {
+    body += " of " + std::to_string(projects.size()) + " (<a href=\"/\">show all</a>)";
+  }
+  body += "</p>\n";
+  if (projects.empty()) {
+    body += "<p>No projects yet. See <a href=\"/help\">Help</a> to upload one.</p>\n";
+  }
+  body += "<ul class=\"projects\" id=\"projects\">\n";
+  body += items;
+  body += "</ul>\n";
+  body += kFilterScript;
+  return Layout("Projects", body);
+}
+
+std::string RenderErrorPage(int status, std::string_view message) {
+  std::string body = "<h1>" + std::to_string(status) + "</h1>\n<p>" + HtmlEscape(message) +
+                     "</p>\n<p><a href=\"/\">All projects</a></p>\n";
+  return Layout(std::to_string(status), body);
+}
+
+}  // namespace pipy::web

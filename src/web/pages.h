@@ -1,0 +1,34 @@
+// The pages of the HTML UI as pure functions: data in, a complete HTML document out. Every
+// interpolated value is HTML-escaped here, so hostile project names, summaries, filenames,
+// yank reasons or Host headers cannot inject markup. No I/O; thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "index/index.h"
+
+namespace pipy::web {
+
+// The project list. When `query` is non-empty only the projects whose name or display name
+// contains it (ASCII case-insensitively) are listed, and the filter box shows it. The box
+// also filters client-side with a few lines of inline JavaScript; without JavaScript it
+// submits `?q=` and the server filters.
+std::string RenderRootPage(const std::vector<catalog::ProjectRecord>& projects,
+                           std::string_view query);
+
+// A project: summary, requires-python, the README of the latest non-yanked release
+// (markdown rendered safely, other types as text), then every release newest first with
+// its yank state and files (link to /files/<sha256>/<filename>, size, sha256, upload time).
+std::string RenderProjectPage(const index::ProjectView& view);
+
+// How to point pip, uv, twine and npm at this server. `base_url` is the server's base URL
+// as the client should use it, e.g. "http://pipy.internal:8080" (no trailing slash).
+std::string RenderHelpPage(std::string_view base_url);
+
+// An error page for HTTP `status` with a one-line explanation.
+std::string RenderErrorPage(int status, std::string_view message);
+
+}  // namespace pipy::web

@@ -1,0 +1,145 @@
+// The project page (RenderProjectPage in pages.h).
+#include <map>
+
+#include "core/escape.h"
+#include "web/html.h"
+#include "web/markdown.h"
+#include "web/pages.h"
+
+namespace pipy::web {
+namespace {
+
+constexpr std::string_view kYankedBadge = "<span class=\"yanked\">yanked</span>";
+
+// PEP 592: a yanked release stays installable when pinned, so it is listed, marked.
+std::string YankNote(bool yanked, std::string_view reason) {
+  if (!yanked) {
+    return "";
+  }
+  std::string out(" ");
+  out += kYankedBadge;
+  if (!reason.empty()) {
+    out += " <span class=\"muted\">";
+    out += HtmlEscape(reason);
+    out += "</span>";
+  }
+  return out;
+}
+
+void AppendFileRow(const catalog::FileRecord& f, std::string& out) {
+  out += "<tr><td><a href=\"/files/";
+  out += HtmlEscape(EncodePathSegment(f.sha256));
+  out += "/";
+  out += HtmlEscape(EncodePathSegment(f.filename));
+  out += "\">";
+  out += HtmlEscape(f.filename);
+  out += "</a></td><td>";
+  out += FormatSize(f.size);
+  out += "</td><td class=\"hash\">";
+  out += HtmlEscape(f.sha256);
+  out += "</td><td>";
+  out += FormatUtc(f.upload_time_ms);
+  out += "</td></tr>\n";
+}
+
+void AppendRelease(const catalog::ReleaseRecord& release,
+                   const std::vector<const catalog::FileRecord*>& files, std::string& out) {
+  out += "<section class=\"release\"><h3>";
+  out += HtmlEscape(release.version);
+  out += YankNote(release.yanked, release.yanked_reason);
+  out += "</h3>\n<p class=\"muted\">released ";
+  out += FormatUtc(release.created_ms);
+  std::string requires_python = release.metadata.requires_python;
+  if (requires_python.empty() && !files.empty()) {
+    requires_python = files.front()->requires_python;
+  }
+  if (!requires_python.empty()) {
+    out += " &middot; Requires-Python: <code>";
+    out += HtmlEscape(requires_python);
+    out += "</code>";
+  }
+  out += "</p>\n";
+  if (files.empty()) {
+    out += "<p class=\"muted\">No files.</p></section>\n";
+    return;
+  }
+  out += "<table><tr><th>File</th><th>Size</th><th>SHA-256</th><th>Uploaded</th></tr>\n";
+  for (const catalog::FileRecord* f : files) {
+    AppendFileRow(*f, out);
+  }
+  out += "</table></section>\n";
+}
+
+}  // namespace
+
+std::string RenderProjectPage(const index::ProjectView& view) {
+  const catalog::ProjectRecord& project = view.project;
+  const std::string& display = project.display_name.empty() ? project.name : project.display_name;
+
+  // The README comes from the newest release that is not yanked (the one pip would pick
+  // without a pin); when every release is yanked, from the newest.
+  const catalog::ReleaseRecord* current = nullptr;
+  for (const catalog::ReleaseRecord& r : view.releases) {
+    if (!r.yanked) {
+      current = &r;
+      break;
+    }
+  }
+  if (current == nullptr && !view.releases.empty()) {
+    current = &view.releases.front();
+  }
+
+  std::map<std::string, std::vector<const catalog::FileRecord*>> files_by_version;
+  for (const catalog::FileRecord& f : view.files) {
+    files_by_version[f.version].push_back(&f);
+  }
+
+  std::string body;
+  body += "<h1>";
+  body += HtmlEscape(display);
+  if (current != nullptr) {
+    body += " <span class=\"muted\">";
+    body += HtmlEscape(current->version);
+    body += "</span>";
+  }
+  body += "</h1>\n";
+  if (current != nullptr && !current->metadata.summary.empty()) {
+    body += "<p>";
+    body += HtmlEscape(current->metadata.summary);
+    body += "</p>\n";
+  }
+  body += "<pre>pip install ";
+  body += HtmlEscape(display);
+  body += "</pre>\n<p class=\"muted\">Configure pip for this index: see <a href=\"/help\">Help</a>."
+          "</p>\n";
+  if (current != nullptr && !current->metadata.requires_python.empty()) {
+    body += "<p>Requires-Python: <code>";
+    body += HtmlEscape(current->metadata.requires_python);
+    body += "</code></p>\n";
+  }
+
+  if (current != nullptr) {
+    std::string readme = RenderDescription(current->metadata.description,
+                                           current->metadata.description_content_type);
+    if (!readme.empty()) {
+      body += "<div class=\"readme\"><h2>Description <span class=\"muted\">(";
+      body += HtmlEscape(current->version);
+      body += ")</span></h2>\n";
+      body += readme;
+      body += "</div>\n";
+    }
+  }
+  body += "<h2>Versions</h2>\n";
+  if (view.releases.empty()) {
+    body += "<p class=\"muted\">No releases.</p>\n";
+  }
+  static const std::vector<const catalog::FileRecord*> kNoFiles;
+  for (const catalog::ReleaseRecord& release : view.releases) {
+    auto it = files_by_version.find(release.version);
+    AppendRelease(release, it == files_by_version.end() ? kNoFiles : it->second, body);
+  }
+
+  return Layout(display, body);
+}
+
+}  // namespace pipy::web

@@ -1,0 +1,29 @@
+#include "web/request_parsing.h"
+
+#include <gtest/gtest.h>
+
+namespace pipy::web {
+namespace {
+
+TEST(QueryParamTest, DecodesFormEncoding) {
+  EXPECT_EQ(QueryParam("q=acme+log", "q"), "acme log");
+  EXPECT_EQ(QueryParam("a=1&q=%3Cx%3E&q=second", "q"), "<x>");
+  EXPECT_EQ(QueryParam("q=100%", "q"), "100%");   // malformed escape kept
+  EXPECT_EQ(QueryParam("q=%zz", "q"), "%zz");
+  EXPECT_EQ(QueryParam("qq=1&xq=2", "q"), "");
+  EXPECT_EQ(QueryParam("", "q"), "");
+  EXPECT_EQ(QueryParam("q", "q"), "");
+}
+
+TEST(IfNoneMatchTest, MatchesListedWeakAndStar) {
+  const std::string etag = "\"abc\"";
+  EXPECT_TRUE(IfNoneMatchMatches("\"abc\"", etag));
+  EXPECT_TRUE(IfNoneMatchMatches("\"x\", W/\"abc\"", etag));
+  EXPECT_TRUE(IfNoneMatchMatches("*", etag));
+  EXPECT_FALSE(IfNoneMatchMatches("\"abd\"", etag));
+  EXPECT_FALSE(IfNoneMatchMatches(std::nullopt, etag));
+  EXPECT_FALSE(IfNoneMatchMatches("", etag));
+}
+
+}  // namespace
+}  // namespace pipy::web

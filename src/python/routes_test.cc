@@ -68,6 +68,42 @@ struct Field {
   std::string value;
 };
 
+// A store that behaves like a remote one: readers have no local descriptor, and
+// optionally every blob has a direct (presigned-like) URL.
+class RemoteLikeStore : public storage::BlobStore {
+ public:
+  RemoteLikeStore(storage::BlobStore& inner, bool direct) : inner_(inner), direct_(direct) {}
+  Result<std::unique_ptr<storage::BlobWriter>> NewWriter() override { return inner_.NewWriter(); }
+  Result<std::unique_ptr<storage::BlobReader>> Open(std::string_view key) override {
+    PIPY_ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobReader> reader, inner_.Open(key));
+    return std::unique_ptr<storage::BlobReader>(new NoFdReader(std::move(reader)));
+  }
+  Result<storage::BlobInfo> Stat(std::string_view key) override { return inner_.Stat(key); }
+  Status Delete(std::string_view key) override { return inner_.Delete(key); }
+  Status List(const std::function<Status(const storage::BlobInfo&)>& fn) override {
+    return inner_.List(fn);
+  }
+  std::optional<std::string> DirectUrl(std::string_view key) override {
+    if (!direct_) {
+      return std::nullopt;
+    }
+    return "https://bucket.example/" + std::string(key) + "?signed";
+  }
+
+ private:
+  class NoFdReader : public storage::BlobReader {
+   public:
+    explicit NoFdReader(std::unique_ptr<storage::BlobReader> inner) : inner_(std::move(inner)) {}
+    std::uint64_t size() const override { return inner_->size(); }
+    Result<std::size_t> Read(char* buf, std::size_t n) override { return inner_->Read(buf, n); }
+
+   private:
+    std::unique_ptr<storage::BlobReader> inner_;
+  };
+  storage::BlobStore& inner_;
+  bool direct_;
+};
+
 class RoutesTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -331,6 +367,41 @@ TEST_F(RoutesTest, FilesAndMetadata) {
   std::string other_sha(64, '0');
   EXPECT_EQ(Get("/files/" + other_sha + "/" + wheel.filename().string()).status, 404);
   EXPECT_EQ(Get("/files/" + sha + "/nope-1.0-py3-none-any.whl").status, 404);
+}
+
+TEST_F(RoutesTest, LocalFilesAreSentWithSendfile) {
+  std::filesystem::path wheel = Wheel();
+  UploadOk(wheel);
+  http::Response file =
+      Get("/files/" + Sha256Hex(ReadFile(wheel)) + "/" + wheel.filename().string());
+  ASSERT_EQ(file.status, 200);
+  EXPECT_TRUE(std::holds_alternative<http::FileBody>(file.body));
+}
+
+TEST_F(RoutesTest, RemoteBlobsAreStreamedOrRedirected) {
+  std::filesystem::path wheel = Wheel();
+  std::string bytes = ReadFile(wheel);
+  std::string sha = Sha256Hex(bytes);
+  UploadOk(wheel);
+  std::string url = "/files/" + sha + "/" + wheel.filename().string();
+
+  RemoteLikeStore streaming(*blobs_, /*direct=*/false);
+  index::Index streaming_index(streaming, *catalog_);
+  router_ = http::Router();
+  RegisterRoutes(router_, streaming_index, *access_, metrics_, {.tmp_dir = upload_tmp()});
+  http::Response streamed = Get(url);
+  ASSERT_EQ(streamed.status, 200) << streamed.reason;
+  ASSERT_TRUE(std::holds_alternative<http::StreamBody>(streamed.body));
+  EXPECT_EQ(std::get<http::StreamBody>(streamed.body).length, bytes.size());
+  EXPECT_EQ(BodyOf(streamed), bytes);
+
+  RemoteLikeStore direct(*blobs_, /*direct=*/true);
+  index::Index direct_index(direct, *catalog_);
+  router_ = http::Router();
+  RegisterRoutes(router_, direct_index, *access_, metrics_, {.tmp_dir = upload_tmp()});
+  http::Response redirected = Get(url);
+  EXPECT_EQ(redirected.status, 302);
+  EXPECT_EQ(redirected.header("location"), "https://bucket.example/" + sha + "?signed");
 }
 
 TEST_F(RoutesTest, SdistHasNoMetadataFile) {

@@ -37,6 +37,7 @@ class PageCache {
 
  private:
   struct Entry {
+    std::uint64_t epoch;
     std::uint64_t generation;
     CachedPage page;
   };

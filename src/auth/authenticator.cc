@@ -1,0 +1,246 @@
+#include "auth/authenticator.h"
+
+#include <arpa/inet.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+
+namespace pipy::auth {
+
+namespace {
+
+// Parses a textual IPv4 or IPv6 address into 16 bytes; IPv4 (and IPv4-mapped IPv6) is
+// reported as v4 in the first 4 bytes.
+bool ParseAddress(std::string_view text, unsigned char out[16], bool* v6) {
+  std::string s(text);
+  std::memset(out, 0, 16);
+  in_addr a4{};
+  if (inet_pton(AF_INET, s.c_str(), &a4) == 1) {
+    std::memcpy(out, &a4, 4);
+    *v6 = false;
+    return true;
+  }
+  in6_addr a6{};
+  if (inet_pton(AF_INET6, s.c_str(), &a6) == 1) {
+    static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(a6.s6_addr, kMapped, 12) == 0) {
+      std::memcpy(out, a6.s6_addr + 12, 4);
+      *v6 = false;
+      return true;
+    }
+    std::memcpy(out, a6.s6_addr, 16);
+    *v6 = true;
+    return true;
+  }
+  return false;
+}
+
+std::string Base64UrlNoPad(const unsigned char* data, std::size_t n) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    acc = (acc << 8) | data[i];
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(acc >> bits) & 0x3f]);
+    }
+  }
+  if (bits > 0) {
+    out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
+  }
+  return out;
+}
+
+Result<std::string> DecodeBase64(std::string_view in) {
+  std::string out(in.size(), '\0');
+  if (in.empty() || in.size() % 4 != 0) {
+    return Unauthenticated("malformed basic credentials");
+  }
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  if (n < 0) {
+    return Unauthenticated("malformed basic credentials");
+  }
+  // EVP_DecodeBlock counts padding as output bytes.
+  std::size_t len = static_cast<std::size_t>(n);
+  for (std::size_t i = in.size(); i > 0 && in[i - 1] == '='; --i) {
+    --len;
+  }
+  out.resize(len);
+  return out;
+}
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    char a = s[i];
+    char b = prefix[i];
+    if (a >= 'A' && a <= 'Z') {
+      a = static_cast<char>(a - 'A' + 'a');
+    }
+    if (b >= 'A' && b <= 'Z') {
+      b = static_cast<char>(b - 'A' + 'a');
+    }
+    if (a != b) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The secret inside an Authorization header value.
+Result<std::string> ExtractSecret(std::string_view value) {
+  value = TrimSpaces(value);
+  if (StartsWithIgnoreCase(value, "bearer ")) {
+    std::string_view secret = TrimSpaces(value.substr(7));
+    if (secret.empty()) {
+      return Unauthenticated("empty bearer token");
+    }
+    return std::string(secret);
+  }
+  if (StartsWithIgnoreCase(value, "basic ")) {
+    PIPY_ASSIGN_OR_RETURN(std::string decoded, DecodeBase64(TrimSpaces(value.substr(6))));
+    auto colon = decoded.find(':');
+    if (colon == std::string::npos || colon + 1 == decoded.size()) {
+      return Unauthenticated("basic credentials carry no token (user __token__, password TOKEN)");
+    }
+    return decoded.substr(colon + 1);
+  }
+  return Unauthenticated("unsupported authorization scheme (use Basic or Bearer)");
+}
+
+}  // namespace
+
+Result<Cidr> Cidr::Parse(std::string_view text) {
+  Cidr cidr;
+  std::string_view address = text;
+  int prefix = -1;
+  if (auto slash = text.find('/'); slash != std::string_view::npos) {
+    address = text.substr(0, slash);
+    std::string_view bits = text.substr(slash + 1);
+    if (bits.empty() || bits.size() > 3) {
+      return InvalidArgument("invalid CIDR '" + std::string(text) + "'");
+    }
+    prefix = 0;
+    for (char c : bits) {
+      if (c < '0' || c > '9') {
+        return InvalidArgument("invalid CIDR '" + std::string(text) + "'");
+      }
+      prefix = prefix * 10 + (c - '0');
+    }
+  }
+  if (!ParseAddress(address, cidr.bytes_, &cidr.v6_)) {
+    return InvalidArgument("invalid CIDR '" + std::string(text) + "'");
+  }
+  int max_bits = cidr.v6_ ? 128 : 32;
+  if (prefix < 0) {
+    prefix = max_bits;
+  }
+  if (prefix > max_bits) {
+    return InvalidArgument("invalid CIDR '" + std::string(text) + "': prefix too long");
+  }
+  cidr.prefix_ = prefix;
+  return cidr;
+}
+
+bool Cidr::Contains(std::string_view address) const {
+  unsigned char bytes[16];
+  bool v6 = false;
+  if (!ParseAddress(address, bytes, &v6) || v6 != v6_) {
+    return false;
+  }
+  int full = prefix_ / 8;
+  if (std::memcmp(bytes, bytes_, static_cast<std::size_t>(full)) != 0) {
+    return false;
+  }
+  int rest = prefix_ % 8;
+  if (rest == 0) {
+    return true;
+  }
+  unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
+  return (bytes[full] & mask) == (bytes_[full] & mask);
+}
+
+Result<Authenticator> Authenticator::Create(catalog::Catalog& catalog, AccessOptions options) {
+  std::vector<Cidr> allow;
+  for (const auto& text : options.allow) {
+    auto cidr = Cidr::Parse(text);
+    if (!cidr) {
+      return cidr.error().WithContext("[access] allow");
+    }
+    allow.push_back(*cidr);
+  }
+  return Authenticator(catalog, std::move(options), std::move(allow));
+}
+
+bool Authenticator::AddressAllowed(std::string_view address) const {
+  if (allow_.empty()) {
+    return true;
+  }
+  for (const auto& cidr : allow_) {
+    if (cidr.Contains(address)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<Principal> Authenticator::Authenticate(
+    std::optional<std::string_view> authorization) const {
+  if (!authorization) {
+    return Principal{};
+  }
+  PIPY_ASSIGN_OR_RETURN(std::string secret, ExtractSecret(*authorization));
+  PIPY_ASSIGN_OR_RETURN(auto token, catalog_->FindTokenByHash(HashTokenSecret(secret)));
+  if (!token || token->revoked) {
+    return Unauthenticated("invalid or revoked token");
+  }
+  Principal principal;
+  principal.anonymous = false;
+  principal.token_name = token->name;
+  principal.scopes = token->scopes;
+  return principal;
+}
+
+std::string NewTokenSecret() {
+  unsigned char random[32];
+  if (RAND_bytes(random, sizeof random) != 1) {
+    // No entropy means no safe token: this is an environment failure, not user input.
+    std::abort();
+  }
+  return "pipy_" + Base64UrlNoPad(random, sizeof random);
+}
+
+std::string HashTokenSecret(std::string_view secret) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(secret.data(), secret.size(), digest, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 0xf]);
+  }
+  return out;
+}
+
+}  // namespace pipy::auth

@@ -1,0 +1,121 @@
+// pipy: a self-hosted Python package index. See README.md and DESIGN.md.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "config/config.h"
+#include "core/units.h"
+
+namespace {
+
+// Options every subcommand takes.
+struct Common {
+  std::string data;
+  std::string config_file;
+};
+
+void AddCommon(CLI::App* command, Common& common) {
+  command->add_option("--data", common.data, "data folder (created if missing)")->required();
+  command->add_option("--config", common.config_file, "TOML config file");
+}
+
+pipy::Result<pipy::config::Config> Load(const Common& common) {
+  std::optional<std::filesystem::path> file;
+  if (!common.config_file.empty()) {
+    file = common.config_file;
+  }
+  return pipy::config::LoadConfig(file, common.data);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"pipy: a self-hosted Python package index"};
+  app.require_subcommand(1);
+
+  Common serve_opts;
+  std::string listen;
+  CLI::App* serve = app.add_subcommand("serve", "serve the repository over HTTP");
+  AddCommon(serve, serve_opts);
+  serve->add_option("--listen", listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+
+  CLI::App* token = app.add_subcommand("token", "manage API tokens");
+  token->require_subcommand(1);
+  Common token_create_opts;
+  std::string token_name;
+  std::vector<std::string> scopes;
+  CLI::App* token_create = token->add_subcommand("create", "create a token; prints it last");
+  AddCommon(token_create, token_create_opts);
+  token_create->add_option("--name", token_name, "a unique name for the token")->required();
+  token_create->add_option("--scope", scopes, "read, upload:<glob> or admin (repeatable)")
+      ->required();
+  Common token_list_opts;
+  CLI::App* token_list = token->add_subcommand("list", "list tokens (never their secrets)");
+  AddCommon(token_list, token_list_opts);
+  Common token_revoke_opts;
+  std::string revoke_name;
+  CLI::App* token_revoke = token->add_subcommand("revoke", "revoke a token by name");
+  AddCommon(token_revoke, token_revoke_opts);
+  token_revoke->add_option("--name", revoke_name, "the token's name")->required();
+
+  Common check_opts;
+  CLI::App* check = app.add_subcommand(
+      "check", "verify every file against its blob's size and sha256; list orphan blobs");
+  AddCommon(check, check_opts);
+
+  Common gc_opts;
+  std::string min_age = "1h";
+  CLI::App* gc = app.add_subcommand("gc", "remove blobs no file refers to");
+  AddCommon(gc, gc_opts);
+  gc->add_option("--min-age", min_age, "only blobs older than this (default 1h)");
+
+  CLI11_PARSE(app, argc, argv);
+
+  auto run = [](const Common& common, auto&& body) -> int {
+    auto config = Load(common);
+    if (!config) {
+      std::cerr << "pipy: " << config.error().message() << "\n";
+      return 2;
+    }
+    return body(*config);
+  };
+
+  if (serve->parsed()) {
+    return run(serve_opts, [&](pipy::config::Config& config) {
+      if (!listen.empty()) {
+        config.server.listen = listen;
+      }
+      return pipy::cli::Serve(config);
+    });
+  }
+  if (token_create->parsed()) {
+    return run(token_create_opts, [&](pipy::config::Config& config) {
+      return pipy::cli::TokenCreate(config, token_name, scopes);
+    });
+  }
+  if (token_list->parsed()) {
+    return run(token_list_opts,
+               [&](pipy::config::Config& config) { return pipy::cli::TokenList(config); });
+  }
+  if (token_revoke->parsed()) {
+    return run(token_revoke_opts, [&](pipy::config::Config& config) {
+      return pipy::cli::TokenRevoke(config, revoke_name);
+    });
+  }
+  if (check->parsed()) {
+    return run(check_opts, [&](pipy::config::Config& config) { return pipy::cli::Check(config); });
+  }
+  if (gc->parsed()) {
+    return run(gc_opts, [&](pipy::config::Config& config) {
+      auto age = pipy::ParseDuration(min_age);
+      if (!age) {
+        std::cerr << "pipy: --min-age: " << age.error().message() << "\n";
+        return 2;
+      }
+      return pipy::cli::Gc(config,
+                           std::chrono::duration_cast<std::chrono::seconds>(*age));
+    });
+  }
+  return 2;
+}

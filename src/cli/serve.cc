@@ -1,0 +1,116 @@
+#include <signal.h>
+
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "app/access.h"
+#include "auth/authenticator.h"
+#include "cli/commands.h"
+#include "http/metrics.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "index/index.h"
+#include "python/routes.h"
+#include "web/routes.h"
+
+namespace pipy::cli {
+
+namespace {
+
+// Removes request bodies and unpacked uploads a previous process left behind when it died.
+void ClearFolder(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::filesystem::create_directories(dir, ec);
+}
+
+void AddServiceRoutes(http::Router& router, http::Metrics& metrics, const app::Access& access) {
+  // /healthz answers every address, even outside the allowlist; it reveals nothing.
+  router.Add("GET", "/healthz", {.name = "healthz"},
+             [](http::Request&) { return http::TextResponse(200, "ok\n"); });
+  router.Add("GET", "/metrics", {.name = "metrics"}, [&metrics, &access](http::Request& request) {
+    auto who = access.ForRead(request);
+    if (!who) {
+      return http::ErrorResponse(who.error());
+    }
+    return http::TextResponse(200, metrics.Render(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+}
+
+}  // namespace
+
+int Serve(const config::Config& config) {
+  // Block the stop signals before any thread starts, so only the waiter below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto repo = OpenRepository(config);
+  if (!repo) {
+    std::cerr << "pipy: " << repo.error().message() << "\n";
+    return 1;
+  }
+  auth::AccessOptions access_options;
+  access_options.allow = config.access.allow;
+  access_options.anonymous_read = config.access.anonymous_read;
+  auto authenticator = auth::Authenticator::Create(*repo->catalog, access_options);
+  if (!authenticator) {
+    std::cerr << "pipy: " << authenticator.error().message() << "\n";
+    return 1;
+  }
+  app::Access access(*authenticator);
+  index::Index index(*repo->blobs, *repo->catalog);
+  http::Metrics metrics;
+
+  const std::filesystem::path spool_dir = config.data_dir / "spool";
+  const std::filesystem::path upload_dir = config.data_dir / "uploads";
+  ClearFolder(spool_dir);
+  ClearFolder(upload_dir);
+
+  http::Router router;
+  AddServiceRoutes(router, metrics, access);
+  python::PythonOptions python_options;
+  python_options.max_upload_bytes = config.limits.max_upload_bytes;
+  python_options.tmp_dir = upload_dir;
+  python::RegisterRoutes(router, index, access, metrics, python_options);
+  web::RegisterRoutes(router, index, access, web::WebOptions{});
+
+  http::ServerOptions server_options;
+  server_options.listen = config.server.listen;
+  server_options.threads = config.server.threads;
+  server_options.max_header_bytes = config.limits.max_header_bytes;
+  server_options.header_timeout = config.limits.header_timeout;
+  server_options.idle_timeout = config.limits.idle_timeout;
+  server_options.body_timeout = config.limits.body_timeout;
+  server_options.spool_dir = spool_dir;
+  server_options.access_log = config.server.access_log;
+  http::Server server(server_options, router, metrics);
+  auto port = server.Start();
+  if (!port) {
+    std::cerr << "pipy: cannot listen on " << config.server.listen << ": "
+              << port.error().message() << "\n";
+    return 1;
+  }
+  std::string host = config.server.listen.substr(0, config.server.listen.rfind(':'));
+  std::cerr << "pipy: serving " << config.data_dir.string() << " on http://" << host << ":"
+            << *port << "/" << std::endl;
+
+  std::thread waiter([&server, stop_signals] {
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+    std::cerr << "pipy: stopping (signal " << signal_number << ")" << std::endl;
+    server.Stop();
+  });
+  server.Run();
+  // Run() also returns if the server stops on its own; wake the waiter so it can be joined.
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  std::cerr << "pipy: stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace pipy::cli

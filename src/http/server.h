@@ -33,19 +33,31 @@ struct ServerOptions {
   bool access_log = true;                                // one line per request
 };
 
+// Typical use (main): Start(); run Run() on the main thread; stop from a signal thread:
+//
+//   sigset_t set;  // SIGTERM, SIGINT, blocked in main before any thread starts
+//   std::thread waiter([&] { int sig; sigwait(&set, &sig); server.Stop(); });
+//   server.Run();
+//   waiter.join();
+//
+// Handlers run on the I/O threads and may block briefly. The access log ("pipy.access",
+// see access_log.h) goes to stdout unless the program registered its own logger.
 class Server {
  public:
   // `router` and `metrics` must outlive the server.
   Server(ServerOptions options, const Router& router, Metrics& metrics);
+  // Run() must have returned (after Stop()) before the server is destroyed.
   ~Server();
 
-  // Binds and listens; returns the bound port. Errors (address in use, bad address) are
-  // returned, not thrown.
+  // Binds (SO_REUSEADDR) and listens on options.listen ("127.0.0.1:0", "[::1]:8080",
+  // "0.0.0.0:8080", or a host name); returns the bound port. Errors (address in use, bad
+  // address, no spool_dir) are returned, not thrown.
   Result<int> Start();
   // Runs the I/O threads until Stop(); returns when all have finished.
   void Run();
-  // Stops accepting, lets in-flight requests finish (up to a few seconds), then returns
-  // from Run(). Safe to call from a signal-handling thread.
+  // Stops accepting, closes idle connections, lets in-flight requests finish (up to 5 s),
+  // then makes Run() return; returns after that. Safe to call from another thread (e.g. a
+  // signal-waiting thread), and more than once; not from inside a handler.
   void Stop();
 
  private:

@@ -600,6 +600,51 @@ TEST_F(ServerTest, StopReturnsPromptlyWithConnectedClient) {
   EXPECT_TRUE(idle.ClosedWithin(1000ms));
 }
 
+TEST_F(ServerTest, Http10ClosesAndRemoteAddressIsPeerIp) {
+  router_.Add("GET", "/whoami", Opts("whoami"),
+              [](Request& r) { return TextResponse(200, r.remote_address); });
+  StartServer();
+  Conn c(port_);
+  c.Send("GET /whoami HTTP/1.0\r\n\r\n");
+  auto r = c.Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body, "127.0.0.1");
+  EXPECT_EQ(r->header("Connection"), "close");
+  EXPECT_TRUE(c.ClosedWithin(1000ms));
+}
+
+TEST_F(ServerTest, ListensOnIpv6Loopback) {
+  ServerOptions o;
+  o.listen = "[::1]:0";
+  o.spool_dir = dir_;
+  o.access_log = false;
+  Server v6(o, router_, metrics_);
+  Result<int> port = v6.Start();
+  if (!port.has_value()) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << port.error().ToString();
+  }
+  std::thread runner([&] { v6.Run(); });
+  int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_port = htons(static_cast<uint16_t>(*port));
+  addr.sin6_addr = in6addr_loopback;
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  std::string request = "GET /hello/six HTTP/1.1\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  std::string got;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) {
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  v6.Stop();
+  runner.join();
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 200"));
+  EXPECT_TRUE(got.ends_with("hello six"));
+}
+
 TEST_F(ServerTest, StartReportsBadAddressAndPortInUse) {
   ServerOptions o;
   o.listen = "not-an-address";

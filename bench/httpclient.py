@@ -36,9 +36,11 @@ class Connection:
         self.timeout = timeout
         self.sock = None
         self.buf = b""
+        self.connects = 0  # how many TCP connections this client opened
 
     def _connect(self):
         self.close()
+        self.connects += 1
         self.sock = socket.create_connection(self.addr, timeout=self.timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""

@@ -22,6 +22,11 @@ import httpclient  # noqa: E402
 from upload import read_manifest  # noqa: E402
 
 JSON_ACCEPT = "application/vnd.pypi.simple.v1+json"
+def normalize(name):
+    """PEP 503 normalized name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 HREF = re.compile(r'<a\s[^>]*href="([^"]*)"')
 
 
@@ -67,12 +72,12 @@ def main():
     write(os.path.join(simple, "index.json"), root_json.body)
     if not root_json.headers.get("content-type", "").startswith(JSON_ACCEPT):
         problems.append("/simple/ JSON has Content-Type %r" % root_json.headers.get("content-type"))
-    names = [p["name"] for p in json.loads(root_json.body)["projects"]]
+    names = [normalize(p["name"]) for p in json.loads(root_json.body)["projects"]]
     html_links = HREF.findall(root_html.body.decode())
     if len(html_links) != len(names):
         problems.append("/simple/: %d HTML links but %d JSON projects"
                         % (len(html_links), len(names)))
-    expected_projects = {r["name"] for r in rows.values()}
+    expected_projects = {normalize(r["name"]) for r in rows.values()}
     if set(names) != expected_projects:
         problems.append("/simple/ lists %d projects, %d were uploaded (missing e.g. %s)"
                         % (len(names), len(expected_projects),

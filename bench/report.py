@@ -82,6 +82,10 @@ def main():
             why.append(r.get("socket_errors_detail", ""))
         if r.get("server_alive") is False:
             why.append("server process died")
+        want = {"project_json": "application/vnd.pypi.simple.v1+json",
+                "project_html": "text/html", "root": "text/html"}.get(r["name"])
+        if want and not (r.get("content_type") or "").startswith(want):
+            why.append("Content-Type %r, expected %s" % (r.get("content_type"), want))
         if r.get("precheck_status") == 200 and not r.get("requests"):
             why.append("no request completed within the run")
         if r.get("wrk_exit") not in (None, 0):
@@ -130,13 +134,20 @@ def main():
     t.add("uploads/s, %s sequential (1 client, keep-alive)" % fmt(seq.get("count"), 0),
           seq.get("per_s"), None, None, "≥ 1000/s",
           seq.get("per_s") is not None and seq["per_s"] >= 1000 and seq.get("errors") == 0)
-    t.add("upload latency p50 / p99 ms (sequential)",
+    t.add("upload latency p50 / p99 ms (sequential; %s TCP connection(s))"
+          % seq.get("tcp_connections", "?"),
           "%s / %s" % (fmt(seq.get("p50_ms"), 2), fmt(seq.get("p99_ms"), 2)), None, None, "—",
           None)
     bulk = up.get("bulk", {})
     t.add("uploads/s, bulk load of %s files (%s workers)" % (
         fmt(bulk.get("count"), 0), meta.get("upload_workers")), bulk.get("per_s"), None, None,
           "—", None)
+    for b in up.get("big", []):
+        t.add("upload of the %s wheel, MiB/s (one request)" % {"big1m": "1 MiB",
+              "big50m": "50 MiB"}.get(b["kind"], b["kind"]), b.get("mib_per_s"), None, None,
+              "—", None)
+        if b.get("error"):
+            anomalies.append("upload of %s: %s" % (b["file"], json.dumps(b["error"])))
     n_cold = meta.get("cold_projects")
     t.add("cold start → first 200 on /healthz, s (median of %s)" % cold.get("runs"),
           cold.get("healthz_s_median"), None, None, "≤ 1 s",

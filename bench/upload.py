@@ -56,19 +56,22 @@ def _upload_chunk(rows):
             continue
         if resp.status != 200:
             errors.append(_error(row, resp))
-    return len(rows), errors
+    return os.getpid(), errors, _conn.connects
 
 
 def bulk(rows, port, auth, files_dir, workers, chunk=100):
     chunks = [rows[i:i + chunk] for i in range(0, len(rows), chunk)]
     errors = []
+    connects = {}
     t0 = time.monotonic()
     with Pool(workers, initializer=_init, initargs=(port, auth, files_dir)) as pool:
-        for _, errs in pool.imap_unordered(_upload_chunk, chunks):
+        for pid, errs, opened in pool.imap_unordered(_upload_chunk, chunks):
             errors.extend(errs)
+            connects[pid] = max(opened, connects.get(pid, 0))
     dt = time.monotonic() - t0
     return {"count": len(rows), "seconds": round(dt, 3),
             "per_s": round(len(rows) / dt, 1) if dt > 0 else None,
+            "tcp_connections": sum(connects.values()),
             "errors": len(errors), "first_errors": errors[:10]}
 
 
@@ -93,14 +96,37 @@ def sequential(rows, port, auth, files_dir):
         if resp.status != 200:
             errors.append(_error(row, resp))
     dt = time.monotonic() - t0
+    connects = conn.connects
     conn.close()
     lat.sort()
     p = (lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))] * 1000, 3)) if lat else (
         lambda q: None)
     return {"count": len(rows), "seconds": round(dt, 3),
             "per_s": round(len(rows) / dt, 1) if dt > 0 else None,
-            "p50_ms": p(0.50), "p99_ms": p(0.99),
+            "p50_ms": p(0.50), "p99_ms": p(0.99), "tcp_connections": connects,
             "errors": len(errors), "first_errors": errors[:10]}
+
+
+def big_files(rows, port, auth, files_dir):
+    """Uploads each row alone on a fresh connection, timed: MiB/s of a large upload."""
+    out = []
+    for row in rows:
+        with open(os.path.join(files_dir, row["filename"]), "rb") as f:
+            raw = httpclient.build_upload(row, f.read(), auth)
+        conn = httpclient.Connection(port)
+        conn.get("/healthz")
+        t0 = time.monotonic()
+        try:
+            resp = conn.send(raw)
+            err = None if resp.status == 200 else _error(row, resp)
+        except (OSError, httpclient.HttpError) as e:
+            err = _error(row, exc=e)
+        dt = time.monotonic() - t0
+        conn.close()
+        out.append({"file": row["filename"], "kind": row["kind"], "bytes": len(raw),
+                    "seconds": round(dt, 4), "mib_per_s": round(len(raw) / dt / 2 ** 20, 1),
+                    "error": err})
+    return out
 
 
 def main():
@@ -129,6 +155,13 @@ def main():
             seq_rows = small[-n:]
             seq_names = {r["filename"] for r in seq_rows}
             rows = [r for r in rows if r["filename"] not in seq_names]
+        big = [r for r in rows if r["kind"] != "small"]
+        if big:
+            rows = [r for r in rows if r["kind"] == "small"]
+            result["big"] = big_files(big, a.port, auth, files_dir)
+            ok = ok and all(b["error"] is None for b in result["big"])
+            for b in result["big"]:
+                print("upload: %s" % json.dumps(b), file=sys.stderr)
         key = "bulk" if i == 0 else "bulk%d" % i
         result[key] = bulk(rows, a.port, auth, files_dir, a.workers)
         ok = ok and result[key]["errors"] == 0
@@ -145,6 +178,8 @@ def main():
         with open(a.json, "w") as f:
             f.write(text)
     for key, r in result.items():
+        if key == "big":
+            continue
         for e in r.get("first_errors", []):
             print("upload error (%s): %s" % (key, json.dumps(e)), file=sys.stderr)
     sys.exit(0 if ok else 1)

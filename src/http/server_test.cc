@@ -307,6 +307,14 @@ TEST_F(ServerTest, NotFoundMethodNotAllowedNotImplementedVersion) {
     ASSERT_TRUE(r.has_value()) << version;
     EXPECT_EQ(r->status, 505) << version;
   }
+  for (std::string malformed : {"GET /hello/x HTTP/1.1\nHost: x\n\n", "GET /hello/x HTTP/x\r\n\r\n",
+                                "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"}) {
+    Conn c(port_);
+    c.Send(malformed);
+    auto r = c.Read();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 400) << malformed;
+  }
   {
     Conn c(port_);
     c.Send("GET /hello/x HTTP/1.1\r\nBad Header\r\n\r\n");

@@ -73,6 +73,38 @@ bool IsParseError(const error_code& ec) {
          ec != bhttp::error::partial_message && ec != bhttp::error::need_more;
 }
 
+// True when `received` starts with a CRLF-terminated request line whose last token is
+// "HTTP/" DIGIT+ [ "." DIGIT+ ] (RFC 9112 section 2.3, with any digits).
+bool IsWellFormedVersionLine(std::string_view received) {
+  std::size_t eol = received.find("\r\n");
+  if (eol == std::string_view::npos) {
+    return false;
+  }
+  std::string_view line = received.substr(0, eol);
+  std::size_t space = line.rfind(' ');
+  if (space == std::string_view::npos) {
+    return false;
+  }
+  std::string_view version = line.substr(space + 1);
+  if (!version.starts_with("HTTP/")) {
+    return false;
+  }
+  version.remove_prefix(5);
+  bool digits = false;
+  bool dot = false;
+  for (char c : version) {
+    if (c >= '0' && c <= '9') {
+      digits = true;
+    } else if (c == '.' && digits && !dot) {
+      dot = true;
+      digits = false;
+    } else {
+      return false;
+    }
+  }
+  return digits;
+}
+
 // A request body spooled to disk: created O_EXCL under a random name, removed by Reset()
 // or the destructor (after the response, and on every error path).
 class SpoolFile {
@@ -372,7 +404,15 @@ void Session::OnHeaderError(error_code ec) {
     return;
   }
   if (ec == bhttp::error::bad_version) {
-    SendError(505, "HTTP version not supported", true);
+    // Beast also reports a malformed request line (e.g. bare LF endings) as bad_version:
+    // only a well-formed "HTTP/x[.y]" token is an unsupported version.
+    auto data = buffer_.data();
+    std::string_view received(static_cast<const char*>(data.data()), data.size());
+    if (IsWellFormedVersionLine(received)) {
+      SendError(505, "HTTP version not supported", true);
+    } else {
+      SendError(400, "malformed request line", true);
+    }
     return;
   }
   if (IsParseError(ec)) {

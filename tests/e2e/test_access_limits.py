@@ -4,11 +4,12 @@ Each refused request must store nothing (no new blob, the project stays absent).
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 
 import pytest
 
-from pipyharness import basic_auth, bearer_auth, raw_exchange
+from pipyharness import PIPY_BIN, basic_auth, bearer_auth, free_port, raw_exchange
 from pydists import make_wheel, upload, upload_form
 
 
@@ -104,3 +105,26 @@ def test_max_upload_bytes_accepts_a_size_string(server_factory, tmp_path):
     assert list(s.files("pipya-sized")) == [small.filename]
     assert {p.name for p in s.blob_files()} >= {small.sha256}
     assert big.sha256 not in {p.name for p in s.blob_files()}
+
+
+@pytest.mark.parametrize("config", [
+    '[limits]\nmax_upload_bytes = "lots"\n',
+    "[access]\nallow = [\"not-a-cidr\"]\n",
+    "[storage]\nbackend = \"floppy\"\n",
+    "this is [not toml\n",
+])
+def test_bad_config_stops_start_up_with_a_message(tmp_path, config):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(config)
+    res = subprocess.run([str(PIPY_BIN), "serve", "--data", str(tmp_path / "data"),
+                          "--listen", f"127.0.0.1:{free_port()}", "--config", str(cfg)],
+                         capture_output=True, text=True, timeout=20)
+    assert res.returncode != 0
+    assert res.stderr.strip(), "start-up errors go to stderr"
+
+
+def test_listen_address_in_use_stops_start_up(server, tmp_path):
+    res = subprocess.run([str(PIPY_BIN), "serve", "--data", str(tmp_path / "data"),
+                          "--listen", f"127.0.0.1:{server.port}"],
+                         capture_output=True, text=True, timeout=20)
+    assert res.returncode != 0 and res.stderr.strip()

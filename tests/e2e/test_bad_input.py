@@ -235,3 +235,11 @@ def test_twenty_concurrent_uploads_of_one_filename_have_one_winner(server, uploa
 def test_pipy_check_passes_after_all_refused_uploads(server):
     res = server.cli("check")
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("auth", [basic_auth, bearer_auth])
+def test_a_bad_token_is_401_on_reads_too(server, auth):
+    # Anonymous reads are allowed here, but a token that does not authenticate is refused.
+    for path in ("/simple/", "/simple/pipyb-control/"):
+        r = server.get(path, auth("pipy-not-a-real-token"))
+        assert r.status == 401, (path, r.status, r.reason)

@@ -100,10 +100,15 @@ def test_pipy_check_names_a_corrupted_file(server_factory, tmp_path):
 
 def orphan_path_like(existing, existing_key: str, new_key: str, data_dir):
     """Where the store would keep `new_key`, given where it keeps `existing_key`: fan-out
-    folders named by a prefix of the key get the new key's prefix."""
+    folders named by successive slices of the key (ab/cd/abcd...) get the new key's."""
     rel = existing.relative_to(data_dir)
-    parts = [new_key[: len(p)] if p and existing_key.startswith(p) else p
-             for p in rel.parts[:-1]]
+    parts, offset = [], 0
+    for p in rel.parts[:-1]:
+        if p and existing_key[offset:offset + len(p)] == p:
+            parts.append(new_key[offset:offset + len(p)])
+            offset += len(p)
+        else:
+            parts.append(p)
     return data_dir.joinpath(*parts, new_key)
 
 

@@ -177,3 +177,16 @@ def test_sigterm_stops_the_server_with_an_idle_keepalive_open(server_factory):
         assert time.monotonic() - t0 < 10
     finally:
         sock.close()
+
+
+def test_keep_alive_and_pipelining(server, published):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        req = f"GET /simple/{P}/ HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n\r\n".encode()
+        sock.sendall(req + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                     + req.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        buf = b""
+        while chunk := sock.recv(65536):
+            buf += chunk
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3})", buf)
+    assert statuses == [b"200", b"200", b"200"], buf[:500]
+    assert buf.count(published["whl"].filename.encode()) >= 2

@@ -234,8 +234,15 @@ TEST_F(ServerTest, GetRoundTrip) {
   EXPECT_EQ(r->header("Content-Length"), "11");
   EXPECT_EQ(r->header("Server"), "pipy");
   EXPECT_TRUE(r->header("Date").has_value());
-  EXPECT_NE(metrics_.Render().find("pipy_http_requests_total{route=\"hello\",status=\"200\"} 1"),
-            std::string::npos);
+  // The request is counted once its response has been written, which may be just after
+  // the client has read it: wait for the count (bounded).
+  const std::string counted = "pipy_http_requests_total{route=\"hello\",status=\"200\"} 1";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (metrics_.Render().find(counted) == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_NE(metrics_.Render().find(counted), std::string::npos);
 }
 
 TEST_F(ServerTest, KeepAliveServesThreeRequestsOnOneConnection) {

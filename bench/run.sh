@@ -6,6 +6,8 @@
 #   --quick          smoke run: 200 projects x 3 versions, 3 s wrk runs, 2,000-project cold
 #                    start. Its numbers are not a measurement.
 #   --cold-rebuild   rebuild the cached cold-start data folder.
+#   --prepare        only generate the distributions and the cold-start data folder (niced),
+#                    so that a later measured run spends its quiet minutes measuring.
 #
 # One run: generates the distributions (cached in bench/out/dists-*), loads them into a fresh
 # `pipy serve` through POST /legacy/ (bulk with parallel workers, then 1,000 sequential uploads
@@ -25,14 +27,19 @@ PIPY=${PIPY:-$ROOT/build/src/pipy}
 
 QUICK=0
 COLD_REBUILD=0
+PREPARE=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
     --cold-rebuild) COLD_REBUILD=1 ;;
+    --prepare) PREPARE=1 ;;
     -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "bench: unknown option $arg" >&2; exit 2 ;;
   esac
 done
+if [[ $PREPARE == 1 && -z ${BENCH_NICED:-} ]]; then
+  BENCH_NICED=1 exec nice -n 19 "${BASH_SOURCE[0]}" "$@"
+fi
 if [[ $QUICK == 1 ]]; then
   PROJECTS=200; VERSIONS=3; DURATION=3s; COLD_PROJECTS=2000
 else
@@ -50,6 +57,10 @@ done
 mkdir -p "$OUT"
 RUN=$(mktemp -d /tmp/pipy-bench.XXXXXX)
 chmod 755 "$RUN"
+# A private copy: a rebuild of build/src/pipy during the run cannot mix two binaries.
+cp "$PIPY" "$RUN/pipy"
+PIPY_SHA=$(sha256sum "$PIPY" | cut -c1-12)
+PIPY=$RUN/pipy
 PIPY_PID=""
 NGINX_PID=""
 
@@ -128,15 +139,53 @@ json_get() {  # FILE KEY
   "$PY" -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"
 }
 
+COLD=$OUT/cold-$COLD_PROJECTS
+build_cold() {
+  log "building the cold-start data folder ($COLD_PROJECTS projects; cached in $COLD)"
+  rm -rf "$COLD"
+  mkdir -p "$COLD/data"
+  "$PY" "$BENCH/gen_dists.py" --out "$OUT/cold-gen-$COLD_PROJECTS" --projects "$COLD_PROJECTS" \
+    --versions 1 --no-sdists --prefix cold-p
+  local token port
+  token=$(make_token "$COLD/data" "$CONF")
+  port=$(free_port)
+  start_pipy "$COLD/data" "$CONF" "$port" "$RUN/pipy-coldload.log"
+  if "$PY" "$BENCH/upload.py" --port "$port" --token "$token" \
+      --manifest "$OUT/cold-gen-$COLD_PROJECTS/manifest.tsv" --workers "$WORKERS" \
+      --json "$RUN/coldload.json"; then
+    touch "$COLD/complete.pending"
+  else
+    problem "loading the cold-start data folder had errors (coldload.json)"
+  fi
+  stop_pid "$PIPY_PID"
+  PIPY_PID=""
+  if [[ -f $COLD/complete.pending ]]; then
+    mv "$COLD/complete.pending" "$COLD/complete"
+  fi
+}
+measure_cold() {
+  "$PY" "$BENCH/cold_start.py" --pipy "$PIPY" --data "$COLD/data" --config "$CONF" \
+    --port "$(free_port)" --runs 3 --expect "$COLD_PROJECTS" --log "$RUN/pipy-cold.log" \
+    >"$RUN/cold.json"
+}
+
 # ---------------------------------------------------------------- 1. distributions
 DISTS=$OUT/dists-${PROJECTS}x${VERSIONS}
 log "generating $PROJECTS projects x $VERSIONS versions (+1 MiB, 50 MiB wheels) in $DISTS"
 "$PY" "$BENCH/gen_dists.py" --out "$DISTS" --projects "$PROJECTS" --versions "$VERSIONS" --big
 MANIFEST=$DISTS/manifest.tsv
-
-# ---------------------------------------------------------------- 2. uploads
 CONF=$RUN/pipy.toml
 write_config "$CONF" false
+if [[ $PREPARE == 1 ]]; then
+  if [[ $COLD_REBUILD == 1 || ! -f $COLD/complete ]]; then
+    build_cold
+  fi
+  [[ -f $COLD/complete ]] || { echo "bench: could not build $COLD" >&2; exit 1; }
+  log "prepared $DISTS and $COLD"
+  exit 0
+fi
+
+# ---------------------------------------------------------------- 2. uploads
 DATA=$RUN/data
 mkdir -p "$DATA"
 TOKEN=$(make_token "$DATA" "$CONF")
@@ -257,35 +306,6 @@ head -c 200000 "$RUN/pipy-accesslog.log" >"$RUN/pipy-accesslog.head" 2>/dev/null
 mv "$RUN/pipy-accesslog.head" "$RUN/pipy-accesslog.log"
 
 # ---------------------------------------------------------------- 5. cold start
-COLD=$OUT/cold-$COLD_PROJECTS
-build_cold() {
-  log "building the cold-start data folder ($COLD_PROJECTS projects; cached in $COLD)"
-  rm -rf "$COLD"
-  mkdir -p "$COLD/data"
-  "$PY" "$BENCH/gen_dists.py" --out "$OUT/cold-gen-$COLD_PROJECTS" --projects "$COLD_PROJECTS" \
-    --versions 1 --no-sdists --prefix cold-p
-  local token port
-  token=$(make_token "$COLD/data" "$CONF")
-  port=$(free_port)
-  start_pipy "$COLD/data" "$CONF" "$port" "$RUN/pipy-coldload.log"
-  if "$PY" "$BENCH/upload.py" --port "$port" --token "$token" \
-      --manifest "$OUT/cold-gen-$COLD_PROJECTS/manifest.tsv" --workers "$WORKERS" \
-      --json "$RUN/coldload.json"; then
-    touch "$COLD/complete.pending"
-  else
-    problem "loading the cold-start data folder had errors (coldload.json)"
-  fi
-  stop_pid "$PIPY_PID"
-  PIPY_PID=""
-  if [[ -f $COLD/complete.pending ]]; then
-    mv "$COLD/complete.pending" "$COLD/complete"
-  fi
-}
-measure_cold() {
-  "$PY" "$BENCH/cold_start.py" --pipy "$PIPY" --data "$COLD/data" --config "$CONF" \
-    --port "$(free_port)" --runs 3 --expect "$COLD_PROJECTS" --log "$RUN/pipy-cold.log" \
-    >"$RUN/cold.json"
-}
 FRESH_COLD=0
 if [[ $COLD_REBUILD == 1 || ! -f $COLD/complete ]]; then
   build_cold
@@ -317,6 +337,7 @@ if [[ -n $ERRLINES ]]; then
   problem "pipy logged errors, first lines: $(printf '%s' "$ERRLINES" | tr '\n' '|' | cut -c1-600)"
 fi
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+COMMIT="$COMMIT (binary sha256 $PIPY_SHA)"
 git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || COMMIT="$COMMIT + uncommitted changes in src/"
 NGINX_VERSION=$(nginx -v 2>&1 | sed 's/.*nginx\///')
 "$PY" - "$RUN" <<EOF

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/names.h"
+#include "core/strings.h"
 
 namespace pipy {
 namespace {
@@ -12,29 +13,13 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-std::vector<std::string_view> Split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (true) {
-    const size_t pos = s.find(sep, start);
-    if (pos == std::string_view::npos) {
-      out.push_back(s.substr(start));
-      return out;
-    }
-    out.push_back(s.substr(start, pos - start));
-    start = pos + 1;
-  }
-}
-
 std::string Printable(std::string_view filename) {
   std::string out;
   for (char c : filename) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u >= 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
       out += "\\x";
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0x0f]);
+      AppendHexByte(out, u);
     } else {
       out.push_back(c);
     }
@@ -75,7 +60,7 @@ bool IsTagChar(char c) {
 // Splits one PEP 425 tag field ("py2.py3") into lowercase items; false if any item is empty
 // or holds a character outside [A-Za-z0-9_].
 bool SplitTagField(std::string_view field, std::vector<std::string>& out) {
-  for (std::string_view item : Split(field, '.')) {
+  for (std::string_view item : SplitAscii(field, '.')) {
     if (item.empty() || !std::all_of(item.begin(), item.end(), IsTagChar)) {
       return false;
     }
@@ -96,7 +81,7 @@ Result<WheelFilename> ParseWheelFilename(std::string_view filename) {
   if (!EndsWith(filename, ".whl")) {
     return Invalid(kKind, filename, "must end with .whl");
   }
-  const auto parts = Split(filename.substr(0, filename.size() - 4), '-');
+  const auto parts = SplitAscii(filename.substr(0, filename.size() - 4), '-');
   if (parts.size() != 5 && parts.size() != 6) {
     return Invalid(kKind, filename, "expected name-version[-build]-python-abi-platform.whl");
   }

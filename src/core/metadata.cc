@@ -4,30 +4,12 @@
 #include <utility>
 
 #include "core/escape.h"
+#include "core/strings.h"
 
 namespace pipy {
 namespace {
 
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return AsciiLower(x) == AsciiLower(y);
-         });
-}
-
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
-bool IsSpace(char c) { return IsBlank(c) || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && IsSpace(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // Splits `text` into lines at LF, CRLF or lone CR; also returns where the line after each
 // one starts, so the body can be taken verbatim.
@@ -85,7 +67,7 @@ bool IsMultiLineField(std::string_view name) {
 // the whitespace common to the non-blank ones (Python's textwrap.dedent, as setuptools reads
 // back what it wrote).
 std::string DeIndent(std::string_view first, const std::vector<std::string_view>& rest) {
-  std::string out(Trim(first));
+  std::string out(TrimAsciiWhitespace(first));
   constexpr std::string_view kPipe = "       |";
   const bool piped = !rest.empty() && std::all_of(rest.begin(), rest.end(), [&](auto l) {
     return l.substr(0, kPipe.size()) == kPipe;
@@ -125,13 +107,13 @@ std::string DeIndent(std::string_view first, const std::vector<std::string_view>
       out.append(l.substr(margin.size()));
     }
   }
-  return std::string(Trim(out));
+  return std::string(TrimAsciiWhitespace(out));
 }
 
 std::string Unfold(std::string_view first, const std::vector<std::string_view>& rest) {
-  std::string out(Trim(first));
+  std::string out(TrimAsciiWhitespace(first));
   for (std::string_view l : rest) {
-    std::string_view piece = Trim(l);
+    std::string_view piece = TrimAsciiWhitespace(l);
     if (piece.empty()) {
       continue;
     }

@@ -1,5 +1,7 @@
 #include "core/names.h"
 
+#include "core/strings.h"
+
 namespace pipy {
 namespace {
 
@@ -8,8 +10,6 @@ bool IsSeparator(char c) { return c == '-' || c == '_' || c == '.'; }
 bool IsAsciiAlnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
-
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 }  // namespace
 

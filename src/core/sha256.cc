@@ -4,6 +4,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <span>
+
+#include "core/strings.h"
 
 namespace pipy {
 namespace {
@@ -44,14 +47,7 @@ std::string Sha256::HexDigest() const {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   CheckOpenSsl(EVP_DigestFinal_ex(copy.get(), digest, &len), "EVP_DigestFinal_ex");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0x0f]);
-  }
-  return out;
+  return HexEncode(std::span<const unsigned char>(digest, len));
 }
 
 std::string Sha256Hex(std::string_view data) {

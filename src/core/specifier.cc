@@ -4,32 +4,10 @@
 #include <array>
 #include <utility>
 
+#include "core/strings.h"
+
 namespace pipy {
 namespace {
-
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && IsSpace(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
 
 struct OpSpelling {
   std::string_view text;
@@ -82,7 +60,7 @@ Status BadClause(std::string_view text, std::string_view why) {
 }  // namespace
 
 Result<Specifier> Specifier::Parse(std::string_view text) {
-  std::string_view s = Trim(text);
+  std::string_view s = TrimAsciiWhitespace(text);
   Specifier spec;
   bool found = false;
   for (const OpSpelling& o : kOps) {
@@ -96,12 +74,12 @@ Result<Specifier> Specifier::Parse(std::string_view text) {
   if (!found) {
     return BadClause(text, "expected an operator (~=, ==, !=, <=, >=, <, >, ===)");
   }
-  s = Trim(s);
+  s = TrimAsciiWhitespace(s);
   if (s.empty()) {
     return BadClause(text, "missing version");
   }
   for (char c : s) {
-    if (IsSpace(c)) {
+    if (IsAsciiWhitespace(c)) {
       return BadClause(text, "whitespace inside the version");
     }
   }
@@ -178,7 +156,7 @@ bool Specifier::Contains(const Version& candidate) const {
       }
       return !(candidate.has_local() && candidate.BaseVersion() == version_.BaseVersion());
     case Op::kArbitrary:
-      return Lower(candidate.ToString()) == Lower(arbitrary_);
+      return EqualsIgnoreCase(candidate.ToString(), arbitrary_);
   }
   return false;
 }
@@ -219,7 +197,7 @@ Result<SpecifierSet> SpecifierSet::Parse(std::string_view text) {
     if (comma == std::string_view::npos) {
       comma = text.size();
     }
-    std::string_view item = Trim(text.substr(start, comma - start));
+    std::string_view item = TrimAsciiWhitespace(text.substr(start, comma - start));
     if (!item.empty()) {
       PIPY_ASSIGN_OR_RETURN(Specifier spec, Specifier::Parse(item));
       set.specs_.push_back(std::move(spec));

@@ -4,31 +4,16 @@
 #include <limits>
 #include <string>
 
+#include "core/strings.h"
+
 namespace pipy {
 namespace {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+// What ParseDuration / ParseByteSize ignore around values and units (no \f or \v).
+constexpr std::string_view kSpace = " \t\n\r";
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && IsSpace(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
+std::string_view Trim(std::string_view s) { return TrimAscii(s, kSpace); }
 
 // Consumes leading digits of `s` into `value`; false when there are none or on overflow.
 bool ConsumeNumber(std::string_view& s, std::uint64_t& value) {
@@ -118,7 +103,7 @@ Result<std::uint64_t> ParseByteSize(std::string_view text) {
                            ": expected a whole number, optionally followed by a unit like MiB");
   }
   s = Trim(s);
-  const std::string unit = Lower(s);
+  const std::string unit = AsciiLower(s);
   struct Unit {
     std::string_view name;
     std::uint64_t factor;

@@ -6,16 +6,14 @@
 #include <tuple>
 #include <utility>
 
+#include "core/strings.h"
+
 namespace pipy {
 namespace {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsLowerAlnum(char c) { return IsDigit(c) || (c >= 'a' && c <= 'z'); }
 bool IsSeparator(char c) { return c == '-' || c == '_' || c == '.'; }
-// Python's str.strip() set for ASCII.
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
 
 // Compares two digit strings without leading zeros by numeric value.
 std::strong_ordering CompareDigits(const std::string& a, const std::string& b) {
@@ -53,20 +51,9 @@ class VersionParser {
   }
 
  private:
+  // Python's str.strip() then ASCII lowercase, as packaging does before parsing.
   static std::string Lower(std::string_view text) {
-    while (!text.empty() && IsSpace(text.front())) {
-      text.remove_prefix(1);
-    }
-    while (!text.empty() && IsSpace(text.back())) {
-      text.remove_suffix(1);
-    }
-    std::string out(text);
-    for (char& c : out) {
-      if (c >= 'A' && c <= 'Z') {
-        c = static_cast<char>(c - 'A' + 'a');
-      }
-    }
-    return out;
+    return AsciiLower(TrimAsciiWhitespace(text));
   }
 
   Status Error(std::string why) const {

@@ -16,6 +16,7 @@ build=(
 tests=(
   python3 python3-pytest python3-venv python3-pip python3-setuptools python3-wheel
   python3-build twine
+  chromium   # the web UI's browser test (tests/browser, driven by playwright-core from npm)
 )
 bench=(nginx-light wrk)
 
@@ -30,15 +31,25 @@ for pkg in "${wanted[@]}"; do
     missing+=("$pkg")
   fi
 done
-if [[ ${#missing[@]} -eq 0 ]]; then
-  exit 0
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}" >&2
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then
-  sudo="sudo"
+# The browser test's driver, pinned by tests/browser/package-lock.json. Node.js and npm
+# come with the machine (Debian's nodejs is not needed).
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [[ ! -d "$root/tests/browser/node_modules/playwright-core" ]]; then
+  if ! command -v npm >/dev/null; then
+    echo "install-deps: npm is needed for the browser test (install Node.js 18+)" >&2
+    exit 1
+  fi
+  (cd "$root/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
 fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"
+

@@ -5,6 +5,9 @@
 #include <openssl/rand.h>
 
 #include <cstring>
+#include <span>
+
+#include "core/strings.h"
 
 namespace pipy::auth {
 
@@ -76,48 +79,18 @@ Result<std::string> DecodeBase64(std::string_view in) {
   return out;
 }
 
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char a = s[i];
-    char b = prefix[i];
-    if (a >= 'A' && a <= 'Z') {
-      a = static_cast<char>(a - 'A' + 'a');
-    }
-    if (b >= 'A' && b <= 'Z') {
-      b = static_cast<char>(b - 'A' + 'a');
-    }
-    if (a != b) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // The secret inside an Authorization header value.
 Result<std::string> ExtractSecret(std::string_view value) {
-  value = TrimSpaces(value);
+  value = TrimSpacesAndTabs(value);
   if (StartsWithIgnoreCase(value, "bearer ")) {
-    std::string_view secret = TrimSpaces(value.substr(7));
+    std::string_view secret = TrimSpacesAndTabs(value.substr(7));
     if (secret.empty()) {
       return Unauthenticated("empty bearer token");
     }
     return std::string(secret);
   }
   if (StartsWithIgnoreCase(value, "basic ")) {
-    PIPY_ASSIGN_OR_RETURN(std::string decoded, DecodeBase64(TrimSpaces(value.substr(6))));
+    PIPY_ASSIGN_OR_RETURN(std::string decoded, DecodeBase64(TrimSpacesAndTabs(value.substr(6))));
     auto colon = decoded.find(':');
     if (colon == std::string::npos || colon + 1 == decoded.size()) {
       return Unauthenticated("basic credentials carry no token (user __token__, password TOKEN)");
@@ -233,14 +206,7 @@ std::string HashTokenSecret(std::string_view secret) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(secret.data(), secret.size(), digest, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xf]);
-  }
-  return out;
+  return HexEncode(std::span<const unsigned char>(digest, len));
 }
 
 }  // namespace pipy::auth

@@ -2,11 +2,11 @@
 
 #include <unistd.h>
 
+#include "core/strings.h"
+
 namespace pipy::http {
 
 namespace {
-
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 std::optional<std::string_view> FindHeader(const std::vector<Header>& headers,
                                            std::string_view name) {
@@ -29,15 +29,7 @@ void CloseFileBody(std::variant<std::string, std::shared_ptr<const std::string>,
 }  // namespace
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) {
-      return false;
-    }
-  }
-  return true;
+  return pipy::EqualsIgnoreCase(a, b);
 }
 
 std::optional<std::string_view> Request::header(std::string_view name) const {

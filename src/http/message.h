@@ -90,7 +90,8 @@ Response ErrorResponse(const Status& status);
 // The HTTP status for a Status code (the one table).
 int HttpStatusFor(StatusCode code);
 
-// Case-insensitive ASCII comparison, for header names.
+// Case-insensitive ASCII comparison, for header names (pipy::EqualsIgnoreCase from
+// core/strings.h, kept here for the callers in this namespace).
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
 }  // namespace pipy::http

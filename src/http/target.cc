@@ -2,68 +2,10 @@
 
 #include <charconv>
 
+#include "core/escape.h"
+#include "core/strings.h"
+
 namespace pipy::http {
-
-namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-}  // namespace
-
-bool IsValidUtf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int extra = 0;
-    std::uint32_t cp = 0;
-    std::uint32_t min = 0;
-    if ((c & 0xE0) == 0xC0) {
-      extra = 1;
-      cp = c & 0x1F;
-      min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2;
-      cp = c & 0x0F;
-      min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3;
-      cp = c & 0x07;
-      min = 0x10000;
-    } else {
-      return false;
-    }
-    if (i + extra >= s.size()) {
-      return false;
-    }
-    for (int k = 1; k <= extra; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) {
-        return false;
-      }
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
 
 Result<ParsedTarget> ParseTarget(std::string_view target) {
   // absolute-form: drop "scheme://authority"; the Host is not used for routing.
@@ -94,8 +36,8 @@ Result<ParsedTarget> ParseTarget(std::string_view target) {
       if (i + 2 >= raw_path.size()) {
         return InvalidArgument("invalid percent-escape in path");
       }
-      int hi = HexValue(raw_path[i + 1]);
-      int lo = HexValue(raw_path[i + 2]);
+      int hi = HexDigitValue(raw_path[i + 1]);
+      int lo = HexDigitValue(raw_path[i + 2]);
       if (hi < 0 || lo < 0) {
         return InvalidArgument("invalid percent-escape in path");
       }
@@ -108,7 +50,7 @@ Result<ParsedTarget> ParseTarget(std::string_view target) {
     }
     out.path.push_back(c);
   }
-  if (!IsValidUtf8(out.path)) {
+  if (!pipy::IsValidUtf8(out.path)) {
     return InvalidArgument("path is not valid UTF-8");
   }
   return out;

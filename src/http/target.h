@@ -20,10 +20,6 @@ struct ParsedTarget {
 // character, or a decoded path that is not valid UTF-8.
 Result<ParsedTarget> ParseTarget(std::string_view target);
 
-// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past
-// U+10FFFF; RFC 3629).
-bool IsValidUtf8(std::string_view s);
-
 struct ListenAddress {
   std::string host;  // without brackets, e.g. "127.0.0.1", "::1", "localhost"
   int port = 0;

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "core/strings.h"
+
 namespace pipy::python {
 namespace {
 
@@ -29,48 +31,6 @@ struct MediaRange {
   std::string subtype;   // lowercase
   int q = 1000;          // thousandths
 };
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
-// Splits on `sep` outside double-quoted strings (parameter values may be quoted).
-std::vector<std::string_view> SplitOutsideQuotes(std::string_view s, char sep) {
-  std::vector<std::string_view> parts;
-  bool quoted = false;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (quoted && c == '\\') {
-      ++i;
-      continue;
-    }
-    if (c == '"') {
-      quoted = !quoted;
-    } else if (c == sep && !quoted) {
-      parts.push_back(s.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  parts.push_back(s.substr(start));
-  return parts;
-}
 
 // RFC 9110 qvalue: "0" ["." 0*3DIGIT] / "1" ["." 0*3"0"]. Returns thousandths or -1.
 int ParseQ(std::string_view v) {
@@ -102,27 +62,27 @@ int ParseQ(std::string_view v) {
 // Parses one media range; nullopt when it is malformed (it is then ignored).
 std::optional<MediaRange> ParseRange(std::string_view text) {
   std::vector<std::string_view> pieces = SplitOutsideQuotes(text, ';');
-  std::string_view media = Trim(pieces[0]);
+  std::string_view media = TrimSpacesAndTabs(pieces[0]);
   std::size_t slash = media.find('/');
   if (slash == std::string_view::npos || slash == 0 || slash + 1 == media.size()) {
     return std::nullopt;
   }
   MediaRange range;
-  range.type = Lower(Trim(media.substr(0, slash)));
-  range.subtype = Lower(Trim(media.substr(slash + 1)));
+  range.type = AsciiLower(TrimSpacesAndTabs(media.substr(0, slash)));
+  range.subtype = AsciiLower(TrimSpacesAndTabs(media.substr(slash + 1)));
   if (range.type == "*" && range.subtype != "*") {
     return std::nullopt;
   }
   for (std::size_t i = 1; i < pieces.size(); ++i) {
-    std::string_view param = Trim(pieces[i]);
+    std::string_view param = TrimSpacesAndTabs(pieces[i]);
     std::size_t eq = param.find('=');
     if (eq == std::string_view::npos) {
       continue;
     }
-    if (Lower(Trim(param.substr(0, eq))) != "q") {
+    if (AsciiLower(TrimSpacesAndTabs(param.substr(0, eq))) != "q") {
       continue;  // media-type parameters (and accept-ext after q) do not change the choice
     }
-    int q = ParseQ(Trim(param.substr(eq + 1)));
+    int q = ParseQ(TrimSpacesAndTabs(param.substr(eq + 1)));
     if (q < 0) {
       return std::nullopt;
     }
@@ -181,7 +141,7 @@ Result<SimpleFormat> NegotiateSimpleFormat(std::optional<std::string_view> accep
   }
   std::vector<MediaRange> ranges;
   for (std::string_view item : SplitOutsideQuotes(*accept, ',')) {
-    if (Trim(item).empty()) {
+    if (TrimSpacesAndTabs(item).empty()) {
       continue;
     }
     if (std::optional<MediaRange> range = ParseRange(item)) {

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "core/strings.h"
+
 namespace pipy::python {
 namespace {
 
@@ -11,58 +13,9 @@ constexpr std::uint64_t kFieldOverhead = 64;
 // RFC 2046 allows whitespace ("transport padding") after a boundary; be generous but bounded.
 constexpr std::size_t kMaxPadding = 256;
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') {
-      x = static_cast<char>(x - 'A' + 'a');
-    }
-    if (y >= 'A' && y <= 'Z') {
-      y = static_cast<char>(y - 'A' + 'a');
-    }
-    if (x != y) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Splits a header value into ';'-separated pieces, ignoring ';' inside quoted strings.
-std::vector<std::string_view> SplitParams(std::string_view s) {
-  std::vector<std::string_view> parts;
-  bool quoted = false;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (quoted && s[i] == '\\') {
-      ++i;
-    } else if (s[i] == '"') {
-      quoted = !quoted;
-    } else if (s[i] == ';' && !quoted) {
-      parts.push_back(s.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  parts.push_back(s.substr(start));
-  return parts;
-}
-
 // A parameter value: a token, or a quoted string with backslash escapes removed.
 std::string Unquote(std::string_view v) {
-  v = Trim(v);
+  v = TrimSpacesAndTabs(v);
   if (v.size() < 2 || v.front() != '"' || v.back() != '"') {
     return std::string(v);
   }
@@ -103,17 +56,17 @@ Result<PartHeader> ParsePartHeader(std::string_view block) {
     if (colon == std::string_view::npos) {
       return InvalidArgument("multipart part has a malformed header line");
     }
-    if (EqualsNoCase(Trim(line.substr(0, colon)), "content-disposition")) {
-      disposition = std::string(Trim(line.substr(colon + 1)));
+    if (EqualsIgnoreCase(TrimSpacesAndTabs(line.substr(0, colon)), "content-disposition")) {
+      disposition = std::string(TrimSpacesAndTabs(line.substr(colon + 1)));
     }
   }
   if (!disposition.has_value()) {
     return InvalidArgument("multipart part without Content-Disposition");
   }
-  std::vector<std::string_view> params = SplitParams(*disposition);
-  if (!EqualsNoCase(Trim(params[0]), "form-data")) {
+  std::vector<std::string_view> params = SplitOutsideQuotes(*disposition, ';');
+  if (!EqualsIgnoreCase(TrimSpacesAndTabs(params[0]), "form-data")) {
     return InvalidArgument("multipart part has Content-Disposition \"" +
-                           std::string(Trim(params[0])) + "\", expected form-data");
+                           std::string(TrimSpacesAndTabs(params[0])) + "\", expected form-data");
   }
   PartHeader header;
   bool has_name = false;
@@ -123,11 +76,11 @@ Result<PartHeader> ParsePartHeader(std::string_view block) {
     if (eq == std::string_view::npos) {
       continue;
     }
-    std::string_view key = Trim(param.substr(0, eq));
-    if (EqualsNoCase(key, "name")) {
+    std::string_view key = TrimSpacesAndTabs(param.substr(0, eq));
+    if (EqualsIgnoreCase(key, "name")) {
       header.name = Unquote(param.substr(eq + 1));
       has_name = true;
-    } else if (EqualsNoCase(key, "filename")) {
+    } else if (EqualsIgnoreCase(key, "filename")) {
       header.filename = Unquote(param.substr(eq + 1));
       header.has_filename = true;
     }
@@ -352,14 +305,14 @@ std::optional<std::string_view> MultipartForm::Get(std::string_view name) const 
 }
 
 Result<std::string> BoundaryFromContentType(std::string_view content_type) {
-  std::vector<std::string_view> params = SplitParams(content_type);
-  if (!EqualsNoCase(Trim(params[0]), "multipart/form-data")) {
+  std::vector<std::string_view> params = SplitOutsideQuotes(content_type, ';');
+  if (!EqualsIgnoreCase(TrimSpacesAndTabs(params[0]), "multipart/form-data")) {
     return InvalidArgument("expected Content-Type multipart/form-data, got \"" +
-                           std::string(Trim(params[0])) + "\"");
+                           std::string(TrimSpacesAndTabs(params[0])) + "\"");
   }
   for (std::size_t i = 1; i < params.size(); ++i) {
     std::size_t eq = params[i].find('=');
-    if (eq == std::string_view::npos || !EqualsNoCase(Trim(params[i].substr(0, eq)), "boundary")) {
+    if (eq == std::string_view::npos || !EqualsIgnoreCase(TrimSpacesAndTabs(params[i].substr(0, eq)), "boundary")) {
       continue;
     }
     std::string boundary = Unquote(params[i].substr(eq + 1));

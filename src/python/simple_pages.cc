@@ -4,12 +4,10 @@
 #include <ctime>
 
 #include "core/escape.h"
+#include "core/strings.h"
 
 namespace pipy::python {
 namespace {
-
-constexpr char kHex[] = "0123456789abcdef";
-constexpr char kHexUpper[] = "0123456789ABCDEF";
 
 bool IsUrlSafe(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -24,8 +22,7 @@ void AppendPercentEncoded(std::string& out, std::string_view text) {
     }
     auto byte = static_cast<unsigned char>(c);
     out += '%';
-    out += kHexUpper[byte >> 4];
-    out += kHexUpper[byte & 0xf];
+    AppendHexByte(out, byte, HexCase::kUpper);
   }
 }
 
@@ -80,8 +77,7 @@ void AppendJsonString(std::string& out, std::string_view text) {
       ++i;
     } else if (c < 0x20 || c == 0x7f) {
       out += "\\u00";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
+      AppendHexByte(out, c);
       ++i;
     } else if (c < 0x80) {
       out += static_cast<char>(c);

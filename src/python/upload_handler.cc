@@ -4,6 +4,8 @@
 // (filename, metadata, digest, permissions, immutability) lives in one place.
 #include <string>
 
+#include "core/strings.h"
+
 #include "python/body_reader.h"
 #include "python/handlers.h"
 #include "python/multipart.h"
@@ -11,16 +13,6 @@
 
 namespace pipy::python {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
 
 std::filesystem::path TempDir(const PythonOptions& options) {
   if (!options.tmp_dir.empty()) {
@@ -63,7 +55,7 @@ Result<index::PublishResult> Publish(Context& ctx, const http::Request& request,
   upload.filename = form.file_name;
   upload.declared_name = std::string(form.Get("name").value_or(""));
   upload.declared_version = std::string(form.Get("version").value_or(""));
-  upload.declared_sha256 = Lower(form.Get("sha256_digest").value_or(""));
+  upload.declared_sha256 = AsciiLower(form.Get("sha256_digest").value_or(""));
   upload.uploader = who.token_name;
   return ctx.index.PublishPython(who, upload);
   // `file` is removed here, whatever the outcome.

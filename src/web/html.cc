@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "core/escape.h"
+#include "core/strings.h"
 
 namespace pipy::web {
 namespace {
@@ -79,7 +80,6 @@ std::string FormatUtc(std::int64_t epoch_ms) {
 }
 
 std::string EncodePathSegment(std::string_view segment) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(segment.size());
   for (char c : segment) {
@@ -90,8 +90,7 @@ std::string EncodePathSegment(std::string_view segment) {
       out.push_back(c);
     } else {
       out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 15]);
+      AppendHexByte(out, u, HexCase::kUpper);
     }
   }
   return out;

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "core/escape.h"
+#include "core/strings.h"
 
 namespace pipy::web {
 namespace {
@@ -27,25 +28,9 @@ constexpr int kOptions = CMARK_OPT_DEFAULT;
 // <iframe>, ... should raw HTML ever be enabled).
 constexpr const char* kExtensions[] = {"table", "autolink", "strikethrough", "tagfilter"};
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 bool IsMarkdown(std::string_view content_type) {
-  std::string_view type = Trim(content_type.substr(0, content_type.find(';')));
-  std::string lower(type);
-  for (char& c : lower) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return lower == "text/markdown";
+  std::string_view type = TrimSpacesAndTabs(content_type.substr(0, content_type.find(';')));
+  return EqualsIgnoreCase(type, "text/markdown");
 }
 
 }  // namespace

@@ -1,20 +1,11 @@
 #include "web/pages.h"
 
 #include "core/escape.h"
+#include "core/strings.h"
 #include "web/html.h"
 
 namespace pipy::web {
 namespace {
-
-std::string AsciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
 
 // Hides the list items whose data-n does not contain the box's text, as the user types.
 // Kept identical to the server-side rule (lowercased substring of name or display name).

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "python/conditional.h"
+#include "http/conditional.h"
 #include "python/handlers.h"
 
 namespace pipy::python {
@@ -89,7 +89,7 @@ http::Response ServeFile(Context& ctx, const http::Request& request) {
 
   std::string etag = "\"" + key + "\"";
   http::Response response;
-  if (IfNoneMatchMatches(request.header("if-none-match"), etag)) {
+  if (http::IfNoneMatchMatches(request.header("if-none-match"), etag)) {
     response.status = 304;
   } else if (std::optional<std::string> url = ctx.index.DirectUrl(key)) {
     // A presigned URL expires: the redirect itself must not be cached for long.

@@ -3,9 +3,9 @@
 #include <string>
 
 #include "core/names.h"
+#include "http/conditional.h"
 #include "index/page_cache.h"
 #include "python/accept.h"
-#include "python/conditional.h"
 #include "python/handlers.h"
 #include "python/simple_pages.h"
 
@@ -18,7 +18,7 @@ constexpr std::string_view kPageCacheControl = "max-age=60, public";
 
 http::Response PageResponse(const index::CachedPage& page, const http::Request& request) {
   http::Response response;
-  if (IfNoneMatchMatches(request.header("if-none-match"), page.etag)) {
+  if (http::IfNoneMatchMatches(request.header("if-none-match"), page.etag)) {
     response.status = 304;
   } else {
     response.status = 200;

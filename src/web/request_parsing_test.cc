@@ -15,15 +15,5 @@ TEST(QueryParamTest, DecodesFormEncoding) {
   EXPECT_EQ(QueryParam("q", "q"), "");
 }
 
-TEST(IfNoneMatchTest, MatchesListedWeakAndStar) {
-  const std::string etag = "\"abc\"";
-  EXPECT_TRUE(IfNoneMatchMatches("\"abc\"", etag));
-  EXPECT_TRUE(IfNoneMatchMatches("\"x\", W/\"abc\"", etag));
-  EXPECT_TRUE(IfNoneMatchMatches("*", etag));
-  EXPECT_FALSE(IfNoneMatchMatches("\"abd\"", etag));
-  EXPECT_FALSE(IfNoneMatchMatches(std::nullopt, etag));
-  EXPECT_FALSE(IfNoneMatchMatches("", etag));
-}
-
 }  // namespace
 }  // namespace pipy::web

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/names.h"
+#include "http/conditional.h"
 #include "index/page_cache.h"
 #include "web/html.h"
 #include "web/pages.h"
@@ -34,7 +35,7 @@ http::Response CachedPageResponse(const http::Request& request, const index::Cac
   http::Response r;
   r.SetHeader("ETag", page.etag);
   r.SetHeader("Cache-Control", "no-cache");
-  if (IfNoneMatchMatches(request.header("if-none-match"), page.etag)) {
+  if (http::IfNoneMatchMatches(request.header("if-none-match"), page.etag)) {
     r.status = 304;
     return r;
   }

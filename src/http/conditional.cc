@@ -1,17 +1,9 @@
-#include "python/conditional.h"
+#include "http/conditional.h"
 
-namespace pipy::python {
+#include "core/strings.h"
+
+namespace pipy::http {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 std::string_view StripWeak(std::string_view tag) {
   if (tag.size() >= 2 && tag[0] == 'W' && tag[1] == '/') {
@@ -28,11 +20,12 @@ bool IfNoneMatchMatches(std::optional<std::string_view> if_none_match, std::stri
   }
   std::string_view wanted = StripWeak(etag);
   std::string_view rest = *if_none_match;
-  if (Trim(rest) == "*") {
+  if (TrimSpacesAndTabs(rest) == "*") {
     return true;
   }
   // Entity tags are quoted and cannot contain '"', so splitting on ',' outside quotes is
-  // the same as splitting on every ',' that follows a closing quote.
+  // the same as splitting on every ',' that follows a closing quote. (No backslash escapes:
+  // '\' is an ordinary etagc byte.)
   while (!rest.empty()) {
     std::size_t comma = std::string_view::npos;
     bool quoted = false;
@@ -44,7 +37,7 @@ bool IfNoneMatchMatches(std::optional<std::string_view> if_none_match, std::stri
         break;
       }
     }
-    std::string_view tag = Trim(rest.substr(0, comma));
+    std::string_view tag = TrimSpacesAndTabs(rest.substr(0, comma));
     if (!tag.empty() && StripWeak(tag) == wanted) {
       return true;
     }
@@ -56,4 +49,4 @@ bool IfNoneMatchMatches(std::optional<std::string_view> if_none_match, std::stri
   return false;
 }
 
-}  // namespace pipy::python
+}  // namespace pipy::http

@@ -160,7 +160,7 @@ class FilesystemBlobWriter final : public BlobWriter {
       return info;
     }
     PIPY_RETURN_IF_ERROR(store_.SyncFile(fileno(file_), temp_path_));
-    PIPY_RETURN_IF_ERROR(MakeDurableDir(store_, dir.parent_path()));
+    // The bucket exists since OpenAt; recreated here only if someone removed it since.
     PIPY_RETURN_IF_ERROR(MakeDurableDir(store_, dir));
     if (::rename(temp_path_.c_str(), target.c_str()) != 0) {
       return ErrnoStatus(errno, "cannot rename " + temp_path_.string() + " to " + target.string());
@@ -230,7 +230,21 @@ Result<std::unique_ptr<FilesystemBlobStore>> FilesystemBlobStore::OpenAt(
       return Unavailable("cannot create blob folder " + dir.string() + ": " + ec.message());
     }
   }
-  return std::unique_ptr<FilesystemBlobStore>(new FilesystemBlobStore(root));
+  auto store = std::unique_ptr<FilesystemBlobStore>(new FilesystemBlobStore(root));
+  // All buckets up front (durably, once), so commits never create folders.
+  bool created = false;
+  for (const std::string& bucket : BucketNames()) {
+    std::filesystem::path dir = BlobsDir(root) / bucket;
+    if (::mkdir(dir.c_str(), kDirMode) == 0) {
+      created = true;
+    } else if (errno != EEXIST) {
+      return ErrnoStatus(errno, "cannot create blob folder " + dir.string());
+    }
+  }
+  if (created) {
+    PIPY_RETURN_IF_ERROR(store->SyncDir(BlobsDir(root)));
+  }
+  return store;
 }
 
 Result<std::unique_ptr<BlobWriter>> FilesystemBlobStore::NewWriter() {
@@ -298,25 +312,20 @@ Status FilesystemBlobStore::Delete(std::string_view key) {
 
 Status FilesystemBlobStore::List(const std::function<Status(const BlobInfo&)>& fn) {
   std::filesystem::path blobs = BlobsDir(root_);
-  return ForEachEntry(blobs, [&](std::string_view first) -> Status {
-    if (!IsHexPair(first)) {
+  return ForEachEntry(blobs, [&](std::string_view bucket) -> Status {
+    if (!IsHexPair(bucket)) {
       return Status::Ok();
     }
-    return ForEachEntry(blobs / first, [&](std::string_view second) -> Status {
-      if (!IsHexPair(second)) {
+    return ForEachEntry(blobs / bucket, [&](std::string_view name) -> Status {
+      if (!IsValidKey(name) || name.substr(0, 2) != bucket) {
         return Status::Ok();
       }
-      return ForEachEntry(blobs / first / second, [&](std::string_view name) -> Status {
-        if (!IsValidKey(name) || name.substr(0, 2) != first || name.substr(2, 2) != second) {
-          return Status::Ok();
-        }
-        Result<BlobInfo> info = Stat(name);
-        if (!info.has_value()) {
-          // Deleted while listing: not an error.
-          return info.error().code() == StatusCode::kNotFound ? Status::Ok() : info.error();
-        }
-        return fn(*info);
-      });
+      Result<BlobInfo> info = Stat(name);
+      if (!info.has_value()) {
+        // Deleted while listing: not an error.
+        return info.error().code() == StatusCode::kNotFound ? Status::Ok() : info.error();
+      }
+      return fn(*info);
     });
   });
 }

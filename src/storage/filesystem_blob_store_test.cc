@@ -82,7 +82,7 @@ TEST_F(FilesystemBlobStoreTest, BlobFileIsCompleteAtItsPathAfterCommit) {
   auto info = PutBytes(*store_, data);
   ASSERT_TRUE(info.has_value()) << info.status().ToString();
   fs::path path = BlobPath(root_, info->key);
-  EXPECT_EQ(path, root_ / "blobs" / info->key.substr(0, 2) / info->key.substr(2, 2) / info->key);
+  EXPECT_EQ(path, root_ / "blobs" / info->key.substr(0, 2) / info->key);
   EXPECT_EQ(Slurp(path), data);
   struct stat st;
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
@@ -113,14 +113,23 @@ TEST_F(FilesystemBlobStoreTest, CommitSyncsTheFileAndItsFolders) {
   ASSERT_TRUE(info.has_value());
   FilesystemSyncStats after = store_->sync_stats();
   EXPECT_EQ(after.file_syncs, before.file_syncs + 1);
-  // Two new bucket folders (their parents synced) and the rename's folder.
-  EXPECT_EQ(after.dir_syncs, before.dir_syncs + 3);
+  // Only the rename's folder: buckets exist from the start, so no folder is created.
+  EXPECT_EQ(after.dir_syncs, before.dir_syncs + 1);
 
   // Identical bytes: nothing new to sync but the folder entry.
   ASSERT_TRUE(PutBytes(*store_, "durable").has_value());
   FilesystemSyncStats again = store_->sync_stats();
   EXPECT_EQ(again.file_syncs, after.file_syncs);
   EXPECT_EQ(again.dir_syncs, after.dir_syncs + 1);
+}
+
+TEST_F(FilesystemBlobStoreTest, OpeningCreatesEveryBucket) {
+  for (const std::string& bucket : BucketNames()) {
+    EXPECT_TRUE(fs::is_directory(BlobsDir(root_) / bucket)) << bucket;
+  }
+  EXPECT_EQ(BucketNames().size(), 256u);
+  EXPECT_EQ(BucketNames().front(), "00");
+  EXPECT_EQ(BucketNames().back(), "ff");
 }
 
 TEST_F(FilesystemBlobStoreTest, ListSkipsTempAndStrayFiles) {
@@ -148,7 +157,7 @@ TEST_F(FilesystemBlobStoreTest, TraversalKeyNeverReachesOutsideTheRoot) {
   ASSERT_TRUE(store.has_value());
   std::string key = "../../../../victim";
   fs::path naive =
-      (fs::path(deep.string() + "/blobs/" + key.substr(0, 2) + "/" + key.substr(2, 2) + "/" + key))
+      (fs::path(deep.string() + "/blobs/" + key.substr(0, 2) + "/" + key))
           .lexically_normal();
   fs::create_directories(naive.parent_path());
   std::ofstream(naive) << "precious";

@@ -9,6 +9,7 @@
 #include "core/names.h"
 #include "core/sha256.h"
 #include "core/specifier.h"
+#include "core/strings.h"
 #include "core/version.h"
 #include "index/distribution.h"
 
@@ -20,16 +21,6 @@ std::int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
 }
 
 // The parts of a distribution filename that the rest of publishing needs.
@@ -145,7 +136,7 @@ Result<PublishResult> Index::PublishPython(const auth::Principal& who, const Pyt
   if (digest.size == 0) {
     return InvalidArgument("the uploaded file is empty");
   }
-  if (!upload.declared_sha256.empty() && Lower(upload.declared_sha256) != digest.sha256) {
+  if (!upload.declared_sha256.empty() && AsciiLower(upload.declared_sha256) != digest.sha256) {
     return InvalidArgument("sha256_digest does not match the uploaded content");
   }
 
@@ -305,11 +296,15 @@ std::optional<std::string> Index::DirectUrl(std::string_view sha256) {
 
 void Index::Revalidate() {
   std::int64_t now = NowMs();
-  std::lock_guard lock(revalidate_mu_);
-  if (now < next_check_ms_) {
+  // The common case costs one atomic load: no lock on the page-serving path.
+  if (now < next_check_ms_.load(std::memory_order_relaxed)) {
     return;
   }
-  next_check_ms_ = now + 250;
+  std::lock_guard lock(revalidate_mu_);
+  if (now < next_check_ms_.load(std::memory_order_relaxed)) {
+    return;
+  }
+  next_check_ms_.store(now + 250, std::memory_order_relaxed);
   auto sequence = catalog_.ChangeSequence();
   if (!sequence) {
     return;  // keep serving cached pages while the catalog is unreachable

@@ -4,6 +4,7 @@
 // permissions, and keeps the page caches coherent.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -95,8 +96,8 @@ class Index {
   catalog::Catalog& catalog_;
   IndexOptions options_;
   PageCache pages_;
-  std::int64_t seen_sequence_ = -1;
-  std::int64_t next_check_ms_ = 0;
+  std::int64_t seen_sequence_ = -1;              // guarded by revalidate_mu_
+  std::atomic<std::int64_t> next_check_ms_{0};   // read without the lock on every request
   std::mutex revalidate_mu_;
 };
 

@@ -26,10 +26,14 @@ void ClearFolder(const std::filesystem::path& dir) {
 }
 
 void AddServiceRoutes(http::Router& router, http::Metrics& metrics, const app::Access& access) {
+  http::RouteOptions healthz;
+  healthz.name = "healthz";
+  http::RouteOptions metrics_route;
+  metrics_route.name = "metrics";
   // /healthz answers every address, even outside the allowlist; it reveals nothing.
-  router.Add("GET", "/healthz", {.name = "healthz"},
+  router.Add("GET", "/healthz", healthz,
              [](http::Request&) { return http::TextResponse(200, "ok\n"); });
-  router.Add("GET", "/metrics", {.name = "metrics"}, [&metrics, &access](http::Request& request) {
+  router.Add("GET", "/metrics", metrics_route, [&metrics, &access](http::Request& request) {
     auto who = access.ForRead(request);
     if (!who) {
       return http::ErrorResponse(who.error());

@@ -21,6 +21,15 @@
 
 namespace pipy::catalog {
 
+// Where a file built by the monorepo builder came from; absent for uploaded files.
+struct Provenance {
+  std::string source;           // the [[sources]] name
+  std::string commit;           // full hex sha the module was built at
+  std::string module;           // the module's top-level folder
+  std::int64_t build_id = 0;    // the BuildQueue job that built it
+  std::string test_result;      // "passed"
+};
+
 struct FileRecord {
   std::string project;          // normalized name, e.g. "acme-logger"
   std::string version;          // normalized version, e.g. "1.0rc1"
@@ -32,6 +41,7 @@ struct FileRecord {
   std::string requires_python;  // as declared; empty when none
   std::int64_t upload_time_ms = 0;  // Unix epoch milliseconds
   std::string uploader;         // token name, or "builder:<id>" etc.
+  std::optional<Provenance> provenance;  // stored by AddFile, returned by every read
   // Filled on reads from the file's release (PEP 592 yanks apply to a whole release).
   bool yanked = false;
   std::string yanked_reason;

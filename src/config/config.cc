@@ -164,14 +164,39 @@ std::string Env(const char* name) {
   return value == nullptr ? std::string() : std::string(value);
 }
 
+// [[sources]]: an array of tables, one per watched repository.
+Status ReadSources(const toml::table& root, Config& config) {
+  const toml::node* node = root.get("sources");
+  if (node == nullptr) {
+    return Status::Ok();
+  }
+  const toml::array* array = node->as_array();
+  if (array == nullptr || !array->is_array_of_tables()) {
+    return InvalidArgument("'sources' must be an array of tables ([[sources]])");
+  }
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    SourceConfig source;
+    Section section(array->get(i)->as_table(), "sources #" + std::to_string(i + 1));
+    PIPY_RETURN_IF_ERROR(section.String("name", &source.name));
+    PIPY_RETURN_IF_ERROR(section.String("repo", &source.repo));
+    PIPY_RETURN_IF_ERROR(section.String("branch", &source.branch));
+    PIPY_RETURN_IF_ERROR(section.Duration("poll_interval", &source.poll_interval));
+    PIPY_RETURN_IF_ERROR(section.String("webhook_secret", &source.webhook_secret));
+    PIPY_RETURN_IF_ERROR(section.String("scope", &source.scope));
+    PIPY_RETURN_IF_ERROR(section.NoOtherKeys());
+    config.sources.push_back(std::move(source));
+  }
+  return Status::Ok();
+}
+
 Status ReadTables(const toml::table& root, Config& config) {
-  static const std::set<std::string, std::less<>> kKnown = {"server", "access", "limits",
-                                                            "storage", "catalog"};
+  static const std::set<std::string, std::less<>> kKnown = {
+      "server", "access", "limits", "storage", "catalog", "upstream", "sources", "builder"};
   for (const auto& [key, value] : root) {
     if (!kKnown.contains(key.str())) {
       return InvalidArgument("unknown section '" + std::string(key.str()) +
-                             "' (this version of pipy supports [server], [access], [limits], "
-                             "[storage] and [catalog])");
+                             "' (known: [server], [access], [limits], [storage], [catalog], "
+                             "[upstream], [[sources]], [builder])");
     }
   }
   Status status;
@@ -180,6 +205,8 @@ Status ReadTables(const toml::table& root, Config& config) {
   Section limits(SubTable(root, "limits", &status), "limits");
   Section storage(SubTable(root, "storage", &status), "storage");
   Section catalog(SubTable(root, "catalog", &status), "catalog");
+  Section upstream(SubTable(root, "upstream", &status), "upstream");
+  Section builder(SubTable(root, "builder", &status), "builder");
   PIPY_RETURN_IF_ERROR(status);
 
   PIPY_RETURN_IF_ERROR(server.String("listen", &config.server.listen));
@@ -208,22 +235,107 @@ Status ReadTables(const toml::table& root, Config& config) {
   PIPY_RETURN_IF_ERROR(storage.String("access_key_id", &s.access_key_id));
   PIPY_RETURN_IF_ERROR(storage.String("secret_access_key", &s.secret_access_key));
   PIPY_RETURN_IF_ERROR(storage.Bool("redirect_downloads", &s.redirect_downloads));
+  PIPY_RETURN_IF_ERROR(storage.Bytes("multipart_threshold", &s.multipart_threshold));
+  PIPY_RETURN_IF_ERROR(storage.Duration("timeout", &s.timeout));
   PIPY_RETURN_IF_ERROR(storage.NoOtherKeys());
 
   PIPY_RETURN_IF_ERROR(catalog.String("backend", &config.catalog.backend));
   PIPY_RETURN_IF_ERROR(catalog.String("url", &config.catalog.url));
+  PIPY_RETURN_IF_ERROR(catalog.Int("pool_size", &config.catalog.pool_size));
   PIPY_RETURN_IF_ERROR(catalog.NoOtherKeys());
+
+  UpstreamConfig& u = config.upstream;
+  PIPY_RETURN_IF_ERROR(upstream.String("url", &u.url));
+  PIPY_RETURN_IF_ERROR(upstream.Duration("ttl", &u.ttl));
+  PIPY_RETURN_IF_ERROR(upstream.Duration("timeout", &u.timeout));
+  PIPY_RETURN_IF_ERROR(upstream.StringList("file_hosts", &u.file_hosts));
+  PIPY_RETURN_IF_ERROR(upstream.StringList("allow_shadowing", &u.allow_shadowing));
+  PIPY_RETURN_IF_ERROR(upstream.Bytes("max_page_bytes", &u.max_page_bytes));
+  PIPY_RETURN_IF_ERROR(upstream.NoOtherKeys());
+
+  PIPY_RETURN_IF_ERROR(builder.Int("concurrency", &config.builder.concurrency));
+  PIPY_RETURN_IF_ERROR(builder.Duration("timeout", &config.builder.timeout));
+  PIPY_RETURN_IF_ERROR(builder.Bytes("memory_limit", &config.builder.memory_limit));
+  PIPY_RETURN_IF_ERROR(builder.Bytes("max_log_bytes", &config.builder.max_log_bytes));
+  PIPY_RETURN_IF_ERROR(builder.NoOtherKeys());
+
+  return ReadSources(root, config);
+}
+
+// True for names that are safe in a URL path segment: [A-Za-z0-9._-]+.
+bool IsUrlSafeName(std::string_view name) {
+  if (name.empty() || name.size() > 100) {
+    return false;
+  }
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Status ValidateBackends(const Config& config) {
+  const StorageConfig& s = config.storage;
+  if (s.backend == "s3") {
+    if (s.endpoint.empty() || s.bucket.empty()) {
+      return InvalidArgument("[storage] backend \"s3\" needs endpoint and bucket");
+    }
+    if (s.access_key_id.empty() || s.secret_access_key.empty()) {
+      return InvalidArgument(
+          "[storage] backend \"s3\" needs access_key_id and secret_access_key (or "
+          "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+    }
+  } else if (s.backend != "filesystem") {
+    return InvalidArgument("[storage] backend '" + s.backend +
+                           "' is not supported (known: \"filesystem\", \"s3\")");
+  }
+  const CatalogConfig& c = config.catalog;
+  if (c.backend == "postgres") {
+    if (c.url.empty()) {
+      return InvalidArgument("[catalog] backend \"postgres\" needs url (or PIPY_CATALOG_URL)");
+    }
+    if (c.pool_size < 1) {
+      return InvalidArgument("[catalog] pool_size must be at least 1");
+    }
+  } else if (c.backend != "sqlite") {
+    return InvalidArgument("[catalog] backend '" + c.backend +
+                           "' is not supported (known: \"sqlite\", \"postgres\")");
+  }
+  return Status::Ok();
+}
+
+Status ValidateSources(const Config& config) {
+  std::set<std::string> names;
+  for (const SourceConfig& source : config.sources) {
+    if (!IsUrlSafeName(source.name)) {
+      return InvalidArgument("[[sources]] name '" + source.name +
+                             "' must be letters, digits, '.', '_' or '-'");
+    }
+    if (!names.insert(source.name).second) {
+      return InvalidArgument("[[sources]] name '" + source.name + "' is used twice");
+    }
+    if (source.repo.empty()) {
+      return InvalidArgument("[[sources]] '" + source.name + "' needs repo");
+    }
+    if (source.branch.empty() || source.scope.empty()) {
+      return InvalidArgument("[[sources]] '" + source.name + "' has an empty branch or scope");
+    }
+  }
+  if (config.builder.concurrency < 1) {
+    return InvalidArgument("[builder] concurrency must be at least 1");
+  }
   return Status::Ok();
 }
 
 Status Validate(const Config& config) {
-  if (config.storage.backend != "filesystem") {
-    return InvalidArgument("[storage] backend '" + config.storage.backend +
-                           "' is not supported (known: \"filesystem\")");
-  }
-  if (config.catalog.backend != "sqlite") {
-    return InvalidArgument("[catalog] backend '" + config.catalog.backend +
-                           "' is not supported (known: \"sqlite\")");
+  PIPY_RETURN_IF_ERROR(ValidateBackends(config));
+  PIPY_RETURN_IF_ERROR(ValidateSources(config));
+  const UpstreamConfig& u = config.upstream;
+  if (!u.url.empty() && !u.url.starts_with("http://") && !u.url.starts_with("https://")) {
+    return InvalidArgument("[upstream] url must start with http:// or https://");
   }
   if (config.limits.max_header_bytes < 1024) {
     return InvalidArgument("[limits] max_header_bytes must be at least 1024");

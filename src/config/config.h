@@ -35,19 +35,50 @@ struct LimitsConfig {
 
 struct StorageConfig {
   std::string backend = "filesystem";           // "filesystem" | "s3"
-  std::string endpoint;
-  std::string bucket;
+  std::string endpoint;                         // s3: e.g. "http://127.0.0.1:9000"
+  std::string bucket;                           // s3: must exist
   std::string region = "us-east-1";
-  std::string prefix;
-  bool path_style = true;
+  std::string prefix;                           // s3: every key starts with it
+  bool path_style = true;                       // s3: false = virtual-host URLs
   std::string access_key_id;                    // or AWS_ACCESS_KEY_ID
   std::string secret_access_key;                // or AWS_SECRET_ACCESS_KEY
-  bool redirect_downloads = false;
+  bool redirect_downloads = false;              // s3: 302 to a presigned URL
+  std::uint64_t multipart_threshold = 64ull * 1024 * 1024;  // s3: multipart upload above
+  std::chrono::milliseconds timeout{30'000};    // s3: per request
 };
 
 struct CatalogConfig {
   std::string backend = "sqlite";               // "sqlite" | "postgres"
-  std::string url;                              // or PIPY_CATALOG_URL
+  std::string url;                              // postgres; or PIPY_CATALOG_URL
+  int pool_size = 8;                            // postgres connections per node
+};
+
+// [upstream]: proxy and cache of a public simple index (off when `url` is empty).
+struct UpstreamConfig {
+  std::string url;                              // e.g. "https://pypi.org/simple/"
+  std::chrono::milliseconds ttl{600'000};       // page freshness
+  std::chrono::milliseconds timeout{10'000};    // per upstream request
+  std::vector<std::string> file_hosts;          // extra hosts files may come from
+  std::vector<std::string> allow_shadowing;     // globs of internal names that may shadow
+  std::uint64_t max_page_bytes = 16ull * 1024 * 1024;
+};
+
+// [[sources]]: a git repository whose top-level modules the builder tests and publishes.
+struct SourceConfig {
+  std::string name;                             // used in URLs: /hooks/git/<name>
+  std::string repo;                             // local path, file://, http(s):// or ssh
+  std::string branch = "main";
+  std::chrono::milliseconds poll_interval{30'000};
+  std::string webhook_secret;                   // empty = webhook disabled
+  std::string scope = "*";                      // glob of project names it may publish
+};
+
+// [builder]: how modules are tested and built.
+struct BuilderConfig {
+  int concurrency = 1;
+  std::chrono::milliseconds timeout{600'000};   // test command and all it starts
+  std::uint64_t memory_limit = 2ull * 1024 * 1024 * 1024;
+  std::uint64_t max_log_bytes = 4ull * 1024 * 1024;
 };
 
 struct Config {
@@ -57,6 +88,9 @@ struct Config {
   LimitsConfig limits;
   StorageConfig storage;
   CatalogConfig catalog;
+  UpstreamConfig upstream;
+  std::vector<SourceConfig> sources;
+  BuilderConfig builder;
 };
 
 // Reads `config_file` (when given) over the defaults, then applies the environment for

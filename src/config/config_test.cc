@@ -97,3 +97,85 @@ TEST(Config, MissingFileIsAnError) {
 
 }  // namespace
 }  // namespace pipy::config
+
+namespace pipy::config {
+namespace {
+
+TEST(Config, BackendsNeedTheirSettings) {
+  auto s3 = ParseConfig(R"([storage]
+backend = "s3"
+endpoint = "http://127.0.0.1:9000"
+bucket = "pipy"
+access_key_id = "k"
+secret_access_key = "s"
+multipart_threshold = "8MiB"
+timeout = "5s"
+[catalog]
+backend = "postgres"
+url = "postgresql://pipy@127.0.0.1/pipy"
+pool_size = 4
+)", "t", "/d");
+  ASSERT_TRUE(s3) << s3.error().ToString();
+  EXPECT_EQ(s3->storage.multipart_threshold, 8u * 1024 * 1024);
+  EXPECT_EQ(s3->storage.timeout, std::chrono::seconds(5));
+  EXPECT_EQ(s3->catalog.pool_size, 4);
+  for (const char* text : {"[storage]\nbackend = \"s3\"\nbucket = \"b\"\n",
+                           "[catalog]\nbackend = \"postgres\"\n"}) {
+    ::unsetenv("PIPY_CATALOG_URL");
+    auto config = ParseConfig(text, "t", "/d");
+    EXPECT_FALSE(config) << text;
+  }
+}
+
+TEST(Config, UpstreamSourcesAndBuilder) {
+  auto config = ParseConfig(R"([upstream]
+url = "https://pypi.org/simple/"
+ttl = "5m"
+file_hosts = ["files.pythonhosted.org"]
+allow_shadowing = ["acme-*"]
+[builder]
+concurrency = 2
+timeout = "1m"
+memory_limit = "1GiB"
+[[sources]]
+name = "mono"
+repo = "/srv/git/mono.git"
+webhook_secret = "s3cret"
+scope = "acme-*"
+[[sources]]
+name = "other"
+repo = "https://git.example/other.git"
+branch = "trunk"
+poll_interval = "5s"
+)", "t", "/d");
+  ASSERT_TRUE(config) << config.error().ToString();
+  EXPECT_EQ(config->upstream.url, "https://pypi.org/simple/");
+  EXPECT_EQ(config->upstream.ttl, std::chrono::minutes(5));
+  EXPECT_EQ(config->upstream.file_hosts, std::vector<std::string>{"files.pythonhosted.org"});
+  EXPECT_EQ(config->builder.concurrency, 2);
+  EXPECT_EQ(config->builder.memory_limit, 1024ull * 1024 * 1024);
+  ASSERT_EQ(config->sources.size(), 2u);
+  EXPECT_EQ(config->sources[0].name, "mono");
+  EXPECT_EQ(config->sources[0].branch, "main");
+  EXPECT_EQ(config->sources[0].scope, "acme-*");
+  EXPECT_EQ(config->sources[0].poll_interval, std::chrono::seconds(30));
+  EXPECT_EQ(config->sources[1].branch, "trunk");
+  EXPECT_EQ(config->sources[1].poll_interval, std::chrono::seconds(5));
+}
+
+TEST(Config, BadSourcesAreRefused) {
+  for (const char* text : {
+           "[[sources]]\nname = \"a/b\"\nrepo = \"/r\"\n",
+           "[[sources]]\nname = \"a\"\n",
+           "[[sources]]\nname = \"a\"\nrepo = \"/r\"\n[[sources]]\nname = \"a\"\nrepo = \"/s\"\n",
+           "[[sources]]\nname = \"a\"\nrepo = \"/r\"\nbranchh = \"x\"\n",
+           "sources = 3\n",
+           "[builder]\nconcurrency = 0\n",
+           "[upstream]\nurl = \"ftp://x/\"\n",
+       }) {
+    EXPECT_FALSE(ParseConfig(text, "t", "/d")) << text;
+  }
+}
+
+}  // namespace
+}  // namespace pipy::config

@@ -22,6 +22,17 @@ TEST(SampleConfig, ParsesToTheDefaults) {
   EXPECT_EQ(sample->limits.body_timeout, defaults->limits.body_timeout);
   EXPECT_EQ(sample->storage.backend, defaults->storage.backend);
   EXPECT_EQ(sample->catalog.backend, defaults->catalog.backend);
+  EXPECT_EQ(sample->upstream.url, defaults->upstream.url);
+  EXPECT_EQ(sample->upstream.ttl, defaults->upstream.ttl);
+  EXPECT_EQ(sample->upstream.timeout, defaults->upstream.timeout);
+  EXPECT_EQ(sample->upstream.file_hosts, defaults->upstream.file_hosts);
+  EXPECT_EQ(sample->upstream.allow_shadowing, defaults->upstream.allow_shadowing);
+  EXPECT_EQ(sample->upstream.max_page_bytes, defaults->upstream.max_page_bytes);
+  EXPECT_EQ(sample->builder.concurrency, defaults->builder.concurrency);
+  EXPECT_EQ(sample->builder.timeout, defaults->builder.timeout);
+  EXPECT_EQ(sample->builder.memory_limit, defaults->builder.memory_limit);
+  EXPECT_EQ(sample->builder.max_log_bytes, defaults->builder.max_log_bytes);
+  EXPECT_TRUE(sample->sources.empty());
 }
 
 }  // namespace

@@ -93,8 +93,8 @@ class BuildQueue {
                                       std::uint64_t max_bytes) = 0;
 
   // Ends a running job with `result` (status passed, failed or skipped). kNotFound when the
-  // job does not exist; kFailedPrecondition when it is not running (already finished, or
-  // re-queued meanwhile) — the caller's result is then dropped.
+  // job does not exist; kAlreadyExists (a conflict with stored state) when it is not
+  // running (already finished, or re-queued meanwhile) — the caller's result is dropped.
   virtual Status Finish(std::int64_t id, const BuildResult& result) = 0;
 
   // The job, or nullopt.

@@ -89,6 +89,33 @@ TEST_P(CatalogConformanceTest, AddedFileIsFoundWithEveryField) {
   EXPECT_FALSE(missing->has_value());
 }
 
+TEST_P(CatalogConformanceTest, ProvenanceIsStoredAndReadBackOnlyForBuiltFiles) {
+  FileRecord built = TestFile("acme-built", "2.0");
+  built.provenance = Provenance{"mono", std::string(40, 'c'), "built-folder", 42, "passed"};
+  ASSERT_TRUE(catalog_->AddFile(built, Meta("acme-built", "Built")).has_value());
+  FileRecord uploaded = TestFile("acme-built", "2.0", "sdist");
+  uploaded.filename = "acme_built-2.0.tar.gz";
+  uploaded.packagetype = "sdist";
+  ASSERT_TRUE(catalog_->AddFile(uploaded, Meta("acme-built", "Built")).has_value());
+
+  auto found = catalog_->FindFile(built.filename);
+  ASSERT_TRUE(found.has_value() && found->has_value());
+  ASSERT_TRUE((*found)->provenance.has_value());
+  const Provenance& p = *(*found)->provenance;
+  EXPECT_EQ(p.source, "mono");
+  EXPECT_EQ(p.commit, std::string(40, 'c'));
+  EXPECT_EQ(p.module, "built-folder");
+  EXPECT_EQ(p.build_id, 42);
+  EXPECT_EQ(p.test_result, "passed");
+
+  auto files = catalog_->ListFiles("acme-built");
+  ASSERT_TRUE(files.has_value());
+  ASSERT_EQ(files->size(), 2u);
+  for (const FileRecord& f : *files) {
+    EXPECT_EQ(f.provenance.has_value(), f.filename == built.filename) << f.filename;
+  }
+}
+
 TEST_P(CatalogConformanceTest, IdenticalReAddChangesNothing) {
   FileRecord file = TestFile("acme", "1.0");
   ASSERT_EQ(catalog_->AddFile(file, Meta("Acme", "")).value_or(AddFileOutcome{}),

@@ -58,6 +58,48 @@ CREATE TABLE meta (
 );
 INSERT INTO meta (key, value) VALUES ('change_seq', 0);
 )sql",
+    // 2: the monorepo builder — provenance of built files, build jobs and their logs, each
+    // source's last processed commit, and the watcher leases (catalog/build_queue.h).
+    R"sql(
+ALTER TABLE files ADD COLUMN prov_source TEXT NOT NULL DEFAULT '';
+ALTER TABLE files ADD COLUMN prov_commit TEXT NOT NULL DEFAULT '';
+ALTER TABLE files ADD COLUMN prov_module TEXT NOT NULL DEFAULT '';
+ALTER TABLE files ADD COLUMN prov_build_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE files ADD COLUMN prov_test_result TEXT NOT NULL DEFAULT '';
+CREATE TABLE builds (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  source TEXT NOT NULL,
+  module TEXT NOT NULL,
+  commit_sha TEXT NOT NULL,
+  project TEXT NOT NULL DEFAULT '',
+  version TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL,
+  message TEXT NOT NULL DEFAULT '',
+  runner TEXT NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL,
+  started_ms INTEGER NOT NULL DEFAULT 0,
+  finished_ms INTEGER NOT NULL DEFAULT 0,
+  log_bytes INTEGER NOT NULL DEFAULT 0,
+  log_truncated INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX builds_by_status ON builds (status, id);
+CREATE TABLE build_log_chunks (
+  build_id INTEGER NOT NULL REFERENCES builds(id),
+  start_byte INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (build_id, start_byte)
+);
+CREATE TABLE source_state (
+  source TEXT PRIMARY KEY,
+  last_commit TEXT NOT NULL
+);
+CREATE TABLE watcher_locks (
+  source TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL
+);
+)sql",
 };
 
 }  // namespace

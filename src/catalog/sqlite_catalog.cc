@@ -67,7 +67,8 @@ Status ApplyMigrations(Connection& conn) {
 // Columns read by ReadFileRow, joined so a file carries its release's yank state.
 constexpr std::string_view kSelectFile =
     "SELECT p.name, r.version, f.filename, f.packagetype, f.size, f.sha256, f.metadata_sha256,"
-    " f.requires_python, f.upload_time_ms, f.uploader, r.yanked, r.yanked_reason, f.id"
+    " f.requires_python, f.upload_time_ms, f.uploader, r.yanked, r.yanked_reason, f.id,"
+    " f.prov_source, f.prov_commit, f.prov_module, f.prov_build_id, f.prov_test_result"
     " FROM files f JOIN releases r ON r.id = f.release_id JOIN projects p ON p.id = f.project_id";
 
 FileRecord ReadFileRow(const Statement& stmt) {
@@ -84,6 +85,10 @@ FileRecord ReadFileRow(const Statement& stmt) {
   f.uploader = stmt.Text(9);
   f.yanked = stmt.Int(10) != 0;
   f.yanked_reason = stmt.Text(11);
+  if (!stmt.Text(13).empty()) {
+    f.provenance = Provenance{stmt.Text(13), stmt.Text(14), stmt.Text(15), stmt.Int(16),
+                              stmt.Text(17)};
+  }
   return f;
 }
 
@@ -188,8 +193,10 @@ Status InsertFile(Connection& conn, std::int64_t release_id, std::int64_t projec
   PIPY_ASSIGN_OR_RETURN(
       Statement stmt,
       conn.Prepare("INSERT INTO files (release_id, project_id, filename, packagetype, size, "
-                   "sha256, metadata_sha256, requires_python, upload_time_ms, uploader) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+                   "sha256, metadata_sha256, requires_python, upload_time_ms, uploader, "
+                   "prov_source, prov_commit, prov_module, prov_build_id, prov_test_result) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"));
+  const Provenance provenance = file.provenance.value_or(Provenance{});
   return stmt.Bind(1, release_id)
       .Bind(2, project_id)
       .Bind(3, file.filename)
@@ -200,6 +207,11 @@ Status InsertFile(Connection& conn, std::int64_t release_id, std::int64_t projec
       .Bind(8, file.requires_python)
       .Bind(9, file.upload_time_ms)
       .Bind(10, file.uploader)
+      .Bind(11, provenance.source)
+      .Bind(12, provenance.commit)
+      .Bind(13, provenance.module)
+      .Bind(14, provenance.build_id)
+      .Bind(15, provenance.test_result)
       .Run();
 }
 

@@ -21,7 +21,7 @@ using Guard = std::function<std::optional<Response>(const Request&)>;
 struct RouteOptions {
   std::string name;                  // label for metrics, e.g. "simple_project"
   std::uint64_t max_body_bytes = 64 * 1024;  // 413 above it
-  Guard guard;                       // optional
+  Guard guard = nullptr;             // optional
 };
 
 struct Route {

@@ -201,6 +201,7 @@ Result<PublishResult> Index::PublishPython(const auth::Principal& who, const Pyt
   record.sha256 = digest.sha256;
   record.upload_time_ms = NowMs();
   record.uploader = upload.uploader;
+  record.provenance = upload.provenance;
   PIPY_ASSIGN_OR_RETURN(catalog::AddFileOutcome outcome, catalog_.AddFile(record, release));
   pages_.Invalidate(record.project);
   if (outcome == catalog::AddFileOutcome::kIdenticalExists) {

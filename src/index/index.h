@@ -37,6 +37,7 @@ struct PythonUpload {
   std::string declared_version;      // twine's `version` field; empty = trust the filename
   std::string declared_sha256;       // twine's `sha256_digest`; empty = not sent
   std::string uploader;              // recorded as the file's uploader
+  std::optional<catalog::Provenance> provenance;  // set by the builder; stored with the file
 };
 
 struct PublishResult {

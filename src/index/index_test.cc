@@ -111,6 +111,19 @@ TEST_F(IndexTest, PublishesAWheelWithItsMetadataBlob) {
   EXPECT_EQ((*view)->releases[0].metadata.summary, "A test package");
 }
 
+TEST_F(IndexTest, StoresTheBuildersProvenanceWithTheFile) {
+  auto wheel = MakeWheel(dist_dir(), "acme-built", "1.0");
+  PythonUpload upload = UploadOf(wheel);
+  upload.provenance = catalog::Provenance{"mono", std::string(40, 'f'), "built", 7, "passed"};
+  auto result = index_->PublishPython(uploader_, upload);
+  ASSERT_TRUE(result) << result.error().ToString();
+  auto row = catalog_->FindFile(upload.filename);
+  ASSERT_TRUE(row && row->has_value());
+  ASSERT_TRUE((*row)->provenance.has_value());
+  EXPECT_EQ((*row)->provenance->commit, std::string(40, 'f'));
+  EXPECT_EQ((*row)->provenance->build_id, 7);
+}
+
 TEST_F(IndexTest, PublishesAnSdist) {
   auto sdist = MakeSdist(dist_dir(), "acme-core", "2.0rc1");
   auto result = index_->PublishPython(uploader_, UploadOf(sdist));

@@ -25,6 +25,9 @@ void RegisterRoutes(http::Router& router, index::Index& index, const app::Access
   router.Add("POST", "/legacy/", upload, bind(&HandleUpload));
   router.Add("POST", "/legacy", upload, bind(&HandleUpload));
 
+  router.Add("GET", "/api/python/{name}/{version}", {.name = "python_release"},
+             bind(&HandleRelease));
+
   const std::string yank = "/api/python/{name}/{version}/yank";
   router.Add("POST", yank, {.name = "python_yank"}, [ctx](http::Request& request) {
     return HandleYank(*ctx, request, /*yanked=*/true);

@@ -5,6 +5,7 @@
 //   GET  /files/{sha256}/{filename}.metadata  its core metadata (PEP 658 / 714)
 //   POST /legacy/                         twine upload (multipart/form-data)
 //   POST|DELETE /api/python/{name}/{version}/yank   yank / un-yank a release (PEP 592)
+//   GET  /api/python/{name}/{version}     a release as JSON, with each file's provenance
 #pragma once
 
 #include <cstdint>

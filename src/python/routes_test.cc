@@ -314,6 +314,48 @@ TEST_F(RoutesTest, UploadThenProjectPageInBothFormats) {
   EXPECT_NE(BodyOf(root_html).find("href=\"/simple/acme-logger/\""), std::string::npos);
 }
 
+TEST_F(RoutesTest, ReleaseJsonShowsProvenanceOfBuiltFiles) {
+  UploadOk(Wheel());
+  std::filesystem::path sdist_dir = dist_dir() / "built";
+  std::filesystem::create_directories(sdist_dir);
+  index::PythonUpload built;
+  built.file = pipy::testing::MakeSdist(sdist_dir, "acme-logger", "1.0");
+  built.filename = built.file.filename().string();
+  built.uploader = "builder:3";
+  built.provenance = catalog::Provenance{"mono", std::string(40, 'e'), "logger", 3, "passed"};
+  auth::Principal builder;
+  builder.anonymous = false;
+  builder.token_name = "builder";
+  builder.scopes = {"upload:*"};
+  ASSERT_TRUE(index_->PublishPython(builder, built));
+
+  http::Response r = Get("/api/python/Acme.Logger/1.0.0");
+  ASSERT_EQ(r.status, 200) << r.reason;
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  json::value release = json::parse(BodyOf(r));
+  EXPECT_EQ(release.at("project").as_string(), "acme-logger");
+  EXPECT_EQ(release.at("version").as_string(), "1.0");
+  const json::array& files = release.at("files").as_array();
+  ASSERT_EQ(files.size(), 2u);
+  int with_provenance = 0;
+  for (const json::value& f : files) {
+    if (f.at("filename").as_string() == built.filename) {
+      const json::object& p = f.at("provenance").as_object();
+      EXPECT_EQ(p.at("commit").as_string(), std::string(40, 'e'));
+      EXPECT_EQ(p.at("module").as_string(), "logger");
+      EXPECT_EQ(p.at("source").as_string(), "mono");
+      EXPECT_EQ(p.at("build_id").as_int64(), 3);
+      EXPECT_EQ(p.at("test_result").as_string(), "passed");
+      ++with_provenance;
+    } else {
+      EXPECT_TRUE(f.at("provenance").is_null());
+    }
+  }
+  EXPECT_EQ(with_provenance, 1);
+  EXPECT_EQ(Get("/api/python/acme-logger/9.9").status, 404);
+  EXPECT_EQ(Get("/api/python/nobody/1.0").status, 404);
+}
+
 TEST_F(RoutesTest, NonNormalizedNamesRedirect) {
   UploadOk(Wheel());
   http::Response r = Get("/simple/Acme_Logger/?x=1");

@@ -42,7 +42,7 @@ std::string Layout(std::string_view title, std::string_view body_html) {
   out += " - pipy</title>\n<style>";
   out += kCss;
   out += "</style></head>\n<body>\n<header><nav><a href=\"/\">Projects</a>"
-         "<a href=\"/help\">Help</a></nav></header>\n<main>\n";
+         "<a href=\"/builds\">Builds</a><a href=\"/help\">Help</a></nav></header>\n<main>\n";
   out += body_html;
   out += "\n</main>\n</body></html>\n";
   return out;

@@ -102,6 +102,18 @@ TEST(ProjectPageTest, ListsVersionsNewestFirstWithFiles) {
   EXPECT_GT(html.find("acme_logger-1.0.tar.gz"), v1);
 }
 
+TEST(ProjectPageTest, BuiltFilesSayWhereTheyCameFrom) {
+  index::ProjectView v = BasicView();
+  v.files[0].provenance =
+      catalog::Provenance{"mono", "0123456789abcdef0123456789abcdef01234567", "logger", 42, "passed"};
+  std::string html = RenderProjectPage(v);
+  EXPECT_NE(html.find("built from <code>0123456789ab</code> by <a href=\"/builds/42\">build 42"
+                      "</a>, tests passed"),
+            std::string::npos)
+      << html;
+  EXPECT_EQ(Count(html, "built from"), 1u) << "only the built file has provenance";
+}
+
 TEST(ProjectPageTest, YankedReleaseHasBadgeAndReason) {
   index::ProjectView v = BasicView();
   v.releases[0].yanked = true;

@@ -33,7 +33,17 @@ void AppendFileRow(const catalog::FileRecord& f, std::string& out) {
   out += HtmlEscape(EncodePathSegment(f.filename));
   out += "\">";
   out += HtmlEscape(f.filename);
-  out += "</a></td><td>";
+  out += "</a>";
+  if (f.provenance) {
+    // Files the monorepo builder published say where they came from.
+    const std::string id = std::to_string(f.provenance->build_id);
+    out += "<br><span class=\"muted provenance\">built from <code>";
+    out += HtmlEscape(f.provenance->commit.substr(0, 12));
+    out += "</code> by <a href=\"/builds/" + id + "\">build " + id + "</a>, tests ";
+    out += HtmlEscape(f.provenance->test_result);
+    out += "</span>";
+  }
+  out += "</td><td>";
   out += FormatSize(f.size);
   out += "</td><td class=\"hash\">";
   out += HtmlEscape(f.sha256);

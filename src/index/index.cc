@@ -131,6 +131,12 @@ Result<PublishResult> Index::PublishPython(const auth::Principal& who, const Pyt
     return PermissionDenied("token '" + who.token_name + "' may not upload to project '" +
                             parsed.project + "'");
   }
+  if (new_project_check_) {
+    PIPY_ASSIGN_OR_RETURN(auto project, catalog_.FindProject(parsed.project));
+    if (!project) {
+      PIPY_RETURN_IF_ERROR(new_project_check_(who, parsed.project));
+    }
+  }
 
   PIPY_ASSIGN_OR_RETURN(FileDigest digest, HashFile(upload.file));
   if (digest.size == 0) {
@@ -280,10 +286,22 @@ Result<std::vector<catalog::ProjectRecord>> Index::ListProjects() {
 }
 
 Result<catalog::FileRecord> Index::FindFile(std::string_view filename) {
+  std::string key(filename);
+  {
+    std::lock_guard lock(files_mu_);
+    if (auto it = files_.find(key); it != files_.end()) {
+      return it->second;
+    }
+  }
   PIPY_ASSIGN_OR_RETURN(auto row, catalog_.FindFile(filename));
   if (!row) {
-    return NotFound("no file named '" + std::string(filename) + "'");
+    return NotFound("no file named '" + key + "'");  // not cached: it may be uploaded later
   }
+  std::lock_guard lock(files_mu_);
+  if (files_.size() >= kMaxCachedFiles) {
+    files_.clear();  // crude bound; a full cache is refilled from the catalog on demand
+  }
+  files_.emplace(std::move(key), *row);
   return *row;
 }
 

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "auth/principal.h"
@@ -69,6 +70,14 @@ class Index {
   // bytes under an existing filename are kAlreadyExists. Nothing is stored on error.
   Result<PublishResult> PublishPython(const auth::Principal& who, const PythonUpload& upload);
 
+  // Asked by PublishPython, after the upload permission check, before it creates a project
+  // that does not exist yet: OK lets the publish go on, an error refuses it as is. The
+  // upstream proxy sets it to refuse taking over public names (dependency confusion).
+  // Set once before serving (not synchronized with publishes).
+  using NewProjectCheck =
+      std::function<Status(const auth::Principal& who, std::string_view normalized_project)>;
+  void SetNewProjectCheck(NewProjectCheck check) { new_project_check_ = std::move(check); }
+
   // PEP 592: yanks (or un-yanks) a release. Needs upload rights on the project.
   Status SetYanked(const auth::Principal& who, std::string_view project,
                    std::string_view version, bool yanked, std::string_view reason);
@@ -76,7 +85,9 @@ class Index {
   // Reads. Names must be normalized; kNotFound when the project does not exist.
   Result<std::shared_ptr<const ProjectView>> GetProject(std::string_view project);
   Result<std::vector<catalog::ProjectRecord>> ListProjects();
-  // The catalog row of `filename`; kNotFound when absent.
+  // The catalog row of `filename`; kNotFound when absent. Served from memory after the
+  // first lookup: a published file never changes (its yank state, which can, is not
+  // reliable here — read it from GetProject).
   Result<catalog::FileRecord> FindFile(std::string_view filename);
   // Opens a stored blob (a file's or a metadata blob's) for reading.
   Result<std::unique_ptr<storage::BlobReader>> OpenBlob(std::string_view sha256);
@@ -97,6 +108,12 @@ class Index {
   catalog::Catalog& catalog_;
   IndexOptions options_;
   PageCache pages_;
+  NewProjectCheck new_project_check_;  // empty = any new project is fine
+  // filename -> its immutable catalog row, for the download path.
+  std::mutex files_mu_;
+  std::unordered_map<std::string, catalog::FileRecord> files_;
+  static constexpr std::size_t kMaxCachedFiles = 200'000;
+
   std::int64_t seen_sequence_ = -1;              // guarded by revalidate_mu_
   std::atomic<std::int64_t> next_check_ms_{0};   // read without the lock on every request
   std::mutex revalidate_mu_;

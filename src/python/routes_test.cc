@@ -3,7 +3,10 @@
 // dispatched through the router (guard, then handler) as the server would.
 #include "python/routes.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <random>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -411,13 +414,33 @@ TEST_F(RoutesTest, FilesAndMetadata) {
   EXPECT_EQ(Get("/files/" + sha + "/nope-1.0-py3-none-any.whl").status, 404);
 }
 
-TEST_F(RoutesTest, LocalFilesAreSentWithSendfile) {
-  std::filesystem::path wheel = Wheel();
-  UploadOk(wheel);
-  http::Response file =
-      Get("/files/" + Sha256Hex(ReadFile(wheel)) + "/" + wheel.filename().string());
-  ASSERT_EQ(file.status, 200);
-  EXPECT_TRUE(std::holds_alternative<http::FileBody>(file.body));
+TEST_F(RoutesTest, SmallLocalFilesAreInlinedAndLargeOnesSentWithSendfile) {
+  std::filesystem::path small = Wheel();
+  UploadOk(small);
+  std::string small_bytes = ReadFile(small);
+  http::Response inlined =
+      Get("/files/" + Sha256Hex(small_bytes) + "/" + small.filename().string());
+  ASSERT_EQ(inlined.status, 200);
+  ASSERT_TRUE(std::holds_alternative<std::string>(inlined.body));
+  EXPECT_EQ(std::get<std::string>(inlined.body), small_bytes);
+
+  // A module of 256 KiB of hex digits from a PRNG compresses to well over 64 KiB.
+  std::string noise;
+  std::mt19937_64 prng(42);
+  while (noise.size() < 256 * 1024) {
+    noise += fmt::format("{:016x}", prng());
+  }
+  std::filesystem::path big_dir = dist_dir() / "big";
+  std::filesystem::create_directories(big_dir);
+  std::filesystem::path big = MakeWheel(big_dir, "acme-logger", "2.0",
+                                        CoreMetadataText("acme-logger", "2.0"), noise);
+  ASSERT_GT(std::filesystem::file_size(big), 64u * 1024);
+  http::Response uploaded = Call(UploadRequest(big, upload_token_, {{"version", "2.0"}}));
+  ASSERT_EQ(uploaded.status, 200) << uploaded.reason;
+  http::Response sent = Get("/files/" + Sha256Hex(ReadFile(big)) + "/" + big.filename().string());
+  ASSERT_EQ(sent.status, 200);
+  ASSERT_TRUE(std::holds_alternative<http::FileBody>(sent.body));
+  EXPECT_EQ(std::get<http::FileBody>(sent.body).length, std::filesystem::file_size(big));
 }
 
 TEST_F(RoutesTest, RemoteBlobsAreStreamedOrRedirected) {

@@ -1,0 +1,111 @@
+// BuildRunner: runs one build job from checkout to publish, and RunnerPool: `concurrency`
+// threads that claim jobs from the queue and run them.
+//
+// A job: check the module out at its commit into <work_dir>/<id>; read pyproject.toml
+// (malformed -> failed); refuse a project outside the source's scope (failed); skip a
+// version that is already published (skipped); create a venv with --system-site-packages;
+// pip-install the dependencies and test extras from Pipy's own /simple/; run the test
+// command in bubblewrap (no network, read-only root, the work folder writable, the
+// configured timeout and memory limit); only if it passes, build the sdist and wheel with
+// `python3 -m build --no-isolation` (-x for hatchling) and publish both through
+// index::Index::PublishPython as a principal limited to the source's scope, with
+// provenance. Every step's output goes to the job's log; a failed or skipped job says why in
+// its message and its log.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "builder/clock.h"
+#include "builder/git_source.h"
+#include "builder/process_runner.h"
+#include "catalog/build_queue.h"
+#include "config/config.h"
+#include "core/status.h"
+#include "index/index.h"
+
+namespace pipy::builder {
+
+struct RunnerOptions {
+  std::filesystem::path work_dir;          // per-job folders are made (and removed) inside
+  std::string index_url;                   // Pipy's own simple index, e.g. http://127.0.0.1:8080/simple/
+  std::string python = "/usr/bin/python3"; // Debian's, which sees the system site packages
+  std::string bwrap = "bwrap";
+  std::chrono::milliseconds timeout{600'000};      // the test command and all it starts
+  std::chrono::milliseconds step_timeout{600'000}; // venv, pip and build steps
+  std::uint64_t memory_limit = 2ull << 30;
+  std::uint64_t max_log_bytes = 4ull << 20;
+};
+
+// A configured source and its repository.
+struct SourceEntry {
+  config::SourceConfig config;
+  GitSource* git = nullptr;
+};
+
+class BuildRunner {
+ public:
+  // Everything passed must outlive the runner. `on_finished` is told each job's final
+  // status (metrics); may be empty.
+  BuildRunner(RunnerOptions options, catalog::BuildQueue& queue, index::Index& index,
+              ProcessRunner& processes, Clock& clock, std::map<std::string, SourceEntry> sources,
+              std::function<void(catalog::BuildStatus)> on_finished);
+
+  // Runs the claimed (running) `job` to its end and records the result with Finish. When
+  // *cancel becomes true (shutdown) the job is abandoned as `running`, for RequeueRunning
+  // at the next start. Errors only for failures of the queue itself.
+  Status RunJob(const catalog::BuildJob& job, const std::atomic<bool>* cancel);
+  // Claims one job as `runner_id` and runs it; false when nothing was queued.
+  Result<bool> RunNext(std::string_view runner_id, const std::atomic<bool>* cancel);
+
+  void set_index_url(std::string url) { options_.index_url = std::move(url); }
+
+ private:
+  class Job;
+
+  RunnerOptions options_;
+  catalog::BuildQueue& queue_;
+  index::Index& index_;
+  ProcessRunner& processes_;
+  Clock& clock_;
+  std::map<std::string, SourceEntry> sources_;
+  std::function<void(catalog::BuildStatus)> on_finished_;
+};
+
+// `concurrency` threads, each named "<node_id>/<n>", running BuildRunner::RunNext until
+// Stop; idle threads sleep until Notify or a second has passed.
+class RunnerPool {
+ public:
+  RunnerPool(BuildRunner& runner, std::string node_id, int concurrency);
+  ~RunnerPool();  // stops
+
+  void Start();
+  // Wakes idle threads (a job was enqueued).
+  void Notify();
+  // Kills running commands (their jobs stay `running` for the next start to re-queue) and
+  // joins the threads.
+  void Stop();
+
+ private:
+  void Loop(std::string runner_id);
+
+  BuildRunner& runner_;
+  const std::string node_id_;
+  const int concurrency_;
+  std::atomic<bool> cancel_{false};
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool notified_ = false;  // guarded by mu_
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace pipy::builder

@@ -1,0 +1,132 @@
+#include "builder/builder.h"
+
+#include <set>
+
+namespace pipy::builder {
+
+Result<bool> IsPublished(catalog::Catalog& catalog, std::string_view project,
+                         std::string_view version) {
+  PIPY_ASSIGN_OR_RETURN(auto releases, catalog.ListReleases(project));
+  for (const catalog::ReleaseRecord& release : releases) {
+    if (release.version == version) {
+      PIPY_ASSIGN_OR_RETURN(auto files, catalog.ListFiles(project));
+      for (const catalog::FileRecord& f : files) {
+        if (f.version == version) {
+          return true;
+        }
+      }
+    }
+  }
+  return false;
+}
+
+Result<std::unique_ptr<Builder>> Builder::Create(
+    const std::vector<config::SourceConfig>& sources, const config::BuilderConfig& config,
+    const std::filesystem::path& data_dir, catalog::BuildQueue& queue, index::Index& index,
+    std::string node_id, std::function<void(catalog::BuildStatus)> on_finished) {
+  std::unique_ptr<Builder> builder(new Builder(queue, index));
+  builder->node_id_ = std::move(node_id);
+  std::map<std::string, SourceEntry> entries;
+  for (const config::SourceConfig& source : sources) {
+    if (source.name.empty() || source.name.find('/') != std::string::npos ||
+        source.name.starts_with(".")) {
+      return InvalidArgument("source name \"" + source.name + "\" cannot be used in a path");
+    }
+    if (entries.contains(source.name)) {
+      return InvalidArgument("two [[sources]] are named \"" + source.name + "\"");
+    }
+    auto git = OpenLibgit2Source(source.repo, data_dir / "git" / source.name);
+    if (!git) {
+      return git.error().WithContext("source " + source.name);
+    }
+    entries[source.name] = SourceEntry{source, git->get()};
+    builder->gits_.push_back(std::move(*git));
+  }
+  RunnerOptions options;
+  options.work_dir = data_dir / "builds";
+  options.timeout = config.timeout;
+  options.memory_limit = config.memory_limit;
+  options.max_log_bytes = config.max_log_bytes;
+  builder->runner_ = std::make_unique<BuildRunner>(options, queue, index, builder->processes_,
+                                                   builder->clock_, entries,
+                                                   std::move(on_finished));
+  builder->pool_ =
+      std::make_unique<RunnerPool>(*builder->runner_, builder->node_id_, config.concurrency);
+  catalog::Catalog& catalog = index.catalog();
+  for (auto& [name, entry] : entries) {
+    RunnerPool* pool = builder->pool_.get();
+    builder->watchers_[name] = std::make_unique<Watcher>(
+        entry.config, *entry.git, queue, builder->clock_,
+        [&catalog](std::string_view project, std::string_view version) {
+          return IsPublished(catalog, project, version);
+        },
+        builder->node_id_, [pool] { pool->Notify(); });
+  }
+  return builder;
+}
+
+Builder::~Builder() { Stop(); }
+
+Status Builder::Start(std::string index_url) {
+  if (started_) {
+    return Status::Ok();
+  }
+  runner_->set_index_url(std::move(index_url));
+  PIPY_ASSIGN_OR_RETURN(int requeued, queue_.RequeueRunning(node_id_ + "/"));
+  (void)requeued;
+  pool_->Start();
+  for (auto& [name, watcher] : watchers_) {
+    watcher->Start();
+  }
+  started_ = true;
+  return Status::Ok();
+}
+
+void Builder::Stop() {
+  if (!started_) {
+    return;
+  }
+  for (auto& [name, watcher] : watchers_) {
+    watcher->Stop();
+  }
+  pool_->Stop();
+  started_ = false;
+}
+
+Watcher* Builder::FindWatcher(std::string_view name) {
+  auto it = watchers_.find(name);
+  return it == watchers_.end() ? nullptr : it->second.get();
+}
+
+Result<catalog::BuildJob> Builder::Rebuild(std::string_view source, std::string_view module,
+                                           std::string_view rev) {
+  Watcher* watcher = FindWatcher(source);
+  if (watcher == nullptr) {
+    return NotFound("no source named \"" + std::string(source) + "\"");
+  }
+  GitSource& git = watcher->git();
+  std::string commit;
+  if (rev.empty()) {
+    PIPY_RETURN_IF_ERROR(git.Fetch());
+    PIPY_ASSIGN_OR_RETURN(commit, git.BranchHead(watcher->source().branch));
+  } else {
+    Result<std::string> resolved = git.ResolveCommit(rev);
+    if (!resolved) {
+      PIPY_RETURN_IF_ERROR(git.Fetch());  // maybe pushed since the last round
+      PIPY_ASSIGN_OR_RETURN(commit, git.ResolveCommit(rev));
+    } else {
+      commit = *resolved;
+    }
+  }
+  PIPY_ASSIGN_OR_RETURN(std::vector<std::string> modules, git.ListModules(commit));
+  if (std::find(modules.begin(), modules.end(), module) == modules.end()) {
+    return NotFound("no module \"" + std::string(module) + "\" at commit " + commit);
+  }
+  PIPY_ASSIGN_OR_RETURN(catalog::BuildJob job,
+                        queue_.Enqueue(catalog::NewBuild{std::string(source), std::string(module),
+                                                         commit, clock_.NowMs()}));
+  pool_->Notify();
+  return job;
+}
+
+}  // namespace pipy::builder

@@ -1,0 +1,74 @@
+// Builder: the monorepo builder of one server — a git mirror and a Watcher per [[sources]]
+// entry, and a RunnerPool — wired from the configuration. `pipy serve` creates it when
+// sources are configured, starts it once the HTTP server listens (the runners install
+// dependencies from that server), and stops it on SIGTERM.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "builder/build_runner.h"
+#include "builder/clock.h"
+#include "builder/git_source.h"
+#include "builder/process_runner.h"
+#include "builder/watcher.h"
+#include "catalog/build_queue.h"
+#include "config/config.h"
+#include "core/status.h"
+#include "index/index.h"
+
+namespace pipy::builder {
+
+class Builder {
+ public:
+  // Opens (or creates) a mirror for every source under <data_dir>/git/<name>; work folders
+  // go under <data_dir>/builds. `node_id` names this process in job claims and watcher
+  // locks. `on_finished` gets each job's final status (metrics). `queue` and `index` must
+  // outlive the builder. kInvalidArgument for a duplicate or unusable source name.
+  static Result<std::unique_ptr<Builder>> Create(const std::vector<config::SourceConfig>& sources,
+                                                 const config::BuilderConfig& config,
+                                                 const std::filesystem::path& data_dir,
+                                                 catalog::BuildQueue& queue, index::Index& index,
+                                                 std::string node_id,
+                                                 std::function<void(catalog::BuildStatus)> on_finished);
+  ~Builder();  // stops
+
+  // Re-queues this node's jobs left running by a crash, then starts the watchers and the
+  // runners; `index_url` is this server's simple index (dependencies are installed from it).
+  Status Start(std::string index_url);
+  // Stops watchers and runners (a running build is killed and re-runs at the next start).
+  void Stop();
+
+  // The watcher of source `name`, or nullptr.
+  Watcher* FindWatcher(std::string_view name);
+  // Enqueues a build of `module` of `source` at `rev` (a sha or prefix; empty = the branch
+  // head after a fetch). kNotFound for an unknown source, commit or module.
+  Result<catalog::BuildJob> Rebuild(std::string_view source, std::string_view module,
+                                    std::string_view rev);
+
+  catalog::BuildQueue& queue() { return queue_; }
+
+ private:
+  Builder(catalog::BuildQueue& queue, index::Index& index) : queue_(queue), index_(index) {}
+
+  catalog::BuildQueue& queue_;
+  index::Index& index_;
+  std::string node_id_;
+  SystemClock clock_;
+  PosixProcessRunner processes_;
+  std::vector<std::unique_ptr<GitSource>> gits_;
+  std::map<std::string, std::unique_ptr<Watcher>, std::less<>> watchers_;
+  std::unique_ptr<BuildRunner> runner_;
+  std::unique_ptr<RunnerPool> pool_;
+  bool started_ = false;
+};
+
+// True when `version` of `project` (normalized) has a file in the catalog.
+Result<bool> IsPublished(catalog::Catalog& catalog, std::string_view project,
+                         std::string_view version);
+
+}  // namespace pipy::builder

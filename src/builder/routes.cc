@@ -1,0 +1,274 @@
+#include "builder/routes.h"
+
+#include <time.h>
+
+#include <boost/json.hpp>
+#include <charconv>
+#include <fstream>
+
+#include "builder/pages.h"
+#include "builder/webhook.h"
+
+namespace pipy::builder {
+namespace {
+
+constexpr std::uint64_t kMaxHookBody = 8 * 1024 * 1024;
+constexpr std::uint64_t kMaxLogRead = 64ull * 1024 * 1024;
+
+boost::json::value Rfc3339(std::int64_t epoch_ms) {
+  if (epoch_ms <= 0) {
+    return nullptr;
+  }
+  time_t seconds = static_cast<time_t>(epoch_ms / 1000);
+  struct tm tm;
+  gmtime_r(&seconds, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(epoch_ms % 1000));
+  return boost::json::string(buf);
+}
+
+boost::json::object JobJson(const catalog::BuildJob& job) {
+  boost::json::object out;
+  out["id"] = job.id;
+  out["source"] = job.source;
+  out["module"] = job.module;
+  out["project"] = job.project;
+  out["version"] = job.version;
+  out["commit"] = job.commit;
+  out["status"] = catalog::BuildStatusName(job.status);
+  out["message"] = job.message;
+  out["log_url"] = "/api/builds/" + std::to_string(job.id) + "/log";
+  out["log_bytes"] = job.log_bytes;
+  out["created_at"] = Rfc3339(job.created_ms);
+  out["started_at"] = Rfc3339(job.started_ms);
+  out["finished_at"] = Rfc3339(job.finished_ms);
+  return out;
+}
+
+http::Response Json(int status, const boost::json::value& value) {
+  return http::TextResponse(status, boost::json::serialize(value) + "\n", "application/json");
+}
+
+Result<std::string> BodyText(const http::RequestBody& body, std::uint64_t limit) {
+  if (body.size > limit) {
+    return TooLarge("the body is over " + std::to_string(limit) + " bytes");
+  }
+  if (!body.in_file()) {
+    return body.memory;
+  }
+  std::ifstream in(body.file, std::ios::binary);
+  std::string text(static_cast<std::size_t>(body.size), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!in) {
+    return Internal("cannot read the request body");
+  }
+  return text;
+}
+
+http::Response Hook(Builder* builder, const http::Request& request) {
+  std::string_view name = request.param("source");
+  Watcher* watcher = builder == nullptr ? nullptr : builder->FindWatcher(name);
+  if (watcher == nullptr) {
+    return http::ErrorResponse(NotFound("no source named \"" + std::string(name) + "\""));
+  }
+  const std::string& secret = watcher->source().webhook_secret;
+  if (secret.empty()) {
+    return http::ErrorResponse(
+        NotFound("source \"" + std::string(name) + "\" has no webhook_secret; its webhook is off"));
+  }
+  Result<std::string> body = BodyText(request.body, kMaxHookBody);
+  if (!body) {
+    return http::ErrorResponse(body.error());
+  }
+  std::optional<std::string_view> signature = request.header("X-Hub-Signature-256");
+  if (!signature || !VerifyHubSignature(secret, *body, *signature)) {
+    return http::ErrorResponse(
+        Unauthenticated("missing or wrong X-Hub-Signature-256 for source \"" +
+                        std::string(name) + "\""));
+  }
+  boost::json::object out;
+  out["source"] = std::string(name);
+  std::optional<std::string> ref = PushedRef(*body);
+  const std::string watched = "refs/heads/" + watcher->source().branch;
+  if (ref && *ref != watched) {
+    out["fetch"] = false;
+    out["reason"] = "a push to " + *ref + ", not to " + watched;
+    return Json(202, out);
+  }
+  // A replay only triggers one more (idempotent) round: the commit is processed once.
+  watcher->Trigger();
+  out["fetch"] = true;
+  return Json(202, out);
+}
+
+std::int64_t QueryInt(std::string_view query, std::string_view key, std::int64_t fallback) {
+  std::size_t at = 0;
+  while (at <= query.size()) {
+    std::size_t end = query.find('&', at);
+    std::string_view pair = query.substr(at, end == std::string_view::npos ? query.npos : end - at);
+    if (pair.starts_with(key) && pair.size() > key.size() && pair[key.size()] == '=') {
+      std::string_view value = pair.substr(key.size() + 1);
+      std::int64_t n = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec == std::errc() && ptr == value.data() + value.size()) {
+        return n;
+      }
+      return fallback;
+    }
+    if (end == std::string_view::npos) {
+      break;
+    }
+    at = end + 1;
+  }
+  return fallback;
+}
+
+Result<catalog::BuildJob> FindJob(catalog::BuildQueue& queue, std::string_view id_text) {
+  std::int64_t id = 0;
+  auto [ptr, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+  if (ec != std::errc() || ptr != id_text.data() + id_text.size() || id <= 0) {
+    return NotFound("no build \"" + std::string(id_text) + "\"");
+  }
+  PIPY_ASSIGN_OR_RETURN(std::optional<catalog::BuildJob> job, queue.Get(id));
+  if (!job) {
+    return NotFound("no build " + std::to_string(id));
+  }
+  return *job;
+}
+
+http::Response Rebuild(Builder* builder, const app::Access& access, const http::Request& request) {
+  auto who = access.ForWrite(request);
+  if (!who) {
+    return http::ErrorResponse(who.error());
+  }
+  if (!who->IsAdmin()) {
+    return http::ErrorResponse(PermissionDenied("a rebuild needs an admin token"));
+  }
+  if (builder == nullptr) {
+    return http::ErrorResponse(NotFound("no [[sources]] are configured"));
+  }
+  Result<std::string> body = BodyText(request.body, 64 * 1024);
+  if (!body) {
+    return http::ErrorResponse(body.error());
+  }
+  boost::system::error_code ec;
+  boost::json::value value = boost::json::parse(*body, ec);
+  if (ec || !value.is_object()) {
+    return http::ErrorResponse(InvalidArgument(
+        "the body must be a JSON object {\"source\": ..., \"module\": ..., \"commit\": ...}"));
+  }
+  auto field = [&](std::string_view key) -> std::string {
+    const boost::json::value* v = value.as_object().if_contains(key);
+    return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+  };
+  std::string source = field("source");
+  std::string module = field("module");
+  if (source.empty() || module.empty()) {
+    return http::ErrorResponse(InvalidArgument("\"source\" and \"module\" are required"));
+  }
+  Result<catalog::BuildJob> job = builder->Rebuild(source, module, field("commit"));
+  if (!job) {
+    return http::ErrorResponse(job.error());
+  }
+  return Json(202, JobJson(*job));
+}
+
+}  // namespace
+
+void RegisterRoutes(http::Router& router, catalog::BuildQueue& queue, Builder* builder,
+                    const app::Access& access) {
+  router.Add("POST", "/hooks/git/{source}",
+             {.name = "git_hook", .max_body_bytes = kMaxHookBody},
+             [builder](http::Request& request) { return Hook(builder, request); });
+
+  router.Add("GET", "/api/builds", {.name = "api_builds"},
+             [&queue, &access](http::Request& request) {
+               auto who = access.ForRead(request);
+               if (!who) {
+                 return http::ErrorResponse(who.error());
+               }
+               int limit = static_cast<int>(
+                   std::clamp<std::int64_t>(QueryInt(request.query, "limit", 100), 1, 1000));
+               auto jobs = queue.List(QueryInt(request.query, "before", 0), limit);
+               if (!jobs) {
+                 return http::ErrorResponse(jobs.error());
+               }
+               boost::json::array out;
+               for (const catalog::BuildJob& job : *jobs) {
+                 out.push_back(JobJson(job));
+               }
+               return Json(200, out);
+             });
+  router.Add("POST", "/api/builds", {.name = "api_builds_rebuild"},
+             [builder, &access](http::Request& request) {
+               return Rebuild(builder, access, request);
+             });
+  router.Add("GET", "/api/builds/{id}", {.name = "api_build"},
+             [&queue, &access](http::Request& request) {
+               auto who = access.ForRead(request);
+               if (!who) {
+                 return http::ErrorResponse(who.error());
+               }
+               auto job = FindJob(queue, request.param("id"));
+               if (!job) {
+                 return http::ErrorResponse(job.error());
+               }
+               return Json(200, JobJson(*job));
+             });
+  router.Add("GET", "/api/builds/{id}/log", {.name = "api_build_log"},
+             [&queue, &access](http::Request& request) {
+               auto who = access.ForRead(request);
+               if (!who) {
+                 return http::ErrorResponse(who.error());
+               }
+               auto job = FindJob(queue, request.param("id"));
+               if (!job) {
+                 return http::ErrorResponse(job.error());
+               }
+               std::int64_t offset = std::max<std::int64_t>(0, QueryInt(request.query, "offset", 0));
+               auto log = queue.ReadLog(job->id, static_cast<std::uint64_t>(offset), kMaxLogRead);
+               if (!log) {
+                 return http::ErrorResponse(log.error());
+               }
+               http::Response response = http::TextResponse(200, std::move(*log));
+               response.SetHeader("X-Build-Status",
+                                  std::string(catalog::BuildStatusName(job->status)));
+               response.SetHeader("Cache-Control", "no-store");
+               return response;
+             });
+
+  router.Add("GET", "/builds", {.name = "web_builds"}, [&queue, &access](http::Request& request) {
+    auto who = access.ForRead(request);
+    if (!who) {
+      return http::ErrorResponse(who.error());
+    }
+    std::int64_t before = QueryInt(request.query, "before", 0);
+    auto jobs = queue.List(before, kBuildsPerPage);
+    if (!jobs) {
+      return http::ErrorResponse(jobs.error());
+    }
+    return http::TextResponse(200, RenderBuildsPage(*jobs, kBuildsPerPage),
+                              "text/html; charset=utf-8");
+  });
+  router.Add("GET", "/builds/{id}", {.name = "web_build"},
+             [&queue, &access](http::Request& request) {
+               auto who = access.ForRead(request);
+               if (!who) {
+                 return http::ErrorResponse(who.error());
+               }
+               auto job = FindJob(queue, request.param("id"));
+               if (!job) {
+                 return http::ErrorResponse(job.error());
+               }
+               auto log = queue.ReadLog(job->id, 0, kMaxLogRead);
+               if (!log) {
+                 return http::ErrorResponse(log.error());
+               }
+               return http::TextResponse(200, RenderBuildPage(*job, *log),
+                                         "text/html; charset=utf-8");
+             });
+}
+
+}  // namespace pipy::builder

@@ -1,0 +1,27 @@
+// The builder's HTTP surface (routes registered on the HTTP router):
+//   POST /hooks/git/{source}      GitHub-style push webhook (X-Hub-Signature-256): 202 and an
+//                                 immediate fetch; 401 for a missing or wrong signature
+//   GET  /api/builds              builds as a JSON array, newest first (?before=ID&limit=N)
+//   GET  /api/builds/{id}         one build as JSON
+//   GET  /api/builds/{id}/log     its log as text/plain (?offset=N for the part after N bytes)
+//   POST /api/builds              admin: {"source", "module", "commit"?} enqueues a rebuild (202)
+//   GET  /builds                  the builds page (newest first)
+//   GET  /builds/{id}             one build with its log
+// Reads go through app::Access::ForRead. A build's JSON has id, source, module, project,
+// version, commit, status, message, log_url, created_at, started_at, finished_at (RFC 3339
+// UTC, null until the build got there).
+#pragma once
+
+#include "app/access.h"
+#include "builder/builder.h"
+#include "catalog/build_queue.h"
+#include "http/router.h"
+
+namespace pipy::builder {
+
+// `builder` may be null (no sources configured): the lists still answer, the webhook and
+// rebuilds are 404. Everything passed must outlive the router.
+void RegisterRoutes(http::Router& router, catalog::BuildQueue& queue, Builder* builder,
+                    const app::Access& access);
+
+}  // namespace pipy::builder

@@ -12,6 +12,7 @@
 #include "http/server.h"
 #include "index/index.h"
 #include "python/routes.h"
+#include "upstream/proxy.h"
 #include "web/routes.h"
 
 namespace pipy::cli {
@@ -80,6 +81,24 @@ int Serve(const config::Config& config) {
   python::PythonOptions python_options;
   python_options.max_upload_bytes = config.limits.max_upload_bytes;
   python_options.tmp_dir = upload_dir;
+  // [upstream]: one index URL for internal and public packages (off when url is empty).
+  std::unique_ptr<upstream::Proxy> proxy;
+  if (!config.upstream.url.empty()) {
+    upstream::ProxyOptions upstream_options;
+    upstream_options.config = config.upstream;
+    upstream_options.dir = config.data_dir / "upstream";
+    auto created = upstream::Proxy::Create(upstream_options, index, metrics);
+    if (!created) {
+      std::cerr << "pipy: [upstream]: " << created.error().message() << "\n";
+      return 1;
+    }
+    proxy = std::move(*created);
+    index.SetNewProjectCheck([&proxy](const auth::Principal& who, std::string_view name) {
+      return proxy->CheckNewProject(who, name);
+    });
+    python_options.unknown_projects = proxy.get();
+    upstream::RegisterRoutes(router, *proxy, access);
+  }
   python::RegisterRoutes(router, index, access, metrics, python_options);
   web::RegisterRoutes(router, index, access, web::WebOptions{});
 

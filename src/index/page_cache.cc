@@ -1,8 +1,22 @@
 #include "index/page_cache.h"
 
+#include <chrono>
+
 #include "core/sha256.h"
 
 namespace pipy::index {
+namespace {
+
+bool Expired(const CachedPage& page) {
+  if (page.expires_ms == 0) {
+    return false;
+  }
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  return now.count() >= page.expires_ms;
+}
+
+}  // namespace
 
 std::uint64_t PageCache::GenerationLocked(std::string_view project) const {
   auto it = generations_.find(std::string(project));
@@ -18,7 +32,8 @@ Result<CachedPage> PageCache::GetOrBuild(std::string_view project, const std::st
     epoch = epoch_;
     generation = GenerationLocked(project);
     auto it = entries_.find(key);
-    if (it != entries_.end() && it->second.generation == generation && it->second.epoch == epoch) {
+    if (it != entries_.end() && it->second.generation == generation && it->second.epoch == epoch &&
+        !Expired(it->second.page)) {
       return it->second.page;
     }
   }

@@ -19,6 +19,9 @@ struct CachedPage {
   std::shared_ptr<const std::string> body;
   std::string content_type;
   std::string etag;        // quoted strong ETag, e.g. "\"3f2a...\""
+  // Unix epoch milliseconds after which GetOrBuild rebuilds the page; 0 = valid until the
+  // project changes. Set for pages of another origin (the upstream proxy's TTL).
+  std::int64_t expires_ms = 0;
 };
 
 class PageCache {
@@ -26,7 +29,8 @@ class PageCache {
   // The project whose changes invalidate the root project list.
   static constexpr std::string_view kRoot = "";
 
-  // Returns the page cached under `key` for `project` when still current, else calls
+  // Returns the page cached under `key` for `project` when still current (and not past
+  // its expires_ms), else calls
   // `build`, caches its result (unless `project` changed meanwhile) and returns it.
   // Errors from `build` are returned and not cached.
   Result<CachedPage> GetOrBuild(std::string_view project, const std::string& key,

@@ -15,12 +15,16 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "index/index.h"
+#include "python/unknown_projects.h"
 
 namespace pipy::python {
 
 struct PythonOptions {
   std::uint64_t max_upload_bytes = 512ull * 1024 * 1024;  // 413 above it
   std::filesystem::path tmp_dir;   // where uploaded files are unpacked from the body (required)
+  // Serves /simple/<name>/ for names with no internal project (the upstream proxy);
+  // nullptr = 404. Must outlive the router.
+  UnknownProjects* unknown_projects = nullptr;
 };
 
 // Registers the routes above. Everything passed must outlive the router.

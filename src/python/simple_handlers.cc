@@ -108,9 +108,17 @@ http::Response ServeProject(Context& ctx, const http::Request& request) {
   ctx.index.Revalidate();
   Result<index::CachedPage> page = ctx.index.pages().GetOrBuild(
       normalized, CacheKey(normalized, *format), [&]() -> Result<index::CachedPage> {
-        PIPY_ASSIGN_OR_RETURN(std::shared_ptr<const index::ProjectView> view,
-                              ctx.index.GetProject(normalized));
-        return MakePage(RenderProject(*format, *view), *format);
+        Result<std::shared_ptr<const index::ProjectView>> view = ctx.index.GetProject(normalized);
+        // An internal project always wins: the fallback only sees unknown names, and its
+        // pages share this cache, so creating the project drops them at once.
+        if (!view && view.error().code() == StatusCode::kNotFound &&
+            ctx.options.unknown_projects != nullptr) {
+          return ctx.options.unknown_projects->ProjectPage(normalized, *format);
+        }
+        if (!view) {
+          return view.error();
+        }
+        return MakePage(RenderProject(*format, **view), *format);
       });
   if (!page) {
     return http::ErrorResponse(page.error());

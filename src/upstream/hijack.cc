@@ -1,0 +1,34 @@
+#include "upstream/hijack.h"
+
+namespace pipy::upstream {
+
+Status DecideNewProject(const auth::Principal& who, std::string_view normalized,
+                        const std::vector<std::string>& allow_shadowing,
+                        const std::function<Result<bool>()>& exists_upstream) {
+  if (who.IsAdmin()) {
+    return Status::Ok();
+  }
+  for (const std::string& glob : allow_shadowing) {
+    if (auth::GlobMatch(glob, normalized)) {
+      return Status::Ok();
+    }
+  }
+  Result<bool> exists = exists_upstream();
+  const std::string name(normalized);
+  if (!exists) {
+    return Unavailable("cannot check whether project '" + name +
+                       "' exists on the upstream index (" + exists.error().message() +
+                       "); a new project is only created once that is known, retry later");
+  }
+  if (*exists) {
+    return AlreadyExists(
+        "project '" + name +
+        "' exists on the upstream (public) index; an internal project of that name would "
+        "replace the public one for everyone installing through Pipy (dependency "
+        "confusion). Use another name, have an admin token create the first release, or "
+        "add the name to [upstream] allow_shadowing");
+  }
+  return Status::Ok();
+}
+
+}  // namespace pipy::upstream

@@ -1,0 +1,94 @@
+// The upstream's project pages, cached in memory and on local disk (per node, under
+// <data>/upstream/pages/<normalized name>), fresh for `ttl`, then revalidated with
+// If-None-Match / If-Modified-Since (a 304 renews the copy). When the upstream fails
+// (down, slow, nonsense), the copy keeps being served, stale, and the upstream is asked
+// again after `retry_after`; without a copy the error is returned (502 / 504).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/status.h"
+#include "upstream/fetcher.h"
+#include "upstream/simple_parse.h"
+#include "upstream/url_policy.h"
+
+namespace pipy::upstream {
+
+struct ProjectCacheOptions {
+  std::string upstream_url;                         // simple base URL, e.g. ".../simple/"
+  std::chrono::milliseconds ttl{600'000};
+  std::chrono::milliseconds retry_after{30'000};    // after a failed revalidation
+  std::uint64_t max_page_bytes = 16ull * 1024 * 1024;
+  std::filesystem::path dir;                        // empty = memory only
+  std::function<std::int64_t()> now_ms;             // clock (epoch ms); empty = system clock
+  // Called with a short kind ("timeout", "unreachable", "bad_status", "bad_page", ...) for
+  // every failed upstream exchange (metrics); may be empty.
+  std::function<void(std::string_view kind, const Status& error)> on_error;
+};
+
+// The upstream's answer for one project.
+struct CachedProject {
+  bool exists = false;               // false: the upstream answered 404 / 410
+  UpstreamProject project;           // servable files only (SelectServable)
+  std::int64_t fetched_ms = 0;       // when the upstream last confirmed it
+  std::int64_t fresh_until_ms = 0;   // no upstream request before this
+  bool stale = false;                // kept after a failed revalidation
+};
+
+// The kind of error for metrics: "timeout" (kDeadlineExceeded), "refused_url"
+// (kPermissionDenied), "unreachable" or "bad_response" (kBadGateway), else "other".
+std::string_view ErrorKind(const Status& error);
+
+class ProjectCache {
+ public:
+  // `fetcher` and `policy` must outlive the cache.
+  ProjectCache(Fetcher& fetcher, const UrlPolicy& policy, ProjectCacheOptions options);
+
+  // The upstream's `normalized` project: the copy while fresh, else asked of the upstream
+  // (at most one request per project at a time; concurrent callers wait for it).
+  // Errors (only without any copy): kBadGateway, kDeadlineExceeded, kPermissionDenied.
+  // Thread-safe.
+  Result<std::shared_ptr<const CachedProject>> Get(std::string_view normalized);
+
+  // The copy in memory or on disk, fresh or stale, without asking the upstream; nullptr
+  // when there is none. Thread-safe.
+  std::shared_ptr<const CachedProject> Peek(std::string_view normalized);
+
+  // The page URL asked for `normalized`: upstream_url + normalized + "/".
+  std::string PageUrl(std::string_view normalized) const;
+
+ private:
+  struct Slot {
+    std::mutex fetch_mu;                        // one upstream request at a time
+    std::mutex copy_mu;                         // guards copy, loaded
+    std::shared_ptr<const CachedProject> copy;
+    std::string etag;                           // validators of copy (guarded by copy_mu)
+    std::string last_modified;
+    bool loaded = false;                        // disk was read
+  };
+
+  std::shared_ptr<Slot> SlotFor(std::string_view normalized);
+  // Loads the disk copy into `slot` once.
+  void LoadLocked(Slot& slot, std::string_view normalized);
+  std::int64_t Now() const;
+  Result<std::shared_ptr<const CachedProject>> Fetch(Slot& slot, std::string_view normalized,
+                                                     std::shared_ptr<const CachedProject> copy);
+  void Persist(std::string_view normalized, const FetchHead& head, std::string_view body,
+               std::int64_t fetched_ms);
+
+  Fetcher& fetcher_;
+  const UrlPolicy& policy_;
+  ProjectCacheOptions options_;
+  std::mutex slots_mu_;
+  std::unordered_map<std::string, std::shared_ptr<Slot>> slots_;
+};
+
+}  // namespace pipy::upstream

@@ -210,7 +210,10 @@ class BuildRunner::Job {
 
   std::optional<End> CreateVenv() {
     return Step("creating the virtual environment",
-                {r_.options_.python, "-m", "venv", "--system-site-packages", venv_.string()},
+                // Debian's pip from the system site packages installs into the venv; not
+                // copying pip in saves ~2 s per build.
+                {r_.options_.python, "-m", "venv", "--system-site-packages", "--without-pip",
+                 venv_.string()},
                 r_.options_.step_timeout, 0);
   }
 

@@ -1,8 +1,19 @@
 #include "builder/builder.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <set>
 
 namespace pipy::builder {
+
+std::string DefaultNodeId(const std::filesystem::path& data_dir) {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(data_dir, ec);
+  return std::string(host) + ":" + (ec ? data_dir : absolute).lexically_normal().string();
+}
 
 Result<bool> IsPublished(catalog::Catalog& catalog, std::string_view project,
                          std::string_view version) {

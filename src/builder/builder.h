@@ -67,6 +67,10 @@ class Builder {
   bool started_ = false;
 };
 
+// This process's name in job claims and watcher locks: "<hostname>:<absolute data_dir>",
+// stable across restarts so a restarted node re-queues the jobs it left running.
+std::string DefaultNodeId(const std::filesystem::path& data_dir);
+
 // True when `version` of `project` (normalized) has a file in the catalog.
 Result<bool> IsPublished(catalog::Catalog& catalog, std::string_view project,
                          std::string_view version);

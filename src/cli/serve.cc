@@ -6,6 +6,9 @@
 
 #include "app/access.h"
 #include "auth/authenticator.h"
+#include "builder/builder.h"
+#include "builder/routes.h"
+#include "catalog/build_queue.h"
 #include "cli/commands.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -101,6 +104,36 @@ int Serve(const config::Config& config) {
   }
   python::RegisterRoutes(router, index, access, metrics, python_options);
   web::RegisterRoutes(router, index, access, web::WebOptions{});
+  // The monorepo builder: jobs live in the catalog's database; watchers and runners only
+  // when [[sources]] are configured.
+  std::unique_ptr<catalog::BuildQueue> build_queue;
+  std::unique_ptr<builder::Builder> monorepo_builder;
+  {
+    auto queue = catalog::MakeBuildQueue(
+        catalog::CatalogOptions{config.catalog.backend, config.data_dir / "catalog.db",
+                                config.catalog.url});
+    if (queue) {
+      build_queue = std::move(*queue);
+    } else if (!config.sources.empty()) {
+      std::cerr << "pipy: build queue: " << queue.error().message() << "\n";
+      return 1;
+    }
+  }
+  if (build_queue && !config.sources.empty()) {
+    auto created = builder::Builder::Create(
+        config.sources, config.builder, config.data_dir, *build_queue, index,
+        builder::DefaultNodeId(config.data_dir), [&metrics](catalog::BuildStatus status) {
+          metrics.Increment("pipy_builds_total", "status", catalog::BuildStatusName(status));
+        });
+    if (!created) {
+      std::cerr << "pipy: [[sources]]: " << created.error().message() << "\n";
+      return 1;
+    }
+    monorepo_builder = std::move(*created);
+  }
+  if (build_queue) {
+    builder::RegisterRoutes(router, *build_queue, monorepo_builder.get(), access);
+  }
 
   http::ServerOptions server_options;
   server_options.listen = config.server.listen;
@@ -121,6 +154,16 @@ int Serve(const config::Config& config) {
   std::string host = config.server.listen.substr(0, config.server.listen.rfind(':'));
   std::cerr << "pipy: serving " << config.data_dir.string() << " on http://" << host << ":"
             << *port << "/" << std::endl;
+  if (monorepo_builder) {
+    // Dependencies are installed from this server, over loopback when it listens on all.
+    std::string loopback = host == "0.0.0.0" ? "127.0.0.1" : host == "[::]" ? "[::1]" : host;
+    Status started = monorepo_builder->Start("http://" + loopback + ":" +
+                                             std::to_string(*port) + "/simple/");
+    if (!started.ok()) {
+      std::cerr << "pipy: builder: " << started.message() << std::endl;
+      return 1;
+    }
+  }
 
   std::thread waiter([&server, stop_signals] {
     int signal_number = 0;
@@ -132,6 +175,9 @@ int Serve(const config::Config& config) {
   // Run() also returns if the server stops on its own; wake the waiter so it can be joined.
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
+  if (monorepo_builder) {
+    monorepo_builder->Stop();  // a running build is killed; it runs again at the next start
+  }
   std::cerr << "pipy: stopped" << std::endl;
   return 0;
 }

@@ -210,7 +210,8 @@ def test_network_in_tests_fails_inside_the_sandbox_and_a_hang_is_killed(mono, re
     repo.commit("net and hang")
     net = wait_finished(mono, "net")
     assert net["status"] == "failed", log_of(mono, net)
-    assert "test_network" in log_of(mono, net)
+    net_log = log_of(mono, net)
+    assert "test_network" in net_log and "ConnectionRefusedError" in net_log, net_log
     start = time.monotonic()
     hang = wait_finished(mono, "hang")
     assert hang["status"] == "failed"

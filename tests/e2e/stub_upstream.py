@@ -138,7 +138,7 @@ class StubUpstream:
         for f in files:
             e = {"filename": f.filename, "url": self._file_url(f),
                  "hashes": {"sha256": f.published_sha256} if f.published_sha256 else {},
-                 "size": len(f.data)}
+                 "size": len(f.data), "upload-time": "2024-01-02T03:04:06.000000Z"}
             if f.requires_python:
                 e["requires-python"] = f.requires_python
             e["yanked"] = f.yanked if f.yanked is not None else False

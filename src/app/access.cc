@@ -2,11 +2,22 @@
 
 namespace pipy::app {
 
-Result<auth::Principal> Access::ForRead(const http::Request& request) const {
-  if (!auth_.AddressAllowed(request.remote_address)) {
-    return PermissionDenied("address " + request.remote_address + " is not allowed");
+namespace {
+
+// The caller of `request` if its address is allowed or it carries this process's internal
+// credential; else kPermissionDenied. Outsiders learn nothing about tokens from it.
+Result<auth::Principal> Admit(const auth::Authenticator& auth, const http::Request& request) {
+  Result<auth::Principal> who = auth.Authenticate(request.header("authorization"));
+  if (auth.AddressAllowed(request.remote_address) || (who && who->internal)) {
+    return who;
   }
-  PIPY_ASSIGN_OR_RETURN(auth::Principal who, auth_.Authenticate(request.header("authorization")));
+  return PermissionDenied("address " + request.remote_address + " is not allowed");
+}
+
+}  // namespace
+
+Result<auth::Principal> Access::ForRead(const http::Request& request) const {
+  PIPY_ASSIGN_OR_RETURN(auth::Principal who, Admit(auth_, request));
   if (who.anonymous && !auth_.anonymous_read()) {
     return Unauthenticated("this repository needs a token to read");
   }
@@ -14,10 +25,7 @@ Result<auth::Principal> Access::ForRead(const http::Request& request) const {
 }
 
 Result<auth::Principal> Access::ForWrite(const http::Request& request) const {
-  if (!auth_.AddressAllowed(request.remote_address)) {
-    return PermissionDenied("address " + request.remote_address + " is not allowed");
-  }
-  PIPY_ASSIGN_OR_RETURN(auth::Principal who, auth_.Authenticate(request.header("authorization")));
+  PIPY_ASSIGN_OR_RETURN(auth::Principal who, Admit(auth_, request));
   if (who.anonymous) {
     return Unauthenticated("uploading needs a token (user __token__, password TOKEN)");
   }

@@ -211,3 +211,34 @@ TEST_F(AuthenticatorTest, Allowlist) {
 
 }  // namespace
 }  // namespace pipy::auth
+
+namespace pipy::auth {
+namespace {
+
+TEST_F(AuthenticatorTest, InternalTokensResolveWithoutTheCatalog) {
+  auto auth = Make();
+  std::string secret = NewTokenSecret();
+  Principal builder;
+  builder.token_name = "builder";
+  builder.scopes = {"read"};
+  auth.AddInternalToken(secret, builder);
+  auto p = auth.Authenticate("Bearer " + secret);
+  ASSERT_TRUE(p) << p.error().ToString();
+  EXPECT_TRUE(p->internal);
+  EXPECT_FALSE(p->anonymous);
+  EXPECT_EQ(p->token_name, "builder");
+  EXPECT_FALSE(p->CanUpload("acme-x"));
+  // Nothing was written: another process sharing the catalog does not know it.
+  auto other = Authenticator::Create(*catalog_, {});
+  ASSERT_TRUE(other);
+  auto elsewhere = other->Authenticate("Bearer " + secret);
+  ASSERT_FALSE(elsewhere);
+  EXPECT_EQ(elsewhere.error().code(), StatusCode::kUnauthenticated);
+  // Catalog tokens are never internal.
+  auto regular = auth.Authenticate("Bearer " + secret_);
+  ASSERT_TRUE(regular);
+  EXPECT_FALSE(regular->internal);
+}
+
+}  // namespace
+}  // namespace pipy::auth

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "auth/principal.h"
@@ -48,12 +49,18 @@ class Authenticator {
   // kUnauthenticated. A catalog failure: its status (kUnavailable, ...).
   Result<Principal> Authenticate(std::optional<std::string_view> authorization) const;
 
+  // Makes `secret` a credential of this process only, resolving to `principal` (marked
+  // internal); nothing is stored in the catalog. Call before serving: not synchronized
+  // with Authenticate.
+  void AddInternalToken(std::string_view secret, Principal principal);
+
  private:
   Authenticator(catalog::Catalog& catalog, AccessOptions options, std::vector<Cidr> allow)
       : catalog_(&catalog), options_(std::move(options)), allow_(std::move(allow)) {}
   catalog::Catalog* catalog_;
   AccessOptions options_;
   std::vector<Cidr> allow_;
+  std::unordered_map<std::string, Principal> internal_;  // secret hash -> principal
 };
 
 // A new token secret: "pipy_" followed by 43 base64url characters (256 random bits).

@@ -11,6 +11,9 @@ namespace pipy::auth {
 // "@scope/name"), "admin" (everything). Any valid token may read.
 struct Principal {
   bool anonymous = true;
+  // A credential this process made for itself (the builder reading its own index): valid
+  // only in this process, and not subject to the address allowlist.
+  bool internal = false;
   std::string token_name;            // empty when anonymous
   std::vector<std::string> scopes;
 

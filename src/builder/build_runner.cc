@@ -176,11 +176,14 @@ class BuildRunner::Job {
 
   // Runs one command, its output into the log. nullopt when it succeeded; otherwise how the
   // job ends, with `what` naming the step.
+  // Runs one step; `secret_env` ("NAME=value" entries) is passed to it but never logged.
   std::optional<End> Step(std::string_view what, std::vector<std::string> argv,
-                          std::chrono::milliseconds timeout, std::uint64_t memory_limit) {
+                          std::chrono::milliseconds timeout, std::uint64_t memory_limit,
+                          std::vector<std::string> secret_env = {}) {
     ProcessSpec spec;
     spec.argv = std::move(argv);
     spec.env = Env(src_.string() + ":" + (src_ / "src").string());
+    spec.env.insert(spec.env.end(), secret_env.begin(), secret_env.end());
     spec.cwd = src_;
     spec.timeout = timeout;
     spec.memory_limit = memory_limit;
@@ -226,10 +229,13 @@ class BuildRunner::Job {
       return std::nullopt;
     }
     std::vector<std::string> argv = {(venv_ / "bin" / "python").string(), "-m", "pip",
-                                     "install", "--no-build-isolation", "--index-url",
-                                     r_.options_.index_url};
+                                     "install", "--no-build-isolation"};
     argv.insert(argv.end(), requirements.begin(), requirements.end());
-    return Step("installing the dependencies", std::move(argv), r_.options_.step_timeout, 0);
+    // The index URL carries this server's internal read credential: given to pip through
+    // its environment, so it never appears in the (readable) build log, and only to this
+    // step, never to the module's own code.
+    return Step("installing the dependencies", std::move(argv), r_.options_.step_timeout, 0,
+                {"PIP_INDEX_URL=" + r_.options_.index_url});
   }
 
   std::optional<End> RunTests(const ModuleConfig& module) {

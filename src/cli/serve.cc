@@ -70,6 +70,14 @@ int Serve(const config::Config& config) {
     std::cerr << "pipy: " << authenticator.error().message() << "\n";
     return 1;
   }
+  // The builder installs a module's dependencies from this server: it reads with a
+  // credential of this process only, so private repositories and allowlists don't lock
+  // it out.
+  const std::string builder_secret = auth::NewTokenSecret();
+  auth::Principal builder_reader;
+  builder_reader.token_name = "builder";
+  builder_reader.scopes = {"read"};
+  authenticator->AddInternalToken(builder_secret, builder_reader);
   app::Access access(*authenticator);
   index::Index index(*repo->blobs, *repo->catalog);
   http::Metrics metrics;
@@ -157,8 +165,9 @@ int Serve(const config::Config& config) {
   if (monorepo_builder) {
     // Dependencies are installed from this server, over loopback when it listens on all.
     std::string loopback = host == "0.0.0.0" ? "127.0.0.1" : host == "[::]" ? "[::1]" : host;
-    Status started = monorepo_builder->Start("http://" + loopback + ":" +
-                                             std::to_string(*port) + "/simple/");
+    Status started = monorepo_builder->Start("http://__token__:" + builder_secret + "@" +
+                                             loopback + ":" + std::to_string(*port) +
+                                             "/simple/");
     if (!started.ok()) {
       std::cerr << "pipy: builder: " << started.message() << std::endl;
       return 1;

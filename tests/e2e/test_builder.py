@@ -336,3 +336,42 @@ def test_a_restart_mid_build_reruns_the_job_and_publishes_once(server_factory,
     assert "re-queued" in log_of(server, job)
     assert len(builds(server)) == 1
     assert kinds(server.files("e2eb-slow")) == ["sdist", "wheel"]
+
+
+def test_a_private_repository_still_builds_with_internal_dependencies(server_factory,
+                                                                      tmp_path):
+    """With anonymous reads off, the runner's pip reads Pipy with a credential of the server
+    process; it never appears in the build log."""
+    r = Repo(tmp_path / "private")
+    r.module("dep", "e2eb-priv-dep", "1.0", PASSING.format(mod="e2eb_priv_dep"))
+    r.commit("the dependency")
+    s = server_factory("[access]\nanonymous_read = false\n" + sources_config(r.path))
+    auth = basic_auth(s.token("read"))
+
+    def wait_passed(module: str) -> dict:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            resp = s.get("/api/builds?limit=1000", headers=auth)
+            assert resp.status == 200, resp.reason
+            done = [j for j in resp.json()
+                    if j["module"] == module and j["status"] not in ("queued", "running")]
+            if done:
+                return done[0]
+            time.sleep(0.2)
+        raise AssertionError(f"no finished build of {module}\n{s.log()}")
+
+    assert wait_passed("dep")["status"] == "passed"
+    r.write("app/pyproject.toml",
+            '[project]\nname = "e2eb-priv-app"\nversion = "1.0"\n'
+            'dependencies = ["e2eb-priv-dep"]\n'
+            '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+            '[tool.setuptools]\npy-modules = ["e2eb_priv_app"]\n')
+    r.write("app/e2eb_priv_app.py", "import e2eb_priv_dep\nVERSION = '1.0'\n")
+    r.write("app/test_e2eb_priv_app.py",
+            "import e2eb_priv_app\n\ndef test_it():\n    assert e2eb_priv_app.VERSION\n")
+    r.commit("an app that needs the dependency")
+    job = wait_passed("app")
+    log = s.get(s.path_of(job["log_url"]), headers=auth).text
+    assert job["status"] == "passed", log
+    assert "e2eb-priv-dep" in log  # pip installed it from Pipy
+    assert "pipy_" not in log, "the server's credential leaked into the build log"

@@ -1,0 +1,96 @@
+#include "app/access.h"
+
+#include <gtest/gtest.h>
+
+#include "catalog/factory.h"
+#include "testing/dist_builder.h"
+
+namespace pipy::app {
+namespace {
+
+class AccessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    catalog::CatalogOptions options;
+    options.sqlite_path = tmp_.path() / "catalog.db";
+    auto catalog = catalog::MakeCatalog(options);
+    ASSERT_TRUE(catalog) << catalog.error().ToString();
+    catalog_ = std::move(*catalog);
+    token_ = auth::NewTokenSecret();
+    catalog::TokenRecord record;
+    record.name = "ci";
+    record.hash = auth::HashTokenSecret(token_);
+    record.scopes = {"upload:*"};
+    ASSERT_TRUE(catalog_->AddToken(record).ok());
+  }
+
+  auth::Authenticator Make(std::vector<std::string> allow, bool anonymous_read) {
+    auth::AccessOptions options;
+    options.allow = std::move(allow);
+    options.anonymous_read = anonymous_read;
+    auto made = auth::Authenticator::Create(*catalog_, options);
+    EXPECT_TRUE(made);
+    return std::move(*made);
+  }
+
+  static http::Request From(std::string address, std::string bearer = "") {
+    http::Request request;
+    request.method = "GET";
+    request.path = "/simple/";
+    request.remote_address = std::move(address);
+    if (!bearer.empty()) {
+      request.headers.push_back({"Authorization", "Bearer " + bearer});
+    }
+    return request;
+  }
+
+  pipy::testing::TempDir tmp_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::string token_;
+};
+
+TEST_F(AccessTest, AllowlistDecidesBeforeTokens) {
+  auth::Authenticator auth = Make({"10.0.0.0/8"}, true);
+  Access access(auth);
+  EXPECT_TRUE(access.ForRead(From("10.1.2.3")));
+  auto outside = access.ForRead(From("192.0.2.1"));
+  ASSERT_FALSE(outside);
+  EXPECT_EQ(outside.error().code(), StatusCode::kPermissionDenied);
+  // A valid token does not open the allowlist...
+  auto with_token = access.ForWrite(From("192.0.2.1", token_));
+  ASSERT_FALSE(with_token);
+  EXPECT_EQ(with_token.error().code(), StatusCode::kPermissionDenied);
+  // ...and a bad token outside it is a 403 too, not a hint that tokens are checked.
+  auto bad = access.ForRead(From("192.0.2.1", "pipy_nope"));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(AccessTest, AnonymousReadsAndWrites) {
+  auth::Authenticator open = Make({}, true);
+  EXPECT_TRUE(Access(open).ForRead(From("192.0.2.1")));
+  auto write = Access(open).ForWrite(From("192.0.2.1"));
+  ASSERT_FALSE(write);
+  EXPECT_EQ(write.error().code(), StatusCode::kUnauthenticated);
+  auth::Authenticator closed = Make({}, false);
+  auto read = Access(closed).ForRead(From("192.0.2.1"));
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error().code(), StatusCode::kUnauthenticated);
+  EXPECT_TRUE(Access(closed).ForRead(From("192.0.2.1", token_)));
+}
+
+TEST_F(AccessTest, InternalCredentialPassesTheAllowlistAndPrivateReads) {
+  auth::Authenticator auth = Make({"10.0.0.0/8"}, false);
+  std::string secret = auth::NewTokenSecret();
+  auth::Principal builder;
+  builder.token_name = "builder";
+  builder.scopes = {"read"};
+  auth.AddInternalToken(secret, builder);
+  Access access(auth);
+  auto who = access.ForRead(From("127.0.0.1", secret));
+  ASSERT_TRUE(who) << who.error().ToString();
+  EXPECT_TRUE(who->internal);
+}
+
+}  // namespace
+}  // namespace pipy::app

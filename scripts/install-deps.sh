@@ -16,6 +16,7 @@ build=(
 tests=(
   python3 python3-pytest python3-venv python3-pip python3-setuptools python3-wheel
   python3-build twine
+  python3-botocore  # reference SigV4 signatures for the S3 signer's tests
   git bubblewrap python3-hatchling   # the monorepo builder's end-to-end tests (tests/e2e/test_builder.py)
   chromium   # the web UI's browser test (tests/browser, driven by playwright-core from npm)
 )
@@ -52,5 +53,9 @@ if [[ ! -d "$root/tests/browser/node_modules/playwright-core" ]]; then
     exit 1
   fi
   (cd "$root/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# The S3 server the storage tests start (tests/services/s3.sh), pinned by its package-lock.
+if [[ ! -d "$root/tests/services/node_modules/@20minutes/s3rver" ]]; then
+  (cd "$root/tests/services" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

@@ -1,0 +1,246 @@
+#include "storage/s3_reader.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <cstring>
+#include <thread>
+
+#include "core/strings.h"
+
+namespace pipy::storage {
+namespace {
+
+// Parses a decimal header value; nullopt when it is not one.
+std::optional<std::uint64_t> ParseUint(std::string_view s) {
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+class S3BlobReader final : public BlobReader {
+ public:
+  S3BlobReader(S3Client& client, std::string object_key, std::atomic<std::uint64_t>* resumed)
+      : client_(client), object_key_(std::move(object_key)), resumed_(resumed) {}
+
+  ~S3BlobReader() override { Finish(); }
+
+  // Starts the GET (from byte 0) and waits for its status, retrying connection errors and
+  // 5xx answers.
+  Status Start() {
+    for (int attempt = 1;; ++attempt) {
+      if (attempt > 1) {
+        std::this_thread::sleep_for(client_.BackoffBefore(attempt));
+      }
+      Status s = Begin();
+      bool last = attempt >= client_.options().max_attempts;
+      if (s.ok() || last || !retry_) {
+        return s;
+      }
+    }
+  }
+
+  std::uint64_t size() const override { return size_; }
+
+  Result<std::size_t> Read(char* buf, std::size_t n) override {
+    if (n == 0) {
+      return std::size_t{0};
+    }
+    int resumes = 0;
+    for (;;) {
+      if (pos_ < buffer_.size()) {
+        std::size_t take = std::min(n, buffer_.size() - pos_);
+        std::memcpy(buf, buffer_.data() + pos_, take);
+        pos_ += take;
+        delivered_ += take;
+        if (pos_ == buffer_.size()) {
+          buffer_.clear();
+          pos_ = 0;
+        }
+        return take;
+      }
+      if (delivered_ >= size_) {
+        return std::size_t{0};
+      }
+      if (!done_) {
+        Pump();
+        continue;
+      }
+      // The transfer ended before the last byte: resume from where the caller is.
+      if (++resumes > client_.options().max_attempts) {
+        return Unavailable("S3 " + client_.Describe() + ": GET " + object_key_ +
+                           " broke off at byte " + std::to_string(delivered_) + ": " +
+                           curl_easy_strerror(result_));
+      }
+      if (resumed_ != nullptr) {
+        resumed_->fetch_add(1);
+      }
+      std::this_thread::sleep_for(client_.BackoffBefore(resumes + 1));
+      Status s = Begin();
+      if (!s.ok() && !retry_) {
+        return s;
+      }
+    }
+  }
+
+ private:
+  static std::size_t OnHeader(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* self = static_cast<S3BlobReader*>(user);
+    std::string_view line(data, size * n);
+    if (line.substr(0, 5) == "HTTP/") {
+      self->response_.headers.clear();
+    } else if (line == "\r\n" || line == "\n") {
+      long status = 0;
+      curl_easy_getinfo(self->curl_, CURLINFO_RESPONSE_CODE, &status);
+      if (status >= 200) {  // not an interim 1xx
+        self->headers_done_ = true;
+      }
+    } else if (std::size_t colon = line.find(':'); colon != std::string_view::npos) {
+      self->response_.headers[AsciiLower(TrimSpacesAndTabs(line.substr(0, colon)))] =
+          std::string(TrimAsciiWhitespace(line.substr(colon + 1)));
+    }
+    return size * n;
+  }
+
+  static std::size_t OnBody(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* self = static_cast<S3BlobReader*>(user);
+    self->buffer_.append(data, size * n);
+    return size * n;
+  }
+
+  // One attempt: (re)starts the GET at byte delivered_ and waits for the status.
+  Status Begin() {
+    Finish();
+    retry_ = false;
+    done_ = false;
+    headers_done_ = false;
+    result_ = CURLE_OK;
+    buffer_.clear();
+    pos_ = 0;
+    response_ = S3Response{};
+    S3Request request;
+    request.object_key = object_key_;
+    if (delivered_ > 0) {
+      request.headers.emplace_back("range", "bytes=" + std::to_string(delivered_) + "-");
+    }
+    S3PreparedRequest prepared = client_.Prepare(request);
+    curl_ = client_.Acquire();
+    multi_ = curl_multi_init();
+    if (curl_ == nullptr || multi_ == nullptr) {
+      return Internal("cannot create libcurl handles");
+    }
+    for (const std::string& line : prepared.header_lines) {
+      headers_ = curl_slist_append(headers_, line.c_str());
+    }
+    client_.ConfigureHandle(curl_, /*streaming=*/true);
+    curl_easy_setopt(curl_, CURLOPT_URL, prepared.url.c_str());
+    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_);
+    curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, OnHeader);
+    curl_easy_setopt(curl_, CURLOPT_HEADERDATA, this);
+    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, OnBody);
+    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, this);
+    curl_multi_add_handle(multi_, curl_);
+
+    while (!headers_done_ && !done_) {
+      Pump();
+    }
+    std::string what = "GET " + object_key_;
+    if (!headers_done_) {
+      retry_ = S3Client::Retryable(result_, 0);
+      return client_.TransportStatus(result_, curl_easy_strerror(result_), what);
+    }
+    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &response_.status);
+    long expected = delivered_ > 0 ? 206 : 200;
+    if (response_.status != expected) {
+      while (!done_) {  // the error document
+        Pump();
+      }
+      response_.body = std::move(buffer_);
+      buffer_.clear();
+      retry_ = S3Client::Retryable(CURLE_OK, response_.status);
+      return client_.ErrorStatus(response_, what);
+    }
+    std::optional<std::uint64_t> length = ParseUint(response_.Header("content-length"));
+    if (!length.has_value()) {
+      return Internal("S3 " + client_.Describe() + ": " + what + " answered without a length");
+    }
+    if (delivered_ == 0) {
+      size_ = *length;
+    } else if (delivered_ + *length != size_) {
+      return DataLoss("S3 " + client_.Describe() + ": " + object_key_ +
+                      " changed size while being read");
+    }
+    return Status::Ok();
+  }
+
+  // Moves the transfer forward: waits (at most a second) for the socket, reads what is
+  // there, and notes when the transfer has ended.
+  void Pump() {
+    int running = 0;
+    curl_multi_perform(multi_, &running);
+    if (running > 0) {
+      curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+      curl_multi_perform(multi_, &running);
+    }
+    if (running == 0) {
+      int left = 0;
+      while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+        if (msg->msg == CURLMSG_DONE) {
+          result_ = msg->data.result;
+        }
+      }
+      done_ = true;
+    }
+  }
+
+  // Ends the current transfer and gives its handle back (its connection is kept only when
+  // the transfer completed).
+  void Finish() {
+    if (multi_ != nullptr) {
+      if (curl_ != nullptr) {
+        curl_multi_remove_handle(multi_, curl_);
+      }
+      curl_multi_cleanup(multi_);
+      multi_ = nullptr;
+    }
+    if (curl_ != nullptr) {
+      curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, nullptr);
+      client_.Release(curl_);
+      curl_ = nullptr;
+    }
+    curl_slist_free_all(headers_);
+    headers_ = nullptr;
+  }
+
+  S3Client& client_;
+  std::string object_key_;
+  std::atomic<std::uint64_t>* resumed_;
+  CURL* curl_ = nullptr;
+  CURLM* multi_ = nullptr;
+  curl_slist* headers_ = nullptr;
+  S3Response response_;
+  std::string buffer_;
+  std::size_t pos_ = 0;
+  std::uint64_t size_ = 0;
+  std::uint64_t delivered_ = 0;
+  bool headers_done_ = false;
+  bool done_ = false;
+  bool retry_ = false;
+  CURLcode result_ = CURLE_OK;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<BlobReader>> OpenS3Reader(S3Client& client, std::string object_key,
+                                                 std::atomic<std::uint64_t>* resumed) {
+  auto reader = std::make_unique<S3BlobReader>(client, std::move(object_key), resumed);
+  PIPY_RETURN_IF_ERROR(reader->Start());
+  return std::unique_ptr<BlobReader>(std::move(reader));
+}
+
+}  // namespace pipy::storage

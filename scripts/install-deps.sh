@@ -16,6 +16,7 @@ build=(
 tests=(
   python3 python3-pytest python3-venv python3-pip python3-setuptools python3-wheel
   python3-build twine
+  postgresql-15   # the PostgreSQL catalog's tests (tests/services/postgres.sh)
   python3-botocore  # reference SigV4 signatures for the S3 signer's tests
   git bubblewrap python3-hatchling   # the monorepo builder's end-to-end tests (tests/e2e/test_builder.py)
   chromium   # the web UI's browser test (tests/browser, driven by playwright-core from npm)

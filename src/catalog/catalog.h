@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -85,6 +86,12 @@ enum class AddFileOutcome {
   kIdenticalExists,  // the filename exists with the same sha256 and size; nothing changed
 };
 
+// A subscription to change notifications (Catalog::WatchChanges); destroying it unsubscribes.
+class ChangeWatch {
+ public:
+  virtual ~ChangeWatch() = default;
+};
+
 class Catalog {
  public:
   virtual ~Catalog() = default;
@@ -116,6 +123,16 @@ class Catalog {
   // A number that grows whenever anything above changes, from any process sharing the
   // catalog: caches compare it to decide whether they are stale.
   virtual Result<std::int64_t> ChangeSequence() = 0;
+
+  // Calls `on_change(project)` on a background thread soon after any process sharing the
+  // catalog commits a change to `project` ("" for changes tied to no project, e.g. tokens),
+  // until the returned watch is destroyed (which waits for a running call to return). Best
+  // effort: notifications are lost during an outage, so callers keep comparing
+  // ChangeSequence too. nullptr when the backend has no notifications (the default).
+  virtual Result<std::unique_ptr<ChangeWatch>> WatchChanges(
+      std::function<void(std::string_view project)> on_change) {
+    return std::unique_ptr<ChangeWatch>();
+  }
 
   // Tokens. AddToken fails with kAlreadyExists when the name is taken.
   virtual Status AddToken(const TokenRecord& token) = 0;

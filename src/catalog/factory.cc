@@ -2,6 +2,7 @@
 
 #include <system_error>
 
+#include "catalog/postgres_catalog.h"
 #include "catalog/sqlite_catalog.h"
 
 namespace pipy::catalog {
@@ -23,7 +24,16 @@ Result<std::unique_ptr<Catalog>> MakeCatalog(const CatalogOptions& options) {
                           SqliteCatalog::Open(options.sqlite_path));
     return std::unique_ptr<Catalog>(std::move(catalog));
   }
-  return InvalidArgument("unknown catalog backend \"" + options.backend + "\" (known: \"sqlite\")");
+  if (options.backend == "postgres") {
+    if (options.url.empty()) {
+      return InvalidArgument("catalog backend \"postgres\" needs a url");
+    }
+    PIPY_ASSIGN_OR_RETURN(std::unique_ptr<PostgresCatalog> catalog,
+                          PostgresCatalog::Open(PostgresOptions{options.url, options.pool_size}));
+    return std::unique_ptr<Catalog>(std::move(catalog));
+  }
+  return InvalidArgument("unknown catalog backend \"" + options.backend +
+                         "\" (known: \"sqlite\", \"postgres\")");
 }
 
 }  // namespace pipy::catalog

@@ -1,0 +1,234 @@
+// PostgresCatalog: projects, releases, yanks (PEP 592), the change sequence and tokens.
+#include "catalog/postgres_catalog.h"
+
+namespace pipy::catalog {
+
+using pg::Connection;
+using pg::Rows;
+
+namespace {
+
+// last_upload_ms is MAX over the project's files; the files_by_project index answers it.
+constexpr std::string_view kSelectProject =
+    "SELECT p.name, p.display_name, p.created_ms,"
+    " COALESCE((SELECT MAX(f.upload_time_ms) FROM files f WHERE f.project_id = p.id), 0)"
+    " FROM projects p";
+
+ProjectRecord ReadProjectRow(const Rows& rows, int i) {
+  return ProjectRecord{rows.Text(i, 0), rows.Text(i, 1), rows.Int(i, 2), rows.Int(i, 3)};
+}
+
+// Scopes are stored space-separated, as in SQLite: no scope contains whitespace (checked).
+std::string JoinScopes(const std::vector<std::string>& scopes) {
+  std::string out;
+  for (const std::string& scope : scopes) {
+    if (!out.empty()) {
+      out += ' ';
+    }
+    out += scope;
+  }
+  return out;
+}
+
+std::vector<std::string> SplitScopes(std::string_view joined) {
+  std::vector<std::string> out;
+  while (!joined.empty()) {
+    std::size_t space = joined.find(' ');
+    std::string_view scope = joined.substr(0, space);
+    if (!scope.empty()) {
+      out.emplace_back(scope);
+    }
+    joined = space == std::string_view::npos ? std::string_view() : joined.substr(space + 1);
+  }
+  return out;
+}
+
+constexpr std::string_view kSelectToken =
+    "SELECT name, hash, scopes, created_ms, revoked FROM tokens";
+
+TokenRecord ReadTokenRow(const Rows& rows, int i) {
+  return TokenRecord{rows.Text(i, 0), rows.Text(i, 1), SplitScopes(rows.Text(i, 2)),
+                     rows.Int(i, 3), rows.Bool(i, 4)};
+}
+
+}  // namespace
+
+Result<std::optional<ProjectRecord>> PostgresCatalog::FindProject(std::string_view project) {
+  std::optional<ProjectRecord> out;
+  PIPY_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    PIPY_ASSIGN_OR_RETURN(
+        Rows rows, conn.Execute(std::string(kSelectProject) + " WHERE p.name = $1", {project}));
+    out = rows.empty() ? std::nullopt : std::optional<ProjectRecord>(ReadProjectRow(rows, 0));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<std::vector<ProjectRecord>> PostgresCatalog::ListProjects() {
+  std::vector<ProjectRecord> out;
+  PIPY_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    // Byte order, as SQLite sorts, whatever the database's collation.
+    PIPY_ASSIGN_OR_RETURN(
+        Rows rows, conn.Execute(std::string(kSelectProject) + " ORDER BY p.name COLLATE \"C\""));
+    out.clear();
+    for (int i = 0; i < rows.size(); ++i) {
+      out.push_back(ReadProjectRow(rows, i));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<std::vector<ReleaseRecord>> PostgresCatalog::ListReleases(std::string_view project) {
+  std::vector<ReleaseRecord> out;
+  PIPY_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    PIPY_ASSIGN_OR_RETURN(
+        Rows rows,
+        conn.Execute("SELECT p.name, r.version, p.display_name, r.summary, r.description,"
+                     " r.description_content_type, r.requires_python, r.yanked,"
+                     " r.yanked_reason, r.created_ms"
+                     " FROM releases r JOIN projects p ON p.id = r.project_id"
+                     " WHERE p.name = $1",
+                     {project}));
+    out.clear();
+    for (int i = 0; i < rows.size(); ++i) {
+      ReleaseRecord r;
+      r.project = rows.Text(i, 0);
+      r.version = rows.Text(i, 1);
+      r.metadata.display_name = rows.Text(i, 2);
+      r.metadata.summary = rows.Text(i, 3);
+      r.metadata.description = rows.Text(i, 4);
+      r.metadata.description_content_type = rows.Text(i, 5);
+      r.metadata.requires_python = rows.Text(i, 6);
+      r.yanked = rows.Bool(i, 7);
+      r.yanked_reason = rows.Text(i, 8);
+      r.created_ms = rows.Int(i, 9);
+      out.push_back(std::move(r));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status PostgresCatalog::SetYanked(std::string_view project, std::string_view version,
+                                  bool yanked, std::string_view reason) {
+  // PEP 592: un-yanking clears the reason.
+  const std::string_view stored_reason = yanked ? reason : std::string_view();
+  return Write([&](Connection& conn) -> Status {
+    PIPY_ASSIGN_OR_RETURN(
+        Rows rows,
+        conn.Execute("SELECT r.id, r.yanked, r.yanked_reason FROM releases r"
+                     " JOIN projects p ON p.id = r.project_id"
+                     " WHERE p.name = $1 AND r.version = $2 FOR UPDATE OF r",
+                     {project, version}));
+    if (rows.empty()) {
+      return NotFound("no release " + std::string(version) + " of project " +
+                      std::string(project));
+    }
+    if (rows.Bool(0, 1) == yanked && rows.Text(0, 2) == stored_reason) {
+      return Status::Ok();  // already in that state: no write, the sequence stays
+    }
+    PIPY_RETURN_IF_ERROR(
+        conn.Execute("UPDATE releases SET yanked = $2, yanked_reason = $3 WHERE id = $1",
+                     {rows.Int(0, 0), yanked, stored_reason})
+            .status());
+    return PostgresRecordChange(conn, project);
+  });
+}
+
+Result<std::int64_t> PostgresCatalog::ChangeSequence() {
+  std::int64_t out = 0;
+  PIPY_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    PIPY_ASSIGN_OR_RETURN(Rows rows,
+                          conn.Execute("SELECT value FROM meta WHERE key = 'change_seq'"));
+    if (rows.empty()) {
+      return Internal("catalog: the change_seq row is missing from meta");
+    }
+    out = rows.Int(0, 0);
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<std::vector<std::pair<std::int64_t, std::int64_t>>> PostgresCatalog::AppliedMigrations() {
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  PIPY_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    PIPY_ASSIGN_OR_RETURN(
+        Rows rows,
+        conn.Execute("SELECT version, applied_at FROM schema_migrations ORDER BY version"));
+    out.clear();
+    for (int i = 0; i < rows.size(); ++i) {
+      out.emplace_back(rows.Int(i, 0), rows.Int(i, 1));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status PostgresCatalog::AddToken(const TokenRecord& token) {
+  if (token.name.empty() || token.hash.empty()) {
+    return InvalidArgument("a token needs a name and a hash");
+  }
+  for (const std::string& scope : token.scopes) {
+    if (scope.empty() || scope.find_first_of(" \t\r\n") != std::string::npos) {
+      return InvalidArgument("invalid token scope \"" + scope + "\"");
+    }
+  }
+  const std::string scopes = JoinScopes(token.scopes);
+  Status s = Write([&](Connection& conn) -> Status {
+    PIPY_RETURN_IF_ERROR(
+        conn.Execute("INSERT INTO tokens (name, hash, scopes, created_ms, revoked)"
+                     " VALUES ($1, $2, $3, $4, $5)",
+                     {token.name, token.hash, scopes, token.created_ms, token.revoked})
+            .status());
+    return PostgresRecordChange(conn, "");
+  });
+  if (s.code() == StatusCode::kAlreadyExists) {
+    return AlreadyExists("a token named \"" + token.name + "\" (or with the same secret) exists");
+  }
+  return s;
+}
+
+Result<std::optional<TokenRecord>> PostgresCatalog::FindTokenByHash(std::string_view hash) {
+  std::optional<TokenRecord> out;
+  PIPY_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    PIPY_ASSIGN_OR_RETURN(
+        Rows rows, conn.Execute(std::string(kSelectToken) + " WHERE hash = $1", {hash}));
+    out = rows.empty() ? std::nullopt : std::optional<TokenRecord>(ReadTokenRow(rows, 0));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<std::vector<TokenRecord>> PostgresCatalog::ListTokens() {
+  std::vector<TokenRecord> out;
+  PIPY_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+    PIPY_ASSIGN_OR_RETURN(
+        Rows rows, conn.Execute(std::string(kSelectToken) + " ORDER BY name COLLATE \"C\""));
+    out.clear();
+    for (int i = 0; i < rows.size(); ++i) {
+      out.push_back(ReadTokenRow(rows, i));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status PostgresCatalog::RevokeToken(std::string_view name) {
+  return Write([&](Connection& conn) -> Status {
+    PIPY_ASSIGN_OR_RETURN(Rows rows,
+                          conn.Execute("SELECT revoked FROM tokens WHERE name = $1 FOR UPDATE",
+                                       {name}));
+    if (rows.empty()) {
+      return NotFound("no token named \"" + std::string(name) + "\"");
+    }
+    if (rows.Bool(0, 0)) {
+      return Status::Ok();  // already revoked
+    }
+    PIPY_RETURN_IF_ERROR(
+        conn.Execute("UPDATE tokens SET revoked = TRUE WHERE name = $1", {name}).status());
+    return PostgresRecordChange(conn, "");
+  });
+}
+
+}  // namespace pipy::catalog

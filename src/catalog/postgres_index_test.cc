@@ -1,0 +1,58 @@
+// The index over PostgreSQL: a page cached on one node is dropped when another node changes
+// its project, through Catalog::WatchChanges alone (no Index::Revalidate call here).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "catalog/catalog_conformance.h"
+#include "catalog/postgres_catalog.h"
+#include "catalog/postgres_test_util.h"
+#include "index/index.h"
+#include "storage/factory.h"
+
+namespace pipy::catalog {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(PostgresIndexTest, AnotherNodesUploadInvalidatesTheCachedPageWithin2s) {
+  const std::string url = pgtest::FreshSchemaUrl();
+  ASSERT_FALSE(url.empty());
+  auto node_a = PostgresCatalog::Open(PostgresOptions{url, 2});
+  auto node_b = PostgresCatalog::Open(PostgresOptions{url, 2});
+  ASSERT_TRUE(node_a.has_value()) << node_a.error().ToString();
+  ASSERT_TRUE(node_b.has_value()) << node_b.error().ToString();
+
+  storage::StorageOptions storage_options;
+  storage_options.root = std::filesystem::temp_directory_path() /
+                         ("pipy-pg-index-test-" + std::to_string(::getpid()));
+  auto blobs = storage::MakeBlobStore(storage_options);
+  ASSERT_TRUE(blobs.has_value()) << blobs.error().ToString();
+  index::Index index(**blobs, **node_a);
+
+  ReleaseMetadata meta{"Shared", "", "", "", ""};
+  ASSERT_TRUE((*node_a)->AddFile(TestFile("shared", "1.0"), meta).has_value());
+  std::atomic<int> builds{0};
+  auto build = [&]() -> Result<index::CachedPage> {
+    ++builds;
+    return index::CachedPage{std::make_shared<const std::string>("page"), "text/html", "\"e\""};
+  };
+  ASSERT_TRUE(index.pages().GetOrBuild("shared", "simple/shared", build).has_value());
+  ASSERT_TRUE(index.pages().GetOrBuild("shared", "simple/shared", build).has_value());
+  ASSERT_EQ(builds.load(), 1) << "the page was not cached";
+
+  ASSERT_TRUE((*node_b)->AddFile(TestFile("shared", "2.0"), meta).has_value());
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (builds.load() == 1 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(index.pages().GetOrBuild("shared", "simple/shared", build).has_value());
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(builds.load(), 2) << "node a still serves its cached page 2 s after node b's upload";
+  std::filesystem::remove_all(storage_options.root);
+}
+
+}  // namespace
+}  // namespace pipy::catalog

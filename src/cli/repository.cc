@@ -24,6 +24,7 @@ Result<Repository> OpenRepository(const config::Config& config) {
   catalog_options.backend = config.catalog.backend;
   catalog_options.sqlite_path = config.data_dir / "catalog.db";
   catalog_options.url = config.catalog.url;
+  catalog_options.pool_size = static_cast<std::size_t>(config.catalog.pool_size);
   auto catalog = catalog::MakeCatalog(catalog_options);
   if (!catalog) {
     return catalog.error().WithContext("catalog (" + config.catalog.backend + ")");

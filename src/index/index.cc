@@ -102,7 +102,16 @@ Status CheckMetadataAgrees(const CoreMetadata& metadata, const ParsedFilename& p
 }  // namespace
 
 Index::Index(storage::BlobStore& blobs, catalog::Catalog& catalog, IndexOptions options)
-    : blobs_(blobs), catalog_(catalog), options_(options) {}
+    : blobs_(blobs), catalog_(catalog), options_(options) {
+  // Another node's upload or yank drops that project's pages here within milliseconds; the
+  // 250 ms change-sequence check in Revalidate stays as the fallback.
+  auto watch = catalog_.WatchChanges([this](std::string_view project) {
+    pages_.Invalidate(project);
+  });
+  if (watch.has_value()) {
+    change_watch_ = std::move(watch).value();
+  }
+}
 
 Result<PublishResult> Index::PublishPython(const auth::Principal& who, const PythonUpload& upload) {
   auto parsed_or = ParseDistributionFilename(upload.filename);

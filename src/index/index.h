@@ -94,7 +94,9 @@ class Index {
   std::optional<std::string> DirectUrl(std::string_view sha256);
 
   // Rendered pages, invalidated whenever the project (or the project list) changes here
-  // or, through the catalog's change sequence, in another process.
+  // or, in another process, at once through the catalog's change notifications
+  // (Catalog::WatchChanges, when the backend has them) and, as a fallback, through its
+  // change sequence.
   PageCache& pages() { return pages_; }
   // Re-reads the catalog's change sequence and drops every cached page when it moved.
   // Called before serving from the cache; cheap (one query at most every 250 ms).
@@ -117,6 +119,8 @@ class Index {
   std::int64_t seen_sequence_ = -1;              // guarded by revalidate_mu_
   std::atomic<std::int64_t> next_check_ms_{0};   // read without the lock on every request
   std::mutex revalidate_mu_;
+  // Last member: destroyed first, so no notification reaches a half-destroyed index.
+  std::unique_ptr<catalog::ChangeWatch> change_watch_;
 };
 
 }  // namespace pipy::index

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "core/sha256.h"
+#include "upstream/proxy.h"
 
 namespace pipy::cli {
 
@@ -27,9 +28,14 @@ Result<std::string> HashBlob(storage::BlobStore& blobs, std::string_view key) {
   return hasher.HexDigest();
 }
 
-// Every blob key the catalog refers to (files and their metadata).
-Result<std::unordered_set<std::string>> ReferencedKeys(catalog::Catalog& catalog) {
+// Every blob key the catalog refers to (files and their metadata), and the upstream files
+// this node has cached (under <data>/upstream).
+Result<std::unordered_set<std::string>> ReferencedKeys(catalog::Catalog& catalog,
+                                                       const std::filesystem::path& data_dir) {
   std::unordered_set<std::string> keys;
+  PIPY_ASSIGN_OR_RETURN(std::vector<std::string> cached,
+                        upstream::CachedBlobKeys(data_dir / "upstream"));
+  keys.insert(cached.begin(), cached.end());
   Status status = catalog.ForEachFile([&](const catalog::FileRecord& file) {
     keys.insert(file.sha256);
     if (!file.metadata_sha256.empty()) {
@@ -93,7 +99,7 @@ int Check(const config::Config& config) {
     std::cerr << "pipy: " << walked.message() << "\n";
     return 2;
   }
-  auto referenced = ReferencedKeys(*repo->catalog);
+  auto referenced = ReferencedKeys(*repo->catalog, config.data_dir);
   if (!referenced) {
     std::cerr << "pipy: " << referenced.error().message() << "\n";
     return 2;
@@ -121,7 +127,7 @@ int Gc(const config::Config& config, std::chrono::seconds min_age) {
     std::cerr << "pipy: " << repo.error().message() << "\n";
     return 2;
   }
-  auto referenced = ReferencedKeys(*repo->catalog);
+  auto referenced = ReferencedKeys(*repo->catalog, config.data_dir);
   if (!referenced) {
     std::cerr << "pipy: " << referenced.error().message() << "\n";
     return 2;

@@ -160,6 +160,35 @@ void Proxy::WriteRecord(std::string_view sha256, const FileEntry& entry) {
   std::filesystem::rename(tmp, path, ec);
 }
 
+Result<std::vector<std::string>> CachedBlobKeys(const std::filesystem::path& dir) {
+  std::vector<std::string> keys;
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir / "files", ec);
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) {
+      return keys;  // nothing cached yet
+    }
+    return Internal("cannot list " + (dir / "files").string() + ": " + ec.message());
+  }
+  constexpr std::string_view kSuffix = ".record";
+  for (const auto& entry : it) {
+    std::string name = entry.path().filename().string();
+    if (!name.ends_with(kSuffix)) {
+      continue;  // a temp file being written
+    }
+    keys.push_back(name.substr(0, name.size() - kSuffix.size()));
+    std::ifstream in(entry.path());
+    std::string filename;
+    std::string metadata_sha256;
+    std::getline(in, filename);
+    std::getline(in, metadata_sha256);
+    if (!metadata_sha256.empty()) {
+      keys.push_back(metadata_sha256);
+    }
+  }
+  return keys;
+}
+
 void RegisterRoutes(http::Router& router, Proxy& proxy, const app::Access& access) {
   http::RouteOptions options;
   options.name = "upstream_files";

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "app/access.h"
 #include "auth/principal.h"
@@ -98,6 +99,10 @@ class Proxy : public python::UnknownProjects {
   int downloads_ = 0;
   std::atomic<bool> stopping_{false};
 };
+
+// The blob keys (files and their metadata) of every upstream file this node has cached
+// under `dir` (<data>/upstream): `pipy check` and `pipy gc` count them as referenced.
+Result<std::vector<std::string>> CachedBlobKeys(const std::filesystem::path& dir);
 
 // Registers GET /upstream-files/{sha256}/{filename} (read access, like every file).
 // `proxy` and `access` must outlive the router.

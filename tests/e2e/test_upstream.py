@@ -3,6 +3,7 @@ dependency-confusion protection, against a stub upstream on loopback (stub_upstr
 from __future__ import annotations
 
 import http.client
+import os
 import time
 
 import pytest
@@ -100,6 +101,14 @@ def test_pip_installs_internal_and_upstream_packages_through_one_index(
     # Files are cached in the blob store: with the upstream gone, installs still work.
     blobs = {p.name for p in server.blob_files()}
     assert {pub_util.sha256, pub_base.sha256} <= blobs
+    # The cache is not garbage: gc (even with no age threshold) keeps it, check passes.
+    for path in server.blob_files():
+        os.utime(path, (time.time() - 7200, time.time() - 7200))
+    gc = server.cli("gc")
+    assert gc.returncode == 0, gc.stdout + gc.stderr
+    assert {pub_util.sha256, pub_base.sha256} <= {p.name for p in server.blob_files()}, gc.stdout
+    check = server.cli("check")
+    assert check.returncode == 0 and "ORPHAN" not in check.stdout, check.stdout
     stub.stop()
     venv2 = make_venv(tmp_path / "venv2")
     res = pip(venv2, server, "install", "acme-app")

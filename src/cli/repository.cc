@@ -15,7 +15,17 @@ Result<Repository> OpenRepository(const config::Config& config) {
   }
   storage::StorageOptions storage_options;
   storage_options.backend = config.storage.backend;
-  storage_options.root = config.data_dir;
+  storage_options.root = config.data_dir;  // s3: local spool files only
+  storage_options.endpoint = config.storage.endpoint;
+  storage_options.bucket = config.storage.bucket;
+  storage_options.region = config.storage.region;
+  storage_options.prefix = config.storage.prefix;
+  storage_options.path_style = config.storage.path_style;
+  storage_options.access_key_id = config.storage.access_key_id;
+  storage_options.secret_access_key = config.storage.secret_access_key;
+  storage_options.redirect_downloads = config.storage.redirect_downloads;
+  storage_options.multipart_threshold = config.storage.multipart_threshold;
+  storage_options.timeout = config.storage.timeout;
   auto blobs = storage::MakeBlobStore(storage_options);
   if (!blobs) {
     return blobs.error().WithContext("storage (" + config.storage.backend + ")");

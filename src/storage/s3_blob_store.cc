@@ -329,7 +329,9 @@ Status S3BlobStore::List(const std::function<Status(const BlobInfo&)>& fn) {
   std::string continuation;
   for (;;) {
     S3Request request;
-    request.query = {{"list-type", "2"}, {"prefix", S3BlobsPrefix(options_.prefix)}};
+    request.query = {{"list-type", "2"},
+                     {"max-keys", std::to_string(options_.list_page_size)},
+                     {"prefix", S3BlobsPrefix(options_.prefix)}};
     if (!continuation.empty()) {
       request.query.emplace_back("continuation-token", continuation);
     }

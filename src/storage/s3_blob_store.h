@@ -42,6 +42,7 @@ struct S3StoreOptions {
   std::uint64_t part_size = 16ull << 20;  // at least 5 MiB (S3's minimum part)
   bool redirect_downloads = false;
   std::chrono::seconds presign_expiry{900};
+  int list_page_size = 1000;  // keys per ListObjectsV2 page (S3's maximum)
 };
 
 // Counters, for tests and metrics.

@@ -1,1 +1,351 @@
-int main() { return 0; }
+// S3BlobStore against a real, signature-checking S3 server (s3rver, started by the ctest
+// fixture "s3" through tests/services/s3.sh; PIPY_S3_ENDPOINT says where). Every store
+// gets its own key prefix in the bucket "pipy-test", so tests never see each other's blobs.
+#include "storage/s3_blob_store.h"
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <random>
+#include <set>
+
+#include "storage/blob_store_conformance.h"
+#include "storage/factory.h"
+#include "storage/s3_layout.h"
+#include "storage/s3_xml.h"
+
+namespace pipy::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kBucket[] = "pipy-test";
+
+std::string Endpoint() {
+  const char* e = std::getenv("PIPY_S3_ENDPOINT");
+  return e != nullptr ? e : "";
+}
+
+fs::path SpoolDir() {
+  static const fs::path dir = [] {
+    std::string tmpl = (fs::temp_directory_path() / "pipy-s3-test-XXXXXX").string();
+    return fs::path(::mkdtemp(tmpl.data()));
+  }();
+  return dir;
+}
+
+class SpoolCleanup : public ::testing::Environment {
+ public:
+  void TearDown() override { fs::remove_all(SpoolDir()); }
+};
+[[maybe_unused]] auto* const kSpoolCleanup = ::testing::AddGlobalTestEnvironment(new SpoolCleanup);
+
+// A prefix no other store (in this run or an earlier one) has used.
+std::string FreshPrefix() {
+  static std::atomic<int> counter{0};
+  static const unsigned run = std::random_device{}();
+  return "t" + std::to_string(::getpid()) + "-" + std::to_string(run) + "-" +
+         std::to_string(counter.fetch_add(1)) + "/";
+}
+
+S3StoreOptions Options() {
+  S3StoreOptions o;
+  o.client.endpoint = Endpoint();
+  o.client.bucket = kBucket;
+  o.client.credentials = {"S3RVER", "S3RVER", ""};
+  o.client.timeout = std::chrono::seconds(10);
+  o.prefix = FreshPrefix();
+  o.spool_dir = SpoolDir() / "spool";
+  return o;
+}
+
+std::unique_ptr<S3BlobStore> MakeStore(S3StoreOptions o) {
+  if (Endpoint().empty()) {
+    ADD_FAILURE() << "PIPY_S3_ENDPOINT is not set: run through ctest (fixture \"s3\") or "
+                     "start tests/services/s3.sh and export it";
+    return nullptr;
+  }
+  auto store = S3BlobStore::Create(std::move(o));
+  if (!store.has_value()) {
+    ADD_FAILURE() << store.error().ToString();
+    return nullptr;
+  }
+  return std::move(store).value();
+}
+
+std::unique_ptr<BlobStore> FreshS3Store() { return MakeStore(Options()); }
+
+INSTANTIATE_TEST_SUITE_P(S3, BlobStoreConformanceTest,
+                         ::testing::Values(BlobStoreConformanceParam{"s3", FreshS3Store}),
+                         BlobStoreConformanceName);
+
+// GETs `url` with plain libcurl (no signing); returns the status and fills `body`.
+long Fetch(const std::string& url, std::string& body) {
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION,
+                   +[](char* d, std::size_t s, std::size_t n, void* u) {
+                     static_cast<std::string*>(u)->append(d, s * n);
+                     return s * n;
+                   });
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  long status = 0;
+  if (curl_easy_perform(curl) == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  }
+  curl_easy_cleanup(curl);
+  return status;
+}
+
+std::string RandomBytes(std::size_t n) {
+  std::mt19937_64 gen(7);
+  std::string out(n, '\0');
+  for (char& c : out) {
+    c = static_cast<char>(gen());
+  }
+  return out;
+}
+
+TEST(S3BlobStoreTest, CheckAccessPassesWithTheRightCredentials) {
+  auto store = MakeStore(Options());
+  ASSERT_NE(store, nullptr);
+  Status s = store->CheckAccess();
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+TEST(S3BlobStoreTest, WrongSecretIsPermissionDeniedAtTheProbeAndOnPut) {
+  S3StoreOptions o = Options();
+  o.client.credentials.secret_access_key = "not-the-secret";
+  auto store = MakeStore(o);
+  ASSERT_NE(store, nullptr);
+  Status probe = store->CheckAccess();
+  EXPECT_EQ(probe.code(), StatusCode::kPermissionDenied) << probe.ToString();
+  EXPECT_NE(probe.message().find(kBucket), std::string::npos) << probe.message();
+  EXPECT_NE(probe.message().find("SignatureDoesNotMatch"), std::string::npos) << probe.message();
+  auto put = PutBytes(*store, "refused");
+  ASSERT_FALSE(put.has_value());
+  EXPECT_EQ(put.error().code(), StatusCode::kPermissionDenied) << put.error().ToString();
+}
+
+TEST(S3BlobStoreTest, UnknownAccessKeyIsPermissionDenied) {
+  S3StoreOptions o = Options();
+  o.client.credentials.access_key_id = "NOBODY";
+  auto store = MakeStore(o);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->CheckAccess().code(), StatusCode::kPermissionDenied);
+}
+
+TEST(S3BlobStoreTest, MissingBucketIsNotFoundAndNamed) {
+  S3StoreOptions o = Options();
+  o.client.bucket = "no-such-bucket";
+  auto store = MakeStore(o);
+  ASSERT_NE(store, nullptr);
+  Status s = store->CheckAccess();
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
+  EXPECT_NE(s.message().find("no-such-bucket"), std::string::npos) << s.message();
+}
+
+TEST(S3BlobStoreTest, UnreachableEndpointIsUnavailableAfterBoundedRetries) {
+  S3StoreOptions o = Options();
+  o.client.endpoint = "http://127.0.0.1:1";  // nothing listens on port 1
+  o.client.max_attempts = 4;
+  o.client.backoff = std::chrono::milliseconds(100);
+  auto store = MakeStore(o);
+  ASSERT_NE(store, nullptr);
+  auto start = std::chrono::steady_clock::now();
+  Status s = store->CheckAccess();
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_NE(s.message().find(kBucket), std::string::npos) << s.message();
+  // Three waits (100 + 200 + 400 ms) prove the retries; the bound proves they stop.
+  EXPECT_GE(elapsed, std::chrono::milliseconds(700));
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
+  EXPECT_EQ(PutBytes(*store, "x").status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store->Open(Sha256HexForTest("x")).status().code(), StatusCode::kUnavailable);
+}
+
+TEST(S3BlobStoreTest, ObjectsLiveUnderThePrefixOnly) {
+  auto a = MakeStore(Options());
+  auto b = MakeStore(Options());
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto put = PutBytes(*a, "only in a");
+  ASSERT_TRUE(put.has_value()) << put.status().ToString();
+  EXPECT_EQ(b->Stat(put->key).status().code(), StatusCode::kNotFound);
+  int in_b = 0;
+  ASSERT_TRUE(b->List([&](const BlobInfo&) {
+                 ++in_b;
+                 return Status::Ok();
+               }).ok());
+  EXPECT_EQ(in_b, 0);
+
+  // The raw bucket listing shows the object exactly at <prefix>blobs/<key>.
+  S3Request list;
+  list.query = {{"list-type", "2"}, {"prefix", a->options().prefix}};
+  auto listed = a->client().Send(list);
+  ASSERT_TRUE(listed.has_value()) << listed.status().ToString();
+  std::vector<std::string> keys;
+  for (std::string_view contents : xml::Elements(listed->body, "Contents")) {
+    keys.push_back(xml::Text(contents, "Key").value_or(""));
+  }
+  EXPECT_EQ(keys, std::vector<std::string>{a->options().prefix + "blobs/" + put->key});
+}
+
+TEST(S3BlobStoreTest, ListSkipsObjectsThatAreNotBlobsAndPages) {
+  S3StoreOptions o = Options();
+  o.list_page_size = 3;  // 12 objects: four pages, continuation tokens included
+  auto store = MakeStore(o);
+  ASSERT_NE(store, nullptr);
+  S3Request stray;
+  stray.method = "PUT";
+  stray.object_key = store->options().prefix + "blobs/README";
+  stray.body = "not a blob";
+  auto put = store->client().Send(stray);
+  ASSERT_TRUE(put.has_value());
+  ASSERT_EQ(put->status, 200) << put->body;
+  std::set<std::string> expected;
+  for (int i = 0; i < 11; ++i) {
+    auto blob = PutBytes(*store, "blob " + std::to_string(i));
+    ASSERT_TRUE(blob.has_value());
+    expected.insert(blob->key);
+  }
+  std::multiset<std::string> listed;
+  ASSERT_TRUE(store->List([&](const BlobInfo& info) {
+                     listed.insert(info.key);
+                     return Status::Ok();
+                   }).ok());
+  EXPECT_EQ(listed, std::multiset<std::string>(expected.begin(), expected.end()));
+}
+
+TEST(S3BlobStoreTest, LargeBlobGoesUpInParts) {
+  S3StoreOptions o = Options();
+  o.part_size = 5ull << 20;
+  o.multipart_threshold = 5ull << 20;
+  auto store = MakeStore(o);
+  ASSERT_NE(store, nullptr);
+  const std::string data = RandomBytes((12ull << 20) + 3);
+  auto info = PutBytes(*store, data);
+  ASSERT_TRUE(info.has_value()) << info.status().ToString();
+  EXPECT_EQ(store->stats().multipart_uploads, 1u);
+  EXPECT_EQ(store->stats().parts, 3u);
+  EXPECT_EQ(store->stats().single_puts, 0u);
+  auto stat = store->Stat(info->key);
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->size, data.size());
+  auto back = ReadAll(*store, info->key, 64ull << 20);
+  ASSERT_TRUE(back.has_value()) << back.status().ToString();
+  EXPECT_TRUE(*back == data) << "bytes differ";
+}
+
+TEST(S3BlobStoreTest, SmallBlobIsOnePutAndARecentDuplicateIsNotUploadedAgain) {
+  auto store = MakeStore(Options());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(PutBytes(*store, "twice").has_value());
+  ASSERT_TRUE(PutBytes(*store, "twice").has_value());
+  EXPECT_EQ(store->stats().single_puts, 1u);
+  EXPECT_EQ(store->stats().skipped_uploads, 1u);
+}
+
+TEST(S3BlobStoreTest, PresignedUrlServesTheBlobAndRefusesTampering) {
+  S3StoreOptions o = Options();
+  o.redirect_downloads = true;
+  auto store = MakeStore(o);
+  ASSERT_NE(store, nullptr);
+  auto info = PutBytes(*store, "fetch me directly");
+  ASSERT_TRUE(info.has_value());
+  std::optional<std::string> url = store->DirectUrl(info->key);
+  ASSERT_TRUE(url.has_value());
+  EXPECT_NE(url->find("X-Amz-Expires=900&"), std::string::npos) << *url;
+  std::string body;
+  EXPECT_EQ(Fetch(*url, body), 200) << body;
+  EXPECT_EQ(body, "fetch me directly");
+
+  std::string tampered = *url;
+  char& last = tampered.back();  // a signature hex digit
+  last = last == '0' ? '1' : '0';
+  body.clear();
+  EXPECT_EQ(Fetch(tampered, body), 403) << body;
+
+  // Another key under the same signature.
+  std::string other = *url;
+  std::size_t at = other.find(info->key);
+  ASSERT_NE(at, std::string::npos);
+  auto second = PutBytes(*store, "another blob");
+  ASSERT_TRUE(second.has_value());
+  other.replace(at, info->key.size(), second->key);
+  body.clear();
+  EXPECT_EQ(Fetch(other, body), 403) << body;
+}
+
+TEST(S3BlobStoreTest, NoDirectUrlUnlessRedirectsAreOn) {
+  auto store = MakeStore(Options());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->DirectUrl(Sha256HexForTest("x")), std::nullopt);
+}
+
+TEST(S3BlobStoreTest, ReaderStreamsInPiecesAndReportsTheSize) {
+  auto store = MakeStore(Options());
+  ASSERT_NE(store, nullptr);
+  const std::string data = RandomBytes(3 << 20);
+  auto info = PutBytes(*store, data);
+  ASSERT_TRUE(info.has_value());
+  auto reader = store->Open(info->key);
+  ASSERT_TRUE(reader.has_value()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->size(), data.size());
+  EXPECT_EQ((*reader)->native_fd(), -1);
+  std::string back;
+  char buf[1000];
+  for (;;) {
+    auto n = (*reader)->Read(buf, sizeof buf);
+    ASSERT_TRUE(n.has_value()) << n.status().ToString();
+    if (*n == 0) {
+      break;
+    }
+    ASSERT_LE(*n, sizeof buf);
+    back.append(buf, *n);
+  }
+  EXPECT_TRUE(back == data);
+}
+
+TEST(S3BlobStoreTest, AbandonedReaderDoesNotDisturbTheNextRequest) {
+  auto store = MakeStore(Options());
+  ASSERT_NE(store, nullptr);
+  auto info = PutBytes(*store, RandomBytes(2 << 20));
+  ASSERT_TRUE(info.has_value());
+  for (int i = 0; i < 3; ++i) {
+    auto reader = store->Open(info->key);
+    ASSERT_TRUE(reader.has_value());
+    char buf[10];
+    ASSERT_TRUE((*reader)->Read(buf, sizeof buf).has_value());
+  }  // each dropped after 10 bytes
+  auto stat = store->Stat(info->key);
+  ASSERT_TRUE(stat.has_value()) << stat.status().ToString();
+  EXPECT_EQ(stat->size, 2u << 20);
+}
+
+TEST(S3BlobStoreTest, FactoryBuildsAndProbesAnS3Store) {
+  StorageOptions o;
+  o.backend = "s3";
+  o.root = SpoolDir() / "factory";
+  o.endpoint = Endpoint();
+  o.bucket = kBucket;
+  o.prefix = FreshPrefix();
+  o.access_key_id = "S3RVER";
+  o.secret_access_key = "S3RVER";
+  auto store = MakeBlobStore(o);
+  ASSERT_TRUE(store.has_value()) << store.error().ToString();
+  EXPECT_TRUE(PutBytes(**store, "via factory").has_value());
+
+  o.secret_access_key = "wrong";
+  auto refused = MakeBlobStore(o);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.error().message().find(kBucket), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pipy::storage

@@ -2,6 +2,7 @@
 
 #include <system_error>
 
+#include "catalog/postgres_build_queue.h"
 #include "catalog/sqlite_build_queue.h"
 
 namespace pipy::catalog {
@@ -46,6 +47,15 @@ Result<std::unique_ptr<BuildQueue>> MakeBuildQueue(const CatalogOptions& options
     std::filesystem::create_directories(options.sqlite_path.parent_path(), ec);
     PIPY_ASSIGN_OR_RETURN(std::unique_ptr<SqliteBuildQueue> queue,
                           SqliteBuildQueue::Open(options.sqlite_path));
+    return std::unique_ptr<BuildQueue>(std::move(queue));
+  }
+  if (options.backend == "postgres") {
+    if (options.url.empty()) {
+      return InvalidArgument("catalog backend \"postgres\" needs a url");
+    }
+    PIPY_ASSIGN_OR_RETURN(
+        std::unique_ptr<PostgresBuildQueue> queue,
+        PostgresBuildQueue::Open(PostgresOptions{options.url, options.pool_size}));
     return std::unique_ptr<BuildQueue>(std::move(queue));
   }
   return InvalidArgument("the build queue has no \"" + options.backend + "\" backend");

@@ -1,8 +1,5 @@
 #include "catalog/postgres_catalog.h"
 
-#include <chrono>
-#include <thread>
-
 #include "catalog/postgres_migrations.h"
 
 namespace pipy::catalog {
@@ -12,9 +9,6 @@ using pg::Rows;
 
 namespace {
 
-// Tries per call: a dead pooled connection, then a fresh one, then one more for a
-// serialization failure or deadlock.
-constexpr int kAttempts = 3;
 // Rows per page in ForEachFile, so no query stays open while `fn` runs.
 constexpr std::int64_t kForEachPageSize = 512;
 
@@ -173,56 +167,6 @@ Result<std::unique_ptr<PostgresCatalog>> PostgresCatalog::Open(const PostgresOpt
   }
   return std::unique_ptr<PostgresCatalog>(new PostgresCatalog(std::move(settings),
                                                               options.pool_size));
-}
-
-Status PostgresCatalog::Read(const std::function<Status(Connection&)>& fn) {
-  Status last;
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    PIPY_ASSIGN_OR_RETURN(pg::ConnectionPool::Lease conn, pool_.Acquire());
-    last = fn(*conn);
-    if (last.ok() || !conn->broken()) {
-      return last;
-    }
-    pool_.DropIdle();  // the server restarted or went away: the others are dead too
-  }
-  return last;
-}
-
-Status PostgresCatalog::Write(const std::function<Status(Connection&)>& fn) {
-  Status last;
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    if (attempt > 0 && !last.ok() && last.code() == StatusCode::kUnavailable) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt));
-    }
-    PIPY_ASSIGN_OR_RETURN(pg::ConnectionPool::Lease conn, pool_.Acquire());
-    last = conn->Exec("BEGIN");
-    if (last.ok()) {
-      last = fn(*conn);
-      if (last.ok()) {
-        last = conn->Exec("COMMIT");
-        if (last.ok()) {
-          return last;
-        }
-        if (conn->broken()) {
-          pool_.DropIdle();
-          return Unavailable(last.message() +
-                             " (while committing: the change may or may not have been saved)");
-        }
-      }
-    }
-    const std::string sqlstate = conn->last_sqlstate();
-    if (conn->broken()) {
-      pool_.DropIdle();  // nothing was committed: retry on a fresh connection
-      continue;
-    }
-    if (!conn->idle()) {
-      (void)conn->Exec("ROLLBACK");
-    }
-    if (!pg::IsRetryableSqlstate(sqlstate)) {
-      return last;
-    }
-  }
-  return last;
 }
 
 Result<AddFileOutcome> PostgresCatalog::AddFile(const FileRecord& file,

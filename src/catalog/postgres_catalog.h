@@ -66,12 +66,8 @@ class PostgresCatalog final : public Catalog {
  private:
   PostgresCatalog(pg::ConnectSettings settings, std::size_t pool_size);
 
-  // Runs `fn` (reads, no transaction) on a pooled connection; retried on a fresh connection
-  // when a pooled one turns out to be dead. `fn` may run more than once.
-  Status Read(const std::function<Status(pg::Connection&)>& fn);
-  // Runs `fn` between BEGIN and COMMIT; rolled back when it fails. Retried as described
-  // above; `fn` may run more than once.
-  Status Write(const std::function<Status(pg::Connection&)>& fn);
+  Status Read(const std::function<Status(pg::Connection&)>& fn) { return pool_.Read(fn); }
+  Status Write(const std::function<Status(pg::Connection&)>& fn) { return pool_.Write(fn); }
 
   pg::ConnectionPool pool_;
   std::mutex listener_mu_;

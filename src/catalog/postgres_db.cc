@@ -1,6 +1,7 @@
 #include "catalog/postgres_db.h"
 
 #include <cstdlib>
+#include <thread>
 
 namespace pipy::catalog::pg {
 
@@ -262,6 +263,60 @@ void ConnectionPool::DropIdle() {
     open_ -= dropped.size();
     freed_.notify_all();
   }
+}
+
+// Tries per call: a dead pooled connection, then a fresh one, then one more for a
+// serialization failure or deadlock.
+constexpr int kAttempts = 3;
+
+Status ConnectionPool::Read(const std::function<Status(Connection&)>& fn) {
+  Status last;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    PIPY_ASSIGN_OR_RETURN(Lease conn, Acquire());
+    last = fn(*conn);
+    if (last.ok() || !conn->broken()) {
+      return last;
+    }
+    DropIdle();  // the server restarted or went away: the others are dead too
+  }
+  return last;
+}
+
+Status ConnectionPool::Write(const std::function<Status(Connection&)>& fn) {
+  Status last;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    if (attempt > 0 && !last.ok() && last.code() == StatusCode::kUnavailable) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt));
+    }
+    PIPY_ASSIGN_OR_RETURN(Lease conn, Acquire());
+    last = conn->Exec("BEGIN");
+    if (last.ok()) {
+      last = fn(*conn);
+      if (last.ok()) {
+        last = conn->Exec("COMMIT");
+        if (last.ok()) {
+          return last;
+        }
+        if (conn->broken()) {
+          DropIdle();
+          return Unavailable(last.message() +
+                             " (while committing: the change may or may not have been saved)");
+        }
+      }
+    }
+    const std::string sqlstate = conn->last_sqlstate();
+    if (conn->broken()) {
+      DropIdle();  // nothing was committed: retry on a fresh connection
+      continue;
+    }
+    if (!conn->idle()) {
+      (void)conn->Exec("ROLLBACK");
+    }
+    if (!IsRetryableSqlstate(sqlstate)) {
+      return last;
+    }
+  }
+  return last;
 }
 
 }  // namespace pipy::catalog::pg

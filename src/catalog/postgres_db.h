@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -133,6 +134,14 @@ class ConnectionPool {
   // Closes every idle connection: called after a connection was found broken, since the
   // others most likely died with it (a server restart).
   void DropIdle();
+
+  // Runs `fn` (reads, no transaction) on a pooled connection; retried on a fresh connection
+  // when a pooled one turns out to be dead. `fn` may run more than once.
+  Status Read(const std::function<Status(Connection&)>& fn);
+  // Runs `fn` between BEGIN and COMMIT, rolled back when it fails. Retried on a fresh
+  // connection when the connection broke before COMMIT (nothing was committed), and up to
+  // three times in all on a serialization failure or deadlock; `fn` may run more than once.
+  Status Write(const std::function<Status(Connection&)>& fn);
 
   const ConnectSettings& settings() const { return settings_; }
 

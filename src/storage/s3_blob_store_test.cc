@@ -3,8 +3,11 @@
 // gets its own key prefix in the bucket "pipy-test", so tests never see each other's blobs.
 #include "storage/s3_blob_store.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +15,8 @@
 #include <cstdlib>
 #include <random>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "storage/blob_store_conformance.h"
 #include "storage/factory.h"
@@ -325,6 +330,103 @@ TEST(S3BlobStoreTest, AbandonedReaderDoesNotDisturbTheNextRequest) {
   auto stat = store->Stat(info->key);
   ASSERT_TRUE(stat.has_value()) << stat.status().ToString();
   EXPECT_EQ(stat->size, 2u << 20);
+}
+
+// A one-thread HTTP server on 127.0.0.1 that answers each request with the next of
+// `answers` (the last one repeated), one request per connection, and counts requests.
+class ScriptedServer {
+ public:
+  explicit ScriptedServer(std::vector<std::string> answers) : answers_(std::move(answers)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(fd_, 16);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ScriptedServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int requests() const { return requests_.load(); }
+
+  static std::string Answer(int status, std::string_view body) {
+    return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + std::string(body);
+  }
+
+ private:
+  void Serve() {
+    for (;;) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) {
+        return;
+      }
+      std::string request;
+      char buf[4096];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = ::read(c, buf, sizeof buf);
+        if (n <= 0) {
+          break;
+        }
+        request.append(buf, static_cast<std::size_t>(n));
+      }
+      int i = requests_.fetch_add(1);
+      const std::string& answer = answers_[std::min<std::size_t>(i, answers_.size() - 1)];
+      (void)::write(c, answer.data(), answer.size());
+      ::close(c);
+    }
+  }
+
+  std::vector<std::string> answers_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
+constexpr std::string_view kSlowDown =
+    "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+
+TEST(S3BlobStoreTest, FiveHundredsAreRetriedThenSucceed) {
+  ScriptedServer server({ScriptedServer::Answer(503, kSlowDown),
+                         ScriptedServer::Answer(500, "<Error><Code>InternalError</Code></Error>"),
+                         ScriptedServer::Answer(200, "<ListBucketResult></ListBucketResult>")});
+  S3StoreOptions o = Options();
+  o.client.endpoint = server.endpoint();
+  o.client.backoff = std::chrono::milliseconds(10);
+  auto store = MakeStore(o);
+  ASSERT_NE(store, nullptr);
+  Status s = store->CheckAccess();
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(server.requests(), 3);
+}
+
+TEST(S3BlobStoreTest, PersistentFiveHundredsAreUnavailableAfterTheLastAttempt) {
+  ScriptedServer server({ScriptedServer::Answer(503, kSlowDown)});
+  S3StoreOptions o = Options();
+  o.client.endpoint = server.endpoint();
+  o.client.max_attempts = 3;
+  o.client.backoff = std::chrono::milliseconds(10);
+  auto store = MakeStore(o);
+  ASSERT_NE(store, nullptr);
+  Status s = store->CheckAccess();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_NE(s.message().find("SlowDown"), std::string::npos) << s.message();
+  EXPECT_EQ(server.requests(), 3);
+  // A 4xx is an answer, not an outage: never retried.
+  ScriptedServer refusing({ScriptedServer::Answer(403, "<Error><Code>AccessDenied</Code></Error>")});
+  o.client.endpoint = refusing.endpoint();
+  auto refused = MakeStore(o);
+  ASSERT_NE(refused, nullptr);
+  EXPECT_EQ(refused->CheckAccess().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(refusing.requests(), 1);
 }
 
 TEST(S3BlobStoreTest, FactoryBuildsAndProbesAnS3Store) {

@@ -155,13 +155,20 @@ TEST_F(BuildRunnerTest, APassingModuleIsPublishedWithProvenance) {
             venv->argv.end());
   const ProcessSpec* pip = processes_.Find("pip");
   ASSERT_NE(pip, nullptr);
-  EXPECT_NE(std::find(pip->argv.begin(), pip->argv.end(), "http://127.0.0.1:1/simple/"),
+  // The index URL (it may carry the server's credential) reaches pip through its
+  // environment, only in the install step, and never through argv (which is logged).
+  const std::string index_env = "PIP_INDEX_URL=http://127.0.0.1:1/simple/";
+  EXPECT_NE(std::find(pip->env.begin(), pip->env.end(), index_env), pip->env.end());
+  EXPECT_EQ(std::find(pip->argv.begin(), pip->argv.end(), "http://127.0.0.1:1/simple/"),
             pip->argv.end());
+  EXPECT_EQ(Log(id).find("127.0.0.1:1/simple"), std::string::npos) << Log(id);
   EXPECT_NE(std::find(pip->argv.begin(), pip->argv.end(), "acme-core"), pip->argv.end());
   EXPECT_NE(std::find(pip->argv.begin(), pip->argv.end(), "pytest"), pip->argv.end());
   const ProcessSpec* test = processes_.Find("pytest -q");
   ASSERT_NE(test, nullptr);
   EXPECT_NE(std::find(test->argv.begin(), test->argv.end(), "--unshare-net"), test->argv.end());
+  EXPECT_EQ(std::find(test->env.begin(), test->env.end(), index_env), test->env.end())
+      << "the module's tests must not see the index credential";
   EXPECT_EQ(test->timeout, std::chrono::milliseconds(1234));
   EXPECT_EQ(test->memory_limit, 777u);
   const ProcessSpec* build = processes_.Find("--no-isolation");

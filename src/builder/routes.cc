@@ -180,7 +180,7 @@ http::Response Rebuild(Builder* builder, const app::Access& access, const http::
 void RegisterRoutes(http::Router& router, catalog::BuildQueue& queue, Builder* builder,
                     const app::Access& access) {
   router.Add("POST", "/hooks/git/{source}",
-             {.name = "git_hook", .max_body_bytes = kMaxHookBody},
+             {.name = "git_hook", .max_body_bytes = kMaxHookBody, .blocking = true},
              [builder](http::Request& request) { return Hook(builder, request); });
 
   router.Add("GET", "/api/builds", {.name = "api_builds"},
@@ -201,7 +201,7 @@ void RegisterRoutes(http::Router& router, catalog::BuildQueue& queue, Builder* b
                }
                return Json(200, out);
              });
-  router.Add("POST", "/api/builds", {.name = "api_builds_rebuild"},
+  router.Add("POST", "/api/builds", {.name = "api_builds_rebuild", .blocking = true},
              [builder, &access](http::Request& request) {
                return Rebuild(builder, access, request);
              });

@@ -22,6 +22,9 @@ struct RouteOptions {
   std::string name;                  // label for metrics, e.g. "simple_project"
   std::uint64_t max_body_bytes = 64 * 1024;  // 413 above it
   Guard guard = nullptr;             // optional
+  // The handler may block for long (a network round trip, fsyncs, an upstream fetch):
+  // run it on the server's blocking pool instead of an I/O thread. Costs a thread hop.
+  bool blocking = false;
 };
 
 struct Route {

@@ -69,6 +69,9 @@ Server::Server(ServerOptions options, const Router& router, Metrics& metrics)
     : impl_(std::make_unique<Impl>(std::move(options), router, metrics)) {}
 
 Server::~Server() {
+  // Blocking work posts its results back to the io_context: let it finish while the
+  // io_context still exists (it is a member of Impl, destroyed after this body).
+  impl_->blocking.join();
   if (impl_->access_log) {
     impl_->access_log->flush();
   }

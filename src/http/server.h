@@ -31,6 +31,9 @@ struct ServerOptions {
   std::uint64_t spool_threshold_bytes = 256 * 1024;     // larger bodies go to a temp file
   std::filesystem::path spool_dir;                       // where temp bodies go (required)
   bool access_log = true;                                // one line per request
+  // Threads for work that may block for long (routes marked `blocking`, reads of a
+  // StreamBody), so the I/O threads never wait on a network or a disk sync.
+  int blocking_threads = 16;
 };
 
 // Typical use (main): Start(); run Run() on the main thread; stop from a signal thread:

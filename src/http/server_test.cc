@@ -676,3 +676,69 @@ TEST_F(ServerTest, StartReportsBadAddressAndPortInUse) {
 
 }  // namespace
 }  // namespace pipy::http
+
+namespace pipy::http {
+namespace {
+
+// With one I/O thread, a route marked `blocking` whose handler waits must not hold up
+// other connections: it runs on the blocking pool.
+TEST_F(ServerTest, BlockingRoutesDoNotStallTheIoThread) {
+  RouteOptions slow = Opts("slow");
+  slow.blocking = true;
+  router_.Add("GET", "/slow", slow, [](Request&) {
+    std::this_thread::sleep_for(1500ms);
+    return TextResponse(200, "slow done");
+  });
+  ServerOptions o;
+  o.threads = 1;
+  StartServer(o);
+  Conn waiting(port_);
+  waiting.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::this_thread::sleep_for(100ms);
+  auto start = std::chrono::steady_clock::now();
+  Conn fast(port_);
+  auto r = fast.Get("/hello/fast");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body, "hello fast");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 700ms);
+  auto slow_reply = waiting.Read();
+  ASSERT_TRUE(slow_reply.has_value());
+  EXPECT_EQ(slow_reply->body, "slow done");
+}
+
+// Reads of a StreamBody may wait on a network: they run off the I/O thread too.
+TEST_F(ServerTest, SlowStreamReadsDoNotStallTheIoThread) {
+  router_.Add("GET", "/trickle", Opts("trickle"), [](Request&) {
+    Response response;
+    auto sent = std::make_shared<int>(0);
+    StreamBody body;
+    body.length = 3;
+    body.read = [sent](char* buf, std::size_t n) -> Result<std::size_t> {
+      std::this_thread::sleep_for(500ms);
+      if (*sent >= 3 || n == 0) {
+        return std::size_t{0};
+      }
+      buf[0] = static_cast<char>('a' + (*sent)++);
+      return std::size_t{1};
+    };
+    response.body = std::move(body);
+    return response;
+  });
+  ServerOptions o;
+  o.threads = 1;
+  StartServer(o);
+  Conn trickle(port_);
+  trickle.Send("GET /trickle HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::this_thread::sleep_for(100ms);
+  auto start = std::chrono::steady_clock::now();
+  Conn fast(port_);
+  auto r = fast.Get("/hello/fast");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 400ms);
+  auto streamed = trickle.Read();
+  ASSERT_TRUE(streamed.has_value());
+  EXPECT_EQ(streamed->body, "abc");
+}
+
+}  // namespace
+}  // namespace pipy::http

@@ -208,6 +208,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadBodySome();
   void OnBody(error_code ec);
   Status StoreChunk(const char* data, std::size_t n);
+  Response RunHandler();
   void CallHandler();
 
   // --- writing --------------------------------------------------------------------------
@@ -218,6 +219,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void SendFileSome();
   void WaitWritable();
   void StreamSome();
+  void OnStreamRead(Result<std::size_t> got, std::size_t want);
   void Finish(bool completed);
   void LingeringClose();
   void Linger();
@@ -518,18 +520,30 @@ Status Session::StoreChunk(const char* data, std::size_t n) {
   return spool_.Write(data, n);
 }
 
-void Session::CallHandler() {
-  Response response;
+// Runs the route's handler, turning an exception into a 500.
+Response Session::RunHandler() {
   try {
-    response = route_->handler(request_);
+    return route_->handler(request_);
   } catch (const std::exception& e) {
     spdlog::error("http: handler of {} threw: {}", route_->pattern, e.what());
-    response = TextResponse(500, "internal error\n");
   } catch (...) {
     spdlog::error("http: handler of {} threw a non-exception", route_->pattern);
-    response = TextResponse(500, "internal error\n");
   }
-  SendResponse(std::move(response));
+  return TextResponse(500, "internal error\n");
+}
+
+void Session::CallHandler() {
+  if (!route_->options.blocking) {
+    SendResponse(RunHandler());
+    return;
+  }
+  // Off the I/O threads; the response is sent from the connection's strand again. The
+  // session is idle meanwhile (nothing else touches request_ until then).
+  asio::post(host_.blocking, [self = shared_from_this()] {
+    auto response = std::make_shared<Response>(self->RunHandler());
+    asio::post(self->stream_.get_executor(),
+               [self, response] { self->SendResponse(std::move(*response)); });
+  });
 }
 
 void Session::SendError(int status, std::string_view detail, bool close) {
@@ -696,14 +710,27 @@ void Session::StreamSome() {
   if (stream.length.has_value()) {
     want = static_cast<std::size_t>(std::min<std::uint64_t>(want, *stream.length - bytes_));
   }
-  Result<std::size_t> got = std::size_t{0};
-  try {
-    if (stream.read) {
-      got = stream.read(chunk_buf_.get(), want);
+  // A stream's read may wait on a network (S3, an upstream): it runs on the blocking pool,
+  // and the write continues on the connection's strand.
+  asio::post(host_.blocking, [self = shared_from_this(), want] {
+    StreamBody& body = std::get<StreamBody>(self->response_.body);
+    Result<std::size_t> got = std::size_t{0};
+    try {
+      if (body.read) {
+        got = body.read(self->chunk_buf_.get(), want);
+      }
+    } catch (const std::exception& e) {
+      got = Internal(e.what());
     }
-  } catch (const std::exception& e) {
-    got = Internal(e.what());
-  }
+    asio::post(self->stream_.get_executor(),
+               [self, got = std::move(got), want]() mutable {
+                 self->OnStreamRead(std::move(got), want);
+               });
+  });
+}
+
+void Session::OnStreamRead(Result<std::size_t> got, std::size_t want) {
+  StreamBody& stream = std::get<StreamBody>(response_.body);
   if (!got.has_value()) {
     spdlog::error("http: response stream for {} failed: {}", request_.target,
                   got.error().ToString());

@@ -3,6 +3,7 @@
 // stays in session.cc.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -11,6 +12,7 @@
 #include <unordered_map>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <spdlog/logger.h>
 
 #include "http/metrics.h"
@@ -23,7 +25,10 @@ class Session;
 
 struct SessionHost {
   SessionHost(ServerOptions o, const Router& r, Metrics& m)
-      : options(std::move(o)), router(r), metrics(m) {}
+      : options(std::move(o)),
+        router(r),
+        metrics(m),
+        blocking(static_cast<std::size_t>(std::max(1, options.blocking_threads))) {}
 
   void Register(Session* session, std::weak_ptr<Session> weak);
   void Unregister(Session* session);
@@ -38,6 +43,8 @@ struct SessionHost {
   Metrics& metrics;
   std::shared_ptr<spdlog::logger> access_log;  // null: no access log
   std::atomic<bool> stopping{false};
+  // Runs blocking handlers and stream reads (ServerOptions::blocking_threads).
+  boost::asio::thread_pool blocking;
 
  private:
   std::mutex mu_;

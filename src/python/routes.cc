@@ -14,14 +14,22 @@ void RegisterRoutes(http::Router& router, index::Index& index, const app::Access
   };
 
   router.Add("GET", "/simple/", {.name = "simple_root"}, bind(&ServeRoot));
-  router.Add("GET", "/simple/{name}/", {.name = "simple_project"}, bind(&ServeProject));
+  // An unknown project may be fetched from the upstream: then the page handler can wait
+  // on a network and must not hold an I/O thread. Internal pages come from the cache.
+  router.Add("GET", "/simple/{name}/",
+             {.name = "simple_project", .blocking = ctx->options.unknown_projects != nullptr},
+             bind(&ServeProject));
   router.Add("GET", "/simple/{name}", {.name = "simple_redirect"}, bind(&RedirectToProject));
-  router.Add("GET", "/files/{sha256}/{filename}", {.name = "files"}, bind(&ServeFile));
+  // Opening a remote blob is a network round trip; a local one is a file open.
+  router.Add("GET", "/files/{sha256}/{filename}",
+             {.name = "files", .blocking = !index.blobs().is_local()}, bind(&ServeFile));
 
-  // The guard answers 401/403 before a (possibly huge) body is read.
+  // The guard answers 401/403 before a (possibly huge) body is read. Publishing syncs to
+  // disk (or uploads to a store) and may take a while: off the I/O threads.
   http::RouteOptions upload{.name = "legacy_upload",
                             .max_body_bytes = ctx->options.max_upload_bytes,
-                            .guard = access.WriteGuard()};
+                            .guard = access.WriteGuard(),
+                            .blocking = true};
   router.Add("POST", "/legacy/", upload, bind(&HandleUpload));
   router.Add("POST", "/legacy", upload, bind(&HandleUpload));
 
@@ -29,10 +37,11 @@ void RegisterRoutes(http::Router& router, index::Index& index, const app::Access
              bind(&HandleRelease));
 
   const std::string yank = "/api/python/{name}/{version}/yank";
-  router.Add("POST", yank, {.name = "python_yank"}, [ctx](http::Request& request) {
+  router.Add("POST", yank, {.name = "python_yank", .blocking = true}, [ctx](http::Request& request) {
     return HandleYank(*ctx, request, /*yanked=*/true);
   });
-  router.Add("DELETE", yank, {.name = "python_yank"}, [ctx](http::Request& request) {
+  router.Add("DELETE", yank, {.name = "python_yank", .blocking = true},
+             [ctx](http::Request& request) {
     return HandleYank(*ctx, request, /*yanked=*/false);
   });
 }

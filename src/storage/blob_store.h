@@ -68,6 +68,8 @@ class BlobStore {
   // A URL the client may fetch `key` from directly (a presigned S3 URL), or nullopt when
   // the server should stream the bytes itself.
   virtual std::optional<std::string> DirectUrl(std::string_view key) { return std::nullopt; }
+  // True when reads are local file reads (cheap, never a network round trip).
+  virtual bool is_local() const { return false; }
 };
 
 // True when `key` is 64 lowercase hex characters: the only keys a store accepts, so a key

@@ -34,6 +34,7 @@ class FilesystemBlobStore final : public BlobStore {
   Status Delete(std::string_view key) override;
   // Lists blobs/ only; files in tmp/ and names that are not keys are skipped.
   Status List(const std::function<Status(const BlobInfo&)>& fn) override;
+  bool is_local() const override { return true; }
 
   const std::filesystem::path& root() const { return root_; }
   FilesystemSyncStats sync_stats() const;

@@ -192,6 +192,7 @@ Result<std::vector<std::string>> CachedBlobKeys(const std::filesystem::path& dir
 void RegisterRoutes(http::Router& router, Proxy& proxy, const app::Access& access) {
   http::RouteOptions options;
   options.name = "upstream_files";
+  options.blocking = true;  // the first download of a file waits on the upstream
   router.Add("GET", std::string(kFilesPrefix) + "{sha256}/{filename}", options,
              [&proxy, &access](http::Request& request) {
                Result<auth::Principal> who = access.ForRead(request);

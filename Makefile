@@ -6,12 +6,15 @@ DATA_DIR ?= pipy-data
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build serve test bench clean
+.PHONY: all deps deps-build build serve test bench clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
+
+deps-build:
+	@scripts/install-deps.sh --build
 
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja
@@ -19,7 +22,8 @@ $(BUILD_DIR)/build.ninja:
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-serve: build
+serve: deps-build $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target pipy
 	@echo "pipy: data in ./$(DATA_DIR); point your tools at it with:"
 	@echo "  pip install --index-url http://$(LISTEN)/simple/ <project>"
 	@echo "  twine upload --repository-url http://$(LISTEN)/legacy/ -u __token__ -p <token> dist/*"

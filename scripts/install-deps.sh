@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's apt, exactly what building and testing pipy needs.
 # Idempotent: packages already installed are not touched, and apt is not called at all
-# when nothing is missing. Usage: scripts/install-deps.sh [--bench]
+# when nothing is missing.
+#
+#   scripts/install-deps.sh            what building and every test need (make test, CI)
+#   scripts/install-deps.sh --build    only what building needs (make serve)
+#   scripts/install-deps.sh --bench    everything, plus nginx and wrk (make bench)
 set -euo pipefail
 
 build=(
@@ -23,10 +27,13 @@ tests=(
 )
 bench=(nginx-light wrk)
 
-wanted=("${build[@]}" "${tests[@]}")
-if [[ "${1:-}" == "--bench" ]]; then
-  wanted+=("${bench[@]}")
-fi
+mode=${1:-}
+case "$mode" in
+  --build) wanted=("${build[@]}") ;;
+  --bench) wanted=("${build[@]}" "${tests[@]}" "${bench[@]}") ;;
+  "") wanted=("${build[@]}" "${tests[@]}") ;;
+  *) echo "install-deps: unknown option $mode" >&2; exit 2 ;;
+esac
 
 missing=()
 for pkg in "${wanted[@]}"; do
@@ -43,6 +50,10 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"
+fi
+
+if [[ "$mode" == "--build" ]]; then
+  exit 0
 fi
 
 # The browser test's driver, pinned by tests/browser/package-lock.json. Node.js and npm

@@ -117,9 +117,9 @@ int Serve(const config::Config& config) {
   std::unique_ptr<catalog::BuildQueue> build_queue;
   std::unique_ptr<builder::Builder> monorepo_builder;
   {
-    auto queue = catalog::MakeBuildQueue(
-        catalog::CatalogOptions{config.catalog.backend, config.data_dir / "catalog.db",
-                                config.catalog.url});
+    auto queue = catalog::MakeBuildQueue(catalog::CatalogOptions{
+        config.catalog.backend, config.data_dir / "catalog.db", config.catalog.url,
+        static_cast<std::size_t>(config.catalog.pool_size)});
     if (queue) {
       build_queue = std::move(*queue);
     } else if (!config.sources.empty()) {

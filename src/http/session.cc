@@ -3,7 +3,9 @@
 // deadline); the response head is serialized by wire.cc and written together with an
 // in-memory body in one gather write; files go out with sendfile(2), streams in chunks.
 // Everything for one connection runs on its strand; the handler runs on the I/O thread
-// that read the request (no hand-off). The only translation unit that includes Beast.
+// that read the request (no hand-off), unless its route is marked blocking: then it runs
+// on the blocking pool, as every StreamBody read does. The only translation unit that
+// includes Beast.
 #include "http/session.h"
 
 #include <fcntl.h>
@@ -22,6 +24,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "http/request_line.h"
+#include "http/spool_file.h"
 #include "http/target.h"
 #include "http/wire.h"
 
@@ -43,17 +47,6 @@ constexpr std::uint64_t kSendfileSlice = 4 << 20;
 // socket closes, so that the peer reads the response instead of a reset.
 constexpr auto kLingerTime = std::chrono::seconds(2);
 
-bool IsKnownMethod(std::string_view m) {
-  static constexpr std::string_view kMethods[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
-                                                  "CONNECT", "OPTIONS", "TRACE", "PATCH"};
-  for (std::string_view k : kMethods) {
-    if (k == m) {
-      return true;
-    }
-  }
-  return false;
-}
-
 std::string PeerAddress(const tcp::socket& socket) {
   error_code ec;
   tcp::endpoint peer = socket.remote_endpoint(ec);
@@ -72,104 +65,6 @@ bool IsParseError(const error_code& ec) {
   return ec.category() == category && ec != bhttp::error::end_of_stream &&
          ec != bhttp::error::partial_message && ec != bhttp::error::need_more;
 }
-
-// True when `received` starts with a CRLF-terminated request line whose last token is
-// "HTTP/" DIGIT+ [ "." DIGIT+ ] (RFC 9112 section 2.3, with any digits).
-bool IsWellFormedVersionLine(std::string_view received) {
-  std::size_t eol = received.find("\r\n");
-  if (eol == std::string_view::npos) {
-    return false;
-  }
-  std::string_view line = received.substr(0, eol);
-  std::size_t space = line.rfind(' ');
-  if (space == std::string_view::npos) {
-    return false;
-  }
-  std::string_view version = line.substr(space + 1);
-  if (!version.starts_with("HTTP/")) {
-    return false;
-  }
-  version.remove_prefix(5);
-  bool digits = false;
-  bool dot = false;
-  for (char c : version) {
-    if (c >= '0' && c <= '9') {
-      digits = true;
-    } else if (c == '.' && digits && !dot) {
-      dot = true;
-      digits = false;
-    } else {
-      return false;
-    }
-  }
-  return digits;
-}
-
-// A request body spooled to disk: created O_EXCL under a random name, removed by Reset()
-// or the destructor (after the response, and on every error path).
-class SpoolFile {
- public:
-  SpoolFile() = default;
-  SpoolFile(const SpoolFile&) = delete;
-  SpoolFile& operator=(const SpoolFile&) = delete;
-  ~SpoolFile() { Reset(); }
-
-  bool active() const { return !path_.empty(); }
-  const std::filesystem::path& path() const { return path_; }
-
-  Status Create(const std::filesystem::path& dir) {
-    thread_local std::mt19937_64 rng{std::random_device{}()};
-    for (int attempt = 0; attempt < 8; ++attempt) {
-      std::filesystem::path p = dir / fmt::format("pipy-body-{:016x}{:016x}", rng(), rng());
-      int fd = ::open(p.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-      if (fd >= 0) {
-        fd_ = fd;
-        path_ = std::move(p);
-        return Status::Ok();
-      }
-      if (errno != EEXIST) {
-        return Unavailable(fmt::format("cannot create a temp file in {}: {}", dir.string(),
-                                       std::strerror(errno)));
-      }
-    }
-    return Internal("cannot find a free temp file name");
-  }
-
-  Status Write(const char* data, std::size_t n) {
-    while (n > 0) {
-      ssize_t w = ::write(fd_, data, n);
-      if (w < 0 && errno == EINTR) {
-        continue;
-      }
-      if (w <= 0) {
-        return Unavailable(fmt::format("cannot write the request body to {}: {}",
-                                       path_.string(), std::strerror(errno)));
-      }
-      data += w;
-      n -= static_cast<std::size_t>(w);
-    }
-    return Status::Ok();
-  }
-
-  void CloseFd() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-
-  void Reset() {
-    CloseFd();
-    if (!path_.empty()) {
-      ::unlink(path_.c_str());  // the handler may have moved it away already
-      path_.clear();
-    }
-  }
-
- private:
-  int fd_ = -1;
-  std::filesystem::path path_;
-};
 
 }  // namespace
 

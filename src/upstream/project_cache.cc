@@ -1,10 +1,12 @@
 #include "upstream/project_cache.h"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <fstream>
 #include <sstream>
 
+#include "core/names.h"
 #include "core/strings.h"
 #include "upstream/project_page.h"
 
@@ -103,6 +105,8 @@ ProjectCache::ProjectCache(Fetcher& fetcher, const UrlPolicy& policy, ProjectCac
   if (!options_.upstream_url.ends_with('/')) {
     options_.upstream_url += '/';
   }
+  options_.negative_ttl = std::min(options_.negative_ttl, options_.ttl);
+  options_.max_entries = std::max<std::size_t>(options_.max_entries, 1);
   if (!options_.dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(options_.dir, ec);
@@ -122,13 +126,47 @@ std::int64_t ProjectCache::Now() const {
       .count();
 }
 
+std::optional<std::filesystem::path> ProjectCache::DiskPath(std::string_view normalized) const {
+  if (options_.dir.empty() || !IsValidName(normalized) || NormalizeName(normalized) != normalized) {
+    return std::nullopt;
+  }
+  return options_.dir / std::string(normalized);
+}
+
+std::size_t ProjectCache::EntryCount() const {
+  std::lock_guard lock(slots_mu_);
+  return slots_.size();
+}
+
 std::shared_ptr<ProjectCache::Slot> ProjectCache::SlotFor(std::string_view normalized) {
   std::lock_guard lock(slots_mu_);
-  auto& slot = slots_[std::string(normalized)];
-  if (!slot) {
-    slot = std::make_shared<Slot>();
+  std::string key(normalized);
+  auto found = slots_.find(key);
+  if (found != slots_.end()) {
+    lru_.splice(lru_.begin(), lru_, found->second.lru);
+    return found->second.slot;
   }
+  EvictLocked(options_.max_entries - 1);  // room for the new one
+  lru_.push_front(key);
+  auto slot = std::make_shared<Slot>();
+  slots_.emplace(std::move(key), Entry{slot, lru_.begin()});
   return slot;
+}
+
+void ProjectCache::EvictLocked(std::size_t keep) {
+  // A slot another caller holds stays: its fetch (and the callers waiting on it) must keep
+  // sharing one upstream request. use_count() cannot grow meanwhile: new holders only come
+  // through SlotFor, under slots_mu_; a stale higher count only delays an eviction.
+  auto it = lru_.end();
+  while (slots_.size() > keep && it != lru_.begin()) {
+    --it;
+    auto entry = slots_.find(*it);
+    if (entry->second.slot.use_count() > 1) {
+      continue;
+    }
+    slots_.erase(entry);
+    it = lru_.erase(it);
+  }
 }
 
 void ProjectCache::LoadLocked(Slot& slot, std::string_view normalized) {
@@ -136,11 +174,18 @@ void ProjectCache::LoadLocked(Slot& slot, std::string_view normalized) {
     return;
   }
   slot.loaded = true;
-  if (options_.dir.empty()) {
+  std::optional<std::filesystem::path> path = DiskPath(normalized);
+  if (!path) {
     return;
   }
-  std::optional<DiskPage> disk = ReadDiskPage(options_.dir / std::string(normalized));
+  std::optional<DiskPage> disk = ReadDiskPage(*path);
   if (!disk) {
+    return;
+  }
+  if (disk->status != 200) {
+    // Written by an older version, which also kept "not upstream" answers: drop it.
+    std::error_code ec;
+    std::filesystem::remove(*path, ec);
     return;
   }
   auto project = Interpret(disk->status, disk->content_type, disk->body, PageUrl(normalized),
@@ -236,8 +281,14 @@ Result<std::shared_ptr<const CachedProject>> ProjectCache::Fetch(
     return fail(project.error());
   }
   project->fetched_ms = now;
-  project->fresh_until_ms = now + options_.ttl.count();
-  Persist(normalized, head, response->body, now);
+  if (project->exists) {
+    project->fresh_until_ms = now + options_.ttl.count();
+    Persist(normalized, head, response->body, now);
+  } else {
+    // Not upstream (any more): believed briefly, never written, and an old page removed.
+    project->fresh_until_ms = now + options_.negative_ttl.count();
+    Unpersist(normalized);
+  }
   auto fresh = std::make_shared<const CachedProject>(std::move(*project));
   std::lock_guard lock(slot.copy_mu);
   slot.copy = fresh;
@@ -246,13 +297,23 @@ Result<std::shared_ptr<const CachedProject>> ProjectCache::Fetch(
   return fresh;
 }
 
-void ProjectCache::Persist(std::string_view normalized, const FetchHead& head,
-                           std::string_view body, std::int64_t fetched_ms) {
-  if (options_.dir.empty()) {
+void ProjectCache::Unpersist(std::string_view normalized) {
+  std::optional<std::filesystem::path> path = DiskPath(normalized);
+  if (!path) {
     return;
   }
+  std::error_code ec;
+  std::filesystem::remove(*path, ec);
+}
+
+void ProjectCache::Persist(std::string_view normalized, const FetchHead& head,
+                           std::string_view body, std::int64_t fetched_ms) {
+  std::optional<std::filesystem::path> path = DiskPath(normalized);
+  if (!path || head.status != 200) {
+    return;  // only pages that exist upstream are kept on disk
+  }
   static std::atomic<std::uint64_t> counter{0};
-  std::filesystem::path final_path = options_.dir / std::string(normalized);
+  std::filesystem::path final_path = *path;
   std::filesystem::path tmp = final_path;
   tmp += ".tmp" + std::to_string(counter.fetch_add(1));
   {

@@ -3,14 +3,21 @@
 // If-None-Match / If-Modified-Since (a 304 renews the copy). When the upstream fails
 // (down, slow, nonsense), the copy keeps being served, stale, and the upstream is asked
 // again after `retry_after`; without a copy the error is returned (502 / 504).
+//
+// Bounded: at most `max_entries` projects are held in memory (least recently used ones are
+// dropped first; "not upstream" answers count too and are kept only `negative_ttl`), and
+// only pages that exist upstream (200) are written to disk, so requests for made-up names
+// grow neither memory nor disk.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -22,9 +29,16 @@
 
 namespace pipy::upstream {
 
+// Default cap on the projects held in memory (pages and "not upstream" answers alike).
+inline constexpr std::size_t kDefaultMaxProjectEntries = 10'000;
+// Default time a "not upstream" (404 / 410) answer is believed.
+inline constexpr std::chrono::milliseconds kDefaultNegativeTtl{60'000};
+
 struct ProjectCacheOptions {
   std::string upstream_url;                         // simple base URL, e.g. ".../simple/"
   std::chrono::milliseconds ttl{600'000};
+  std::chrono::milliseconds negative_ttl = kDefaultNegativeTtl;  // 404 / 410; at most ttl
+  std::size_t max_entries = kDefaultMaxProjectEntries;           // in memory; 0 counts as 1
   std::chrono::milliseconds retry_after{30'000};    // after a failed revalidation
   std::uint64_t max_page_bytes = 16ull * 1024 * 1024;
   std::filesystem::path dir;                        // empty = memory only
@@ -65,6 +79,11 @@ class ProjectCache {
   // The page URL asked for `normalized`: upstream_url + normalized + "/".
   std::string PageUrl(std::string_view normalized) const;
 
+  // The number of projects held in memory: at most max_entries, except that a project
+  // whose upstream request is in progress is never dropped (so the overshoot is bounded by
+  // the number of concurrent callers). Thread-safe.
+  std::size_t EntryCount() const;
+
  private:
   struct Slot {
     std::mutex fetch_mu;                        // one upstream request at a time
@@ -75,20 +94,36 @@ class ProjectCache {
     bool loaded = false;                        // disk was read
   };
 
+  struct Entry {
+    std::shared_ptr<Slot> slot;
+    std::list<std::string>::iterator lru;  // its place in lru_
+  };
+
+  // The slot of `normalized`, created if needed, marked most recently used.
   std::shared_ptr<Slot> SlotFor(std::string_view normalized);
+  // Drops least recently used slots nobody else holds until at most `keep` remain or
+  // none can go. slots_mu_ must be held.
+  void EvictLocked(std::size_t keep);
+  // Where the disk copy of `normalized` lives; nullopt without a directory or for a name
+  // that is not a normalized project name (never a path outside `dir`).
+  std::optional<std::filesystem::path> DiskPath(std::string_view normalized) const;
   // Loads the disk copy into `slot` once.
   void LoadLocked(Slot& slot, std::string_view normalized);
   std::int64_t Now() const;
   Result<std::shared_ptr<const CachedProject>> Fetch(Slot& slot, std::string_view normalized,
                                                      std::shared_ptr<const CachedProject> copy);
+  // Writes a 200 page to disk (nothing else is ever written).
   void Persist(std::string_view normalized, const FetchHead& head, std::string_view body,
                std::int64_t fetched_ms);
+  // Removes the disk copy of a project the upstream no longer has.
+  void Unpersist(std::string_view normalized);
 
   Fetcher& fetcher_;
   const UrlPolicy& policy_;
   ProjectCacheOptions options_;
-  std::mutex slots_mu_;
-  std::unordered_map<std::string, std::shared_ptr<Slot>> slots_;
+  mutable std::mutex slots_mu_;
+  std::list<std::string> lru_;                      // names, most recently used first
+  std::unordered_map<std::string, Entry> slots_;
 };
 
 }  // namespace pipy::upstream

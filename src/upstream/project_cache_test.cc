@@ -187,7 +187,7 @@ TEST_F(ProjectCacheTest, A404MeansTheProjectDoesNotExistUpstream) {
   auto missing = cache->Get("nothere");
   ASSERT_TRUE(missing.has_value());
   EXPECT_FALSE((*missing)->exists);
-  ASSERT_TRUE(cache->Get("nothere").has_value());  // cached for the ttl too
+  ASSERT_TRUE(cache->Get("nothere").has_value());  // cached (briefly) too
   EXPECT_EQ(fetcher.requests.size(), 1u);
 }
 

@@ -205,7 +205,9 @@ Result<PublishResult> Index::PublishPython(const auth::Principal& who, const Pyt
       return storage::PutBytes(blobs_, *metadata_text);
     });
   }
-  auto stored = storage::PutFile(blobs_, upload.file, digest.sha256);
+  // A disposable temp file is handed over: a local store renames it into place.
+  auto stored = upload.file_is_disposable ? blobs_.Adopt(upload.file, digest.sha256)
+                                          : storage::PutFile(blobs_, upload.file, digest.sha256);
   if (metadata_blob.valid()) {
     auto metadata = metadata_blob.get();
     if (!metadata) {

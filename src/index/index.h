@@ -32,7 +32,11 @@ struct IndexOptions {
 
 // A Python distribution to publish: a wheel or an sdist in a local file.
 struct PythonUpload {
-  std::filesystem::path file;        // the bytes; the caller owns and deletes the file
+  // The bytes; the caller owns and deletes the file (if it still exists: see below).
+  std::filesystem::path file;
+  // The file is a private temp copy: a publish may move it into the blob store instead
+  // of copying it. Leave false for files that must stay where they are (imports).
+  bool file_is_disposable = false;
   std::string filename;              // as uploaded, e.g. "acme_logger-1.0-py3-none-any.whl"
   std::string declared_name;         // twine's `name` field; empty = trust the filename
   std::string declared_version;      // twine's `version` field; empty = trust the filename

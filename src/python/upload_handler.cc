@@ -57,6 +57,7 @@ Result<index::PublishResult> Publish(Context& ctx, const http::Request& request,
   upload.declared_version = std::string(form.Get("version").value_or(""));
   upload.declared_sha256 = AsciiLower(form.Get("sha256_digest").value_or(""));
   upload.uploader = who.token_name;
+  upload.file_is_disposable = true;  // our own temp copy of the content part
   return ctx.index.PublishPython(who, upload);
   // `file` is removed here, whatever the outcome.
 }

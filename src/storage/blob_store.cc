@@ -23,6 +23,10 @@ bool IsValidKey(std::string_view key) {
   return true;
 }
 
+Result<BlobInfo> BlobStore::Adopt(const std::filesystem::path& path, std::string_view sha256) {
+  return PutFile(*this, path, sha256);
+}
+
 Result<BlobInfo> PutFile(BlobStore& store, const std::filesystem::path& path,
                          std::string_view expected_sha256) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

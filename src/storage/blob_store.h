@@ -70,6 +70,12 @@ class BlobStore {
   virtual std::optional<std::string> DirectUrl(std::string_view key) { return std::nullopt; }
   // True when reads are local file reads (cheap, never a network round trip).
   virtual bool is_local() const { return false; }
+
+  // Stores the local file at `path` as the blob `sha256`. Precondition: the caller
+  // computed `sha256` from the file, and nothing else writes it. A store on the same file
+  // system may take the file itself (a rename instead of a copy): then the file is gone
+  // when this returns OK. The default copies it with PutFile, verifying the hash.
+  virtual Result<BlobInfo> Adopt(const std::filesystem::path& path, std::string_view sha256);
 };
 
 // True when `key` is 64 lowercase hex characters: the only keys a store accepts, so a key

@@ -1,5 +1,9 @@
 #include "storage/blob_store_conformance.h"
 
+#include <unistd.h>
+
+#include <fstream>
+
 #include <openssl/evp.h>
 
 #include <random>
@@ -80,6 +84,20 @@ TEST_P(BlobStoreConformanceTest, SmallBlobRoundTripsUnderItsSha256) {
   EXPECT_EQ(info->key, Sha256HexForTest("hello, pipy"));
   EXPECT_EQ(info->size, 11u);
   EXPECT_EQ(ReadBack(*store_, info->key), "hello, pipy");
+}
+
+TEST_P(BlobStoreConformanceTest, AdoptStoresALocalFileUnderItsSha256) {
+  std::filesystem::path file =
+      std::filesystem::temp_directory_path() /
+      ("pipy-adopt-" + std::to_string(::getpid()) + "-" + Sha256HexForTest(GetParam().name).substr(0, 8));
+  { std::ofstream(file, std::ios::binary) << "adopted bytes"; }
+  std::string key = Sha256HexForTest("adopted bytes");
+  auto info = store_->Adopt(file, key);
+  ASSERT_TRUE(info.has_value()) << info.status().ToString();
+  EXPECT_EQ(info->key, key);
+  EXPECT_EQ(info->size, 13u);
+  EXPECT_EQ(ReadBack(*store_, key), "adopted bytes");
+  std::filesystem::remove(file);  // the store may have taken it; either way it is ours
 }
 
 TEST_P(BlobStoreConformanceTest, EmptyBlobRoundTrips) {

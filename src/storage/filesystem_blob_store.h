@@ -35,6 +35,9 @@ class FilesystemBlobStore final : public BlobStore {
   // Lists blobs/ only; files in tmp/ and names that are not keys are skipped.
   Status List(const std::function<Status(const BlobInfo&)>& fn) override;
   bool is_local() const override { return true; }
+  // Renames `path` into place when it is on this store's file system (after fsync), so an
+  // upload is not copied; falls back to copying otherwise.
+  Result<BlobInfo> Adopt(const std::filesystem::path& path, std::string_view sha256) override;
 
   const std::filesystem::path& root() const { return root_; }
   FilesystemSyncStats sync_stats() const;

@@ -123,6 +123,32 @@ TEST_F(FilesystemBlobStoreTest, CommitSyncsTheFileAndItsFolders) {
   EXPECT_EQ(again.dir_syncs, after.dir_syncs + 1);
 }
 
+TEST_F(FilesystemBlobStoreTest, AdoptRenamesAnUploadIntoPlaceWithoutCopying) {
+  fs::path upload = root_ / "upload.tmp";  // same file system, as serve's uploads/ folder
+  { std::ofstream(upload, std::ios::binary) << "uploaded wheel"; }
+  fs::permissions(upload, fs::perms::owner_read | fs::perms::owner_write);
+  struct stat before {};
+  ASSERT_EQ(::stat(upload.c_str(), &before), 0);
+  std::string key = Sha256HexForTest("uploaded wheel");
+  FilesystemSyncStats syncs = store_->sync_stats();
+
+  auto info = store_->Adopt(upload, key);
+  ASSERT_TRUE(info.has_value()) << info.status().ToString();
+  EXPECT_FALSE(fs::exists(upload)) << "the upload was copied, not moved";
+  struct stat after {};
+  ASSERT_EQ(::stat(BlobPath(root_, key).c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);          // the same file, renamed
+  EXPECT_EQ(after.st_mode & 0777, 0644u);          // readable like every blob
+  EXPECT_EQ(store_->sync_stats().file_syncs, syncs.file_syncs + 1);
+  EXPECT_EQ(store_->sync_stats().dir_syncs, syncs.dir_syncs + 1);
+
+  // Adopting bytes already stored leaves the caller's file alone.
+  fs::path again = root_ / "again.tmp";
+  { std::ofstream(again, std::ios::binary) << "uploaded wheel"; }
+  ASSERT_TRUE(store_->Adopt(again, key).has_value());
+  EXPECT_TRUE(fs::exists(again));
+}
+
 TEST_F(FilesystemBlobStoreTest, OpeningCreatesEveryBucket) {
   for (const std::string& bucket : BucketNames()) {
     EXPECT_TRUE(fs::is_directory(BlobsDir(root_) / bucket)) << bucket;

@@ -275,6 +275,7 @@ class BuildRunner::Job {
       upload.file = file;
       upload.filename = file.filename().string();
       upload.uploader = builder.token_name;
+      upload.file_is_disposable = true;  // the build's own output, removed with its folder
       upload.provenance =
           catalog::Provenance{job_.source, job_.commit, job_.module, job_.id, "passed"};
       Result<catalog::FileRecord> existing = r_.index_.FindFile(upload.filename);

@@ -134,7 +134,8 @@ class Catalog {
     return std::unique_ptr<ChangeWatch>();
   }
 
-  // Tokens. AddToken fails with kAlreadyExists when the name is taken.
+  // Tokens. AddToken stores the record as given (hash, scopes, created_ms and revoked, so
+  // `pipy migrate` copies tokens with it); fails with kAlreadyExists when the name is taken.
   virtual Status AddToken(const TokenRecord& token) = 0;
   // The token with this hash (revoked or not), or nullopt.
   virtual Result<std::optional<TokenRecord>> FindTokenByHash(std::string_view hash) = 0;

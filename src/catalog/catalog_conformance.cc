@@ -383,6 +383,130 @@ TEST_P(CatalogConformanceTest, TokensAreAddedFoundListedAndRevoked) {
   EXPECT_EQ(catalog_->RevokeToken("nobody").code(), StatusCode::kNotFound);
 }
 
+// Every stored field of a record, for comparing two catalogs.
+std::string Describe(const FileRecord& f) {
+  std::string out = f.project + "|" + f.version + "|" + f.filename + "|" + f.packagetype + "|" +
+                    std::to_string(f.size) + "|" + f.sha256 + "|" + f.metadata_sha256 + "|" +
+                    f.requires_python + "|" + std::to_string(f.upload_time_ms) + "|" + f.uploader +
+                    "|" + (f.yanked ? "yanked:" + f.yanked_reason : "-");
+  if (f.provenance) {
+    out += "|" + f.provenance->source + "|" + f.provenance->commit + "|" + f.provenance->module +
+           "|" + std::to_string(f.provenance->build_id) + "|" + f.provenance->test_result;
+  }
+  return out;
+}
+
+std::string Describe(const ReleaseRecord& r) {
+  const ReleaseMetadata& m = r.metadata;
+  return r.project + "|" + r.version + "|" + m.display_name + "|" + m.summary + "|" +
+         m.description + "|" + m.description_content_type + "|" + m.requires_python + "|" +
+         (r.yanked ? "yanked:" + r.yanked_reason : "-") + "|" + std::to_string(r.created_ms);
+}
+
+std::string Describe(const ProjectRecord& p) {
+  return p.name + "|" + p.display_name + "|" + std::to_string(p.created_ms) + "|" +
+         std::to_string(p.last_upload_ms);
+}
+
+std::string Describe(const TokenRecord& t) {
+  std::string out = t.name + "|" + t.hash + "|" + std::to_string(t.created_ms) + "|" +
+                    (t.revoked ? "revoked" : "active");
+  for (const std::string& scope : t.scopes) {
+    out += "|" + scope;
+  }
+  return out;
+}
+
+// Everything a catalog holds, record by record, in a stable order.
+std::vector<std::string> Dump(Catalog& catalog) {
+  std::vector<std::string> out;
+  auto projects = catalog.ListProjects();
+  EXPECT_TRUE(projects.has_value());
+  for (const ProjectRecord& p : projects.value_or(std::vector<ProjectRecord>{})) {
+    out.push_back("project " + Describe(p));
+    auto releases = catalog.ListReleases(p.name);
+    auto files = catalog.ListFiles(p.name);
+    EXPECT_TRUE(releases.has_value() && files.has_value());
+    std::vector<std::string> rows;
+    for (const ReleaseRecord& r : releases.value_or(std::vector<ReleaseRecord>{})) {
+      rows.push_back("release " + Describe(r));
+    }
+    for (const FileRecord& f : files.value_or(std::vector<FileRecord>{})) {
+      rows.push_back("file " + Describe(f));
+    }
+    std::sort(rows.begin(), rows.end());
+    out.insert(out.end(), rows.begin(), rows.end());
+  }
+  auto tokens = catalog.ListTokens();
+  EXPECT_TRUE(tokens.has_value());
+  for (const TokenRecord& t : tokens.value_or(std::vector<TokenRecord>{})) {
+    out.push_back("token " + Describe(t));
+  }
+  return out;
+}
+
+// `pipy migrate` copies a repository through this interface alone: files with AddFile in
+// upload order (their original uploader, upload time and provenance), yanks with SetYanked
+// and tokens with AddToken as they are (hash, creation time, revocation). The copy must
+// read back exactly like the original.
+TEST_P(CatalogConformanceTest, ACopyMadeThroughTheInterfaceReadsTheSame) {
+  FileRecord first = TestFile("acme-copy", "1.0");
+  first.upload_time_ms = 1000;
+  first.uploader = "alice";
+  FileRecord sdist = TestFile("acme-copy", "1.0", "sdist");
+  sdist.filename = "acme_copy-1.0.tar.gz";
+  sdist.packagetype = "sdist";
+  sdist.metadata_sha256.clear();
+  sdist.upload_time_ms = 2000;
+  FileRecord built = TestFile("acme-copy", "2.0");
+  built.upload_time_ms = 3000;
+  built.uploader = "builder:7";
+  built.provenance = Provenance{"mono", std::string(40, 'd'), "copy", 7, "passed"};
+  FileRecord other = TestFile("zeta", "0.1");
+  other.upload_time_ms = 1500;
+  ASSERT_TRUE(catalog_->AddFile(first, Meta("Acme.Copy", "One")).has_value());
+  ASSERT_TRUE(catalog_->AddFile(other, Meta("Zeta", "Z")).has_value());
+  ASSERT_TRUE(catalog_->AddFile(sdist, Meta("Acme.Copy", "One")).has_value());
+  ASSERT_TRUE(catalog_->AddFile(built, Meta("Acme.Copy", "Two")).has_value());
+  ASSERT_TRUE(catalog_->SetYanked("acme-copy", "1.0", true, "broken").ok());
+  ASSERT_TRUE(catalog_->AddToken(Token("deploy", "s1", {"upload:acme-*"})).ok());
+  TokenRecord old = Token("old", "s2", {"admin"});
+  old.created_ms = 1'600'000'000'000;
+  ASSERT_TRUE(catalog_->AddToken(old).ok());
+  ASSERT_TRUE(catalog_->RevokeToken("old").ok());
+
+  std::unique_ptr<Catalog> copy = GetParam().make_catalog();
+  ASSERT_NE(copy, nullptr);
+  auto projects = catalog_->ListProjects();
+  ASSERT_TRUE(projects.has_value());
+  for (const ProjectRecord& p : *projects) {
+    auto releases = catalog_->ListReleases(p.name);
+    auto files = catalog_->ListFiles(p.name);
+    ASSERT_TRUE(releases.has_value() && files.has_value());
+    std::sort(files->begin(), files->end(), [](const FileRecord& a, const FileRecord& b) {
+      return a.upload_time_ms < b.upload_time_ms;
+    });
+    for (const FileRecord& f : *files) {
+      auto release = std::find_if(releases->begin(), releases->end(),
+                                  [&](const ReleaseRecord& r) { return r.version == f.version; });
+      ASSERT_NE(release, releases->end());
+      ASSERT_TRUE(copy->AddFile(f, release->metadata).has_value()) << f.filename;
+    }
+    for (const ReleaseRecord& r : *releases) {
+      ASSERT_TRUE(copy->SetYanked(r.project, r.version, r.yanked, r.yanked_reason).ok());
+    }
+  }
+  auto tokens = catalog_->ListTokens();
+  ASSERT_TRUE(tokens.has_value());
+  for (const TokenRecord& t : *tokens) {
+    ASSERT_TRUE(copy->AddToken(t).ok()) << t.name;
+  }
+
+  std::vector<std::string> original = Dump(*catalog_);
+  EXPECT_EQ(original.size(), 2u + 3u + 4u + 2u);  // projects, releases, files, tokens
+  EXPECT_EQ(Dump(*copy), original);
+}
+
 TEST_P(CatalogConformanceTest, DuplicateTokenNameIsRefused) {
   ASSERT_TRUE(catalog_->AddToken(Token("ci", "s1", {"read"})).ok());
   EXPECT_EQ(catalog_->AddToken(Token("ci", "s2", {"admin"})).code(), StatusCode::kAlreadyExists);

@@ -31,5 +31,16 @@ int TokenList(const config::Config& config);
 int TokenRevoke(const config::Config& config, const std::string& name);
 int Check(const config::Config& config);
 int Gc(const config::Config& config, std::chrono::seconds min_age);
+// Copies every file (blob, metadata blob, catalog row), release yank state and token of
+// `from` into `to`, skipping what `to` already has with the same hash, then verifies every
+// file of `to` against its recorded sha256 and size. 0 when all went well, 1 naming each
+// problem (a corrupt source blob, a filename taken in `to` by other bytes), 2 when a
+// repository cannot be opened. migrate.cc.
+int Migrate(const config::Config& from, const config::Config& to);
+// Publishes every wheel and sdist under `dir` (recursively) through Index::PublishPython as
+// an admin named `as_name`; other files are skipped. 0 when nothing was refused, else 1;
+// 2 when `dir` or the repository cannot be opened. import.cc.
+int Import(const config::Config& config, const std::filesystem::path& dir,
+           const std::string& as_name);
 
 }  // namespace pipy::cli

@@ -70,6 +70,43 @@ int main(int argc, char** argv) {
   AddCommon(gc, gc_opts);
   gc->add_option("--min-age", min_age, "only blobs older than this (default 1h)");
 
+  Common import_opts;
+  std::string import_dir;
+  std::string import_as = "import";
+  CLI::App* import_cmd = app.add_subcommand(
+      "import", "publish a folder of wheels and sdists (e.g. a pypiserver package directory)");
+  import_cmd->footer(
+      "Every *.whl, *.tar.gz and sdist *.zip under DIR (recursively) goes through the same "
+      "validation as a twine upload; other files are skipped with a note. Identical files "
+      "already published count as already present. Exits 1 when any file was refused.");
+  import_cmd->add_option("DIR", import_dir, "folder to import")->required();
+  AddCommon(import_cmd, import_opts);
+  import_cmd->add_option("--as", import_as,
+                         "uploader name recorded for each file (default import)");
+
+  std::string migrate_from;
+  std::string migrate_to;
+  std::string migrate_from_data;
+  std::string migrate_to_data;
+  CLI::App* migrate = app.add_subcommand(
+      "migrate", "copy a whole repository between backends (filesystem + SQLite <-> S3 + "
+                 "PostgreSQL), then verify every file's sha256");
+  migrate->footer(
+      "Each side is a config file as for `serve --config` (its [storage] and [catalog] choose "
+      "the backends; omitted: filesystem + SQLite) with a data folder as for `serve --data` "
+      "(the filesystem blobs and SQLite catalog live there; with S3 and PostgreSQL it holds "
+      "only local spool files). Copies every file (blob and metadata blob, refusing a source "
+      "blob that does not match its sha256), project, release (metadata and yank state), "
+      "uploader, upload time, provenance and token (hashes only). Build jobs, build logs and "
+      "upstream caches are not migrated. Re-running skips what the target already has with "
+      "the same hash; a filename the target holds with other bytes is an error. Exits "
+      "non-zero on any problem.");
+  migrate->add_option("--from", migrate_from, "source config file");
+  migrate->add_option("--from-data", migrate_from_data, "source data folder")->required();
+  migrate->add_option("--to", migrate_to, "target config file");
+  migrate->add_option("--to-data", migrate_to_data, "target data folder (created if missing)")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
 
   auto run = [](const Common& common, auto&& body) -> int {
@@ -105,6 +142,20 @@ int main(int argc, char** argv) {
   }
   if (check->parsed()) {
     return run(check_opts, [&](pipy::config::Config& config) { return pipy::cli::Check(config); });
+  }
+  if (import_cmd->parsed()) {
+    return run(import_opts, [&](pipy::config::Config& config) {
+      return pipy::cli::Import(config, import_dir, import_as);
+    });
+  }
+  if (migrate->parsed()) {
+    auto from = Load(Common{migrate_from_data, migrate_from});
+    auto to = Load(Common{migrate_to_data, migrate_to});
+    if (!from || !to) {
+      std::cerr << "pipy: " << (from ? to.error() : from.error()).message() << "\n";
+      return 2;
+    }
+    return pipy::cli::Migrate(*from, *to);
   }
   if (gc->parsed()) {
     return run(gc_opts, [&](pipy::config::Config& config) {

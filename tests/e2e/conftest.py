@@ -9,15 +9,17 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pipyharness import PipyServer  # noqa: E402
+from pipyharness import PipyServer, SharedBackends  # noqa: E402
 
 
 @contextlib.contextmanager
 def _servers(tmp_path_factory):
     started: list[PipyServer] = []
 
-    def make(config_text: str | None = None) -> PipyServer:
-        s = PipyServer(root=tmp_path_factory.mktemp("pipy"), config_text=config_text)
+    def make(config_text: str | None = None,
+             backends: SharedBackends | None = None) -> PipyServer:
+        s = PipyServer(root=tmp_path_factory.mktemp("pipy"), config_text=config_text,
+                       backends=backends)
         started.append(s)
         s.start()
         return s
@@ -33,19 +35,23 @@ def _servers(tmp_path_factory):
                     failures.append(f"pipy serve exited {rc} on SIGTERM:\n{s.log()}")
             except AssertionError as e:
                 failures.append(str(e))
+        for s in started:
+            s.cleanup()  # the database and the S3 prefix of a server that owns them
         assert not failures, "\n".join(failures)
 
 
 @pytest.fixture(scope="module")
 def server_factory_module(tmp_path_factory):
-    """make(config_text=None) -> a started PipyServer, stopped with SIGTERM after the module."""
+    """make(config_text=None, backends=None) -> a started PipyServer, stopped with SIGTERM
+    after the module (backends: servers given the same SharedBackends share a repository)."""
     with _servers(tmp_path_factory) as make:
         yield make
 
 
 @pytest.fixture
 def server_factory(tmp_path_factory):
-    """make(config_text=None) -> a started PipyServer, stopped with SIGTERM after the test."""
+    """make(config_text=None, backends=None) -> a started PipyServer, stopped with SIGTERM
+    after the test."""
     with _servers(tmp_path_factory) as make:
         yield make
 

@@ -2,6 +2,13 @@
 
 Everything here follows the public contract in DESIGN.md only: the CLI flags, the
 /healthz readiness probe, SIGTERM for a graceful stop, and the HTTP routes.
+
+Backends: with PIPY_E2E_BACKENDS=s3-postgres every server keeps its blobs in the tests' S3
+server (a key prefix of its own in the bucket) and its catalog in the tests' PostgreSQL (a
+database of its own), unless the test's config text chooses its own [storage] / [catalog].
+The services come from the ctest fixtures "s3" and "postgres" (tests/services/*.sh), found
+through PIPY_TEST_S3_ENDPOINT and PIPY_TEST_POSTGRES_URL. Several servers given one
+`SharedBackends` serve one repository (several nodes).
 """
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ import socket
 import subprocess
 import time
 import urllib.parse
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +32,102 @@ PIP_JSON = "application/vnd.pypi.simple.v1+json"
 PIP_ACCEPT = ("application/vnd.pypi.simple.v1+json, "
               "application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01")
 HEX64 = re.compile(r"[0-9a-f]{64}")
+
+BACKENDS = os.environ.get("PIPY_E2E_BACKENDS", "").strip() or "default"
+assert BACKENDS in ("default", "s3-postgres"), f"unknown PIPY_E2E_BACKENDS={BACKENDS}"
+S3_ENDPOINT = os.environ.get("PIPY_TEST_S3_ENDPOINT", "http://127.0.0.1:17900")
+S3_BUCKET = "pipy-test"  # created by tests/services/s3.sh
+POSTGRES_URL = os.environ.get("PIPY_TEST_POSTGRES_URL",
+                              "postgresql://postgres@127.0.0.1:17432/pipy_test")
+S3RVER_OBJECT = "._S3rver_object"  # s3rver keeps object KEY in the file KEY._S3rver_object
+
+
+def s3_postgres_mode() -> bool:
+    """True when every harness server runs on S3 + PostgreSQL (PIPY_E2E_BACKENDS)."""
+    return BACKENDS == "s3-postgres"
+
+
+def s3rver_directory(endpoint: str = S3_ENDPOINT) -> Path:
+    """Where the s3rver of tests/services/s3.sh on `endpoint`'s port keeps its buckets."""
+    port = urllib.parse.urlsplit(endpoint).port
+    return Path(f"/tmp/pipy-s3-{port}/data")
+
+
+def psql(server_url: str, sql: str) -> None:
+    """Runs `sql` on the maintenance database of the PostgreSQL at `server_url`
+    (postgresql://user@host:port, no database)."""
+    res = subprocess.run(["psql", f"{server_url}/postgres", "-qc", sql],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, f"psql {sql!r}: {res.stderr}"
+
+
+class S3rverObject(type(Path())):
+    """The file s3rver keeps an object in; `name` is the object's own name (its blob key),
+    so code written for blob files on disk reads, flips and ages S3 blobs alike."""
+
+    @property
+    def name(self) -> str:
+        n = super().name
+        return n[: -len(S3RVER_OBJECT)] if n.endswith(S3RVER_OBJECT) else n
+
+
+@dataclass
+class SharedBackends:
+    """One repository in the test services: a key prefix in the S3 bucket and a PostgreSQL
+    database of its own. Servers given the same object serve the same repository."""
+    endpoint: str = S3_ENDPOINT
+    bucket: str = S3_BUCKET
+    postgres_server: str = POSTGRES_URL.rsplit("/", 1)[0]
+    s3_timeout: str = "10s"
+    pool_size: int = 4
+    prefix: str = field(default_factory=lambda: f"e2e-{uuid.uuid4().hex[:12]}/")
+    database: str = field(default_factory=lambda: f"pipy_e2e_{uuid.uuid4().hex[:12]}")
+    s3rver_dir: Path | None = None  # default: the one tests/services/s3.sh uses for endpoint
+    _created: bool = False
+
+    @property
+    def database_url(self) -> str:
+        return f"{self.postgres_server}/{self.database}"
+
+    def create(self) -> None:
+        """Creates the database (once); the bucket exists already."""
+        if not self._created:
+            psql(self.postgres_server, f"CREATE DATABASE {self.database}")
+            self._created = True
+
+    def drop(self) -> None:
+        """Drops the database and the prefix's objects (after its servers stopped)."""
+        if self._created:
+            psql(self.postgres_server, f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+            self._created = False
+        subprocess.run(["rm", "-rf", str(self.s3rver_prefix_dir())], check=False)
+
+    def storage_toml(self) -> str:
+        return (f'[storage]\nbackend = "s3"\nendpoint = "{self.endpoint}"\n'
+                f'bucket = "{self.bucket}"\nprefix = "{self.prefix}"\n'
+                f'access_key_id = "S3RVER"\nsecret_access_key = "S3RVER"\n'
+                f'timeout = "{self.s3_timeout}"\n\n')
+
+    def catalog_toml(self) -> str:
+        return (f'[catalog]\nbackend = "postgres"\nurl = "{self.database_url}"\n'
+                f'pool_size = {self.pool_size}\n')
+
+    def s3rver_prefix_dir(self) -> Path:
+        root = self.s3rver_dir or s3rver_directory(self.endpoint)
+        return root / self.bucket / self.prefix.rstrip("/")
+
+    def blob_files(self) -> list[Path]:
+        """The s3rver files of every object under `<prefix>blobs/` (S3BlobStore's layout)."""
+        root = self.s3rver_prefix_dir() / "blobs"
+        return [S3rverObject(p) for p in root.rglob("*" + S3RVER_OBJECT) if p.is_file()]
+
+    def blob_file_for(self, key: str) -> Path:
+        """Where s3rver would keep the blob `key` (for planting orphans)."""
+        return S3rverObject(self.s3rver_prefix_dir() / "blobs" / (key + S3RVER_OBJECT))
+
+
+def _has_table(config_text: str, table: str) -> bool:
+    return re.search(rf"(?m)^\s*\[\s*{table}\s*\]", config_text) is not None
 
 
 def free_port() -> int:
@@ -70,10 +174,46 @@ class PipyServer:
     """One `pipy serve` process over one data folder; restartable on the same data."""
     root: Path                      # a private temp folder; data/ and logs live below it
     config_text: str | None = None
+    # S3 + PostgreSQL for the tables config_text leaves out; None = the defaults. In
+    # s3-postgres mode a server gets backends of its own unless it is given some.
+    backends: SharedBackends | None = None
     port: int = 0
     proc: subprocess.Popen | None = None
     _tokens: dict = field(default_factory=dict)
     _starts: int = 0
+    _owns_backends: bool = False
+
+    def __post_init__(self) -> None:
+        if self.backends is None and s3_postgres_mode():
+            self.backends = SharedBackends()
+            self._owns_backends = True
+
+    @property
+    def s3_storage(self) -> bool:
+        """Whether the harness put this server's blobs in S3 (else: its own choice)."""
+        return self.backends is not None and not _has_table(self.config_text or "", "storage")
+
+    def effective_config_text(self) -> str | None:
+        """config_text with the harness's [storage] / [catalog] tables appended."""
+        if self.backends is None:
+            return self.config_text
+        text = self.config_text or ""
+        extra = ""
+        if not _has_table(text, "storage"):
+            extra += self.backends.storage_toml()
+        if not _has_table(text, "catalog"):
+            extra += self.backends.catalog_toml()
+        return text + ("\n" if text and not text.endswith("\n") else "") + "\n" + extra
+
+    @property
+    def config_path(self) -> Path | None:
+        """The config file `pipy serve` (and the CLI helpers) read, if any."""
+        return self.root / "pipy.toml" if self.effective_config_text() is not None else None
+
+    def cleanup(self) -> None:
+        """Releases the service resources this server owns (its database, its prefix)."""
+        if self._owns_backends and self.backends is not None:
+            self.backends.drop()
 
     @property
     def data(self) -> Path:
@@ -96,10 +236,12 @@ class PipyServer:
     def start(self, timeout: float = 20) -> None:
         assert PIPY_BIN.exists(), f"pipy binary not found at {PIPY_BIN} (set PIPY_BIN)"
         args = []
-        if self.config_text is not None:
-            cfg = self.root / "pipy.toml"
-            cfg.write_text(self.config_text)
-            args = ["--config", str(cfg)]
+        text = self.effective_config_text()
+        if text is not None:
+            if self.backends is not None:
+                self.backends.create()
+            self.config_path.write_text(text)
+            args = ["--config", str(self.config_path)]
         (self.root / "cwd").mkdir(exist_ok=True)
         for _attempt in range(3):
             self._starts += 1
@@ -154,9 +296,13 @@ class PipyServer:
 
     # --- CLI -------------------------------------------------------------------------
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        """Runs `pipy SUB --data DATA REST` for args = (SUB, *REST)."""
+        """Runs `pipy SUB --data DATA [--config CONFIG] REST` for args = (SUB, *REST); the
+        config is the one the server was last started with."""
         sub, *rest = args
-        return run_cli(*sub.split(), "--data", str(self.data), *rest, timeout=timeout)
+        cfg = ["--config", str(self.config_path)] if self.config_path is not None else []
+        if cfg and not self.config_path.exists():
+            cfg = []
+        return run_cli(*sub.split(), "--data", str(self.data), *cfg, *rest, timeout=timeout)
 
     def token(self, *scopes: str, name: str | None = None) -> str:
         """A token with exactly `scopes`, created through the CLI (cached per scope set)."""
@@ -211,13 +357,45 @@ class PipyServer:
         return self.get(self.path_of(self.files(name)[filename]["url"]))
 
     def blob_files(self) -> list[Path]:
-        """Every file under the data folder named by a sha256 (the blob store's keys)."""
+        """Every blob file, as a Path whose `name` is the blob's key (a sha256): files
+        under the data folder named by a sha256, or, when the harness put the blobs in S3,
+        the files the S3 server keeps this server's objects in."""
+        if self.s3_storage:
+            return self.backends.blob_files()
         return [p for p in self.data.rglob("*") if p.is_file() and HEX64.fullmatch(p.name)]
+
+    def plant_orphan_blob(self, data: bytes, key: str) -> Path:
+        """Writes `data` as blob `key` straight into the store, beside the blobs it keeps,
+        bypassing pipy (an unreferenced blob, as a crash mid-upload leaves); returns its
+        file. Needs at least one blob stored already (its place gives the layout)."""
+        if self.s3_storage:
+            path = self.backends.blob_file_for(key)
+        else:
+            existing = self.blob_files()
+            assert existing, "plant_orphan_blob needs one stored blob to copy the layout of"
+            path = _path_like(existing[0], existing[0].name, key, self.data)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return path
 
     def blob_path(self, sha256: str) -> Path:
         hits = [p for p in self.blob_files() if p.name == sha256]
         assert len(hits) == 1, f"blob {sha256} found {len(hits)} times under {self.data}"
         return hits[0]
+
+
+def _path_like(existing: Path, existing_key: str, new_key: str, data_dir: Path) -> Path:
+    """Where the filesystem store would keep `new_key`, given where it keeps `existing_key`:
+    fan-out folders named by successive slices of the key (ab/cd/abcd...) get the new key's."""
+    rel = existing.relative_to(data_dir)
+    parts, offset = [], 0
+    for p in rel.parts[:-1]:
+        if p and existing_key[offset:offset + len(p)] == p:
+            parts.append(new_key[offset:offset + len(p)])
+            offset += len(p)
+        else:
+            parts.append(p)
+    return data_dir.joinpath(*parts, new_key)
 
 
 def raw_exchange(port: int, data: bytes, timeout: float = 10) -> tuple[int | None, bytes]:

@@ -98,20 +98,6 @@ def test_pipy_check_names_a_corrupted_file(server_factory, tmp_path):
     assert other.filename not in out, out
 
 
-def orphan_path_like(existing, existing_key: str, new_key: str, data_dir):
-    """Where the store would keep `new_key`, given where it keeps `existing_key`: fan-out
-    folders named by successive slices of the key (ab/cd/abcd...) get the new key's."""
-    rel = existing.relative_to(data_dir)
-    parts, offset = [], 0
-    for p in rel.parts[:-1]:
-        if p and existing_key[offset:offset + len(p)] == p:
-            parts.append(new_key[offset:offset + len(p)])
-            offset += len(p)
-        else:
-            parts.append(p)
-    return data_dir.joinpath(*parts, new_key)
-
-
 def test_pipy_gc_removes_old_orphans_and_keeps_the_rest(server_factory, tmp_path):
     s = server_factory()
     w = make_wheel(tmp_path, "pipyd-gc", "1.0")
@@ -121,11 +107,8 @@ def test_pipy_gc_removes_old_orphans_and_keeps_the_rest(server_factory, tmp_path
 
     old_data, young_data = os.urandom(5000), os.urandom(5000)
     old_key, young_key = sha256_of(old_data), sha256_of(young_data)
-    old = orphan_path_like(s.blob_path(w.sha256), w.sha256, old_key, s.data)
-    young = orphan_path_like(s.blob_path(w.sha256), w.sha256, young_key, s.data)
-    for p, d in ((old, old_data), (young, young_data)):
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(d)
+    old = s.plant_orphan_blob(old_data, old_key)
+    young = s.plant_orphan_blob(young_data, young_key)
     two_hours_ago = time.time() - 2 * 3600
     os.utime(old, (two_hours_ago, two_hours_ago))
 

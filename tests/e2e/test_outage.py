@@ -224,8 +224,11 @@ def test_postgres_outage_gives_503_and_heals_without_a_restart(server_factory,
         assert r.status == 503, (r.status, r.reason, r.text[:300])
         assert r.reason.strip()
         assert time.monotonic() - t0 < 30, "an upload hung on the PostgreSQL outage"
-        # Cached pages are still served, unchanged, while the catalog is down; so is a file.
+        # Cached pages are still served, unchanged, while the catalog is down; a page that
+        # was never cached cannot be built: 503, not 404 or 500.
         assert_cached_pages_still_served(server, project, pages)
+        r = server.project_json("pipyo-never-read")
+        assert r.status == 503, (r.status, r.reason)
         got = server.get(server.path_of(files_before[before.filename]["url"]))
         assert got.status in (200, 503), (got.status, got.reason)
         if got.status == 200:

@@ -40,6 +40,9 @@ using error_code = boost::system::error_code;
 namespace {
 
 constexpr std::size_t kChunkBytes = 64 * 1024;
+// A StreamBody is read in larger pieces: each read is a round trip to the blocking pool
+// (and often a wait on a network), so fewer, bigger reads move more bytes per hop.
+constexpr std::size_t kStreamChunkBytes = 512 * 1024;
 constexpr std::size_t kIdleReadBytes = 4096;
 // Bytes one download may send per turn before yielding its thread to other connections.
 constexpr std::uint64_t kSendfileSlice = 4 << 20;
@@ -127,7 +130,8 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string remote_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
-  std::unique_ptr<char[]> chunk_buf_;
+  std::unique_ptr<char[]> chunk_buf_;   // request bodies
+  std::unique_ptr<char[]> stream_buf_;  // StreamBody responses (allocated on first use)
   std::string head_;
   std::string chunk_head_;
   bool first_ = true;
@@ -598,10 +602,10 @@ void Session::StreamSome() {
     Finish(true);
     return;
   }
-  if (!chunk_buf_) {
-    chunk_buf_ = std::make_unique<char[]>(kChunkBytes);
+  if (!stream_buf_) {
+    stream_buf_ = std::make_unique<char[]>(kStreamChunkBytes);
   }
-  std::size_t want = kChunkBytes;
+  std::size_t want = kStreamChunkBytes;
   if (stream.length.has_value()) {
     want = static_cast<std::size_t>(std::min<std::uint64_t>(want, *stream.length - bytes_));
   }
@@ -612,7 +616,7 @@ void Session::StreamSome() {
     Result<std::size_t> got = std::size_t{0};
     try {
       if (body.read) {
-        got = body.read(self->chunk_buf_.get(), want);
+        got = body.read(self->stream_buf_.get(), want);
       }
     } catch (const std::exception& e) {
       got = Internal(e.what());
@@ -662,14 +666,14 @@ void Session::OnStreamRead(Result<std::size_t> got, std::size_t want) {
   };
   stream_.expires_after(host_.options.idle_timeout);
   if (!chunked_) {
-    asio::async_write(stream_, asio::buffer(chunk_buf_.get(), n), std::move(on_written));
+    asio::async_write(stream_, asio::buffer(stream_buf_.get(), n), std::move(on_written));
     return;
   }
   // RFC 9112 section 7.1: chunk-size in hex, CRLF, data, CRLF.
   chunk_head_ = fmt::format("{:x}\r\n", n);
   static constexpr std::string_view kCrlf = "\r\n";
   std::array<asio::const_buffer, 3> buffers = {asio::buffer(chunk_head_),
-                                               asio::buffer(chunk_buf_.get(), n),
+                                               asio::buffer(stream_buf_.get(), n),
                                                asio::buffer(kCrlf.data(), kCrlf.size())};
   asio::async_write(stream_, buffers, std::move(on_written));
 }

@@ -23,6 +23,9 @@ std::optional<std::uint64_t> ParseUint(std::string_view s) {
   return v;
 }
 
+// Read() returns once it has this much (or the caller's whole buffer, or the end).
+constexpr std::size_t kMinReadBytes = 256 * 1024;
+
 class S3BlobReader final : public BlobReader {
  public:
   S3BlobReader(S3Client& client, std::string object_key, std::atomic<std::uint64_t>* resumed)
@@ -71,7 +74,12 @@ class S3BlobReader final : public BlobReader {
         target_ = buf;
         target_room_ = n;
         target_filled_ = 0;
-        Pump();
+        // Fill a good part of the caller's buffer before returning: each Read is a hop
+        // between threads for the HTTP server, so one socket read's worth is too little.
+        const std::size_t enough = std::min(n, kMinReadBytes);
+        do {
+          Pump();
+        } while (!done_ && target_filled_ < enough);
         std::size_t got = target_filled_;
         target_ = nullptr;
         target_room_ = 0;

@@ -97,6 +97,7 @@ def private_postgres():
     pg.script("start")
     yield pg
     pg.script("stop")
+    Path(f"/tmp/pipy-postgres-{pg.port}.lock").unlink(missing_ok=True)  # a port of its own
 
 
 def wait_for(seconds: float, probe, what: str):

@@ -329,6 +329,32 @@ Result<std::unique_ptr<storage::BlobReader>> Index::OpenBlob(std::string_view sh
   return blobs_.Open(sha256);
 }
 
+Result<Index::BlobContent> Index::ReadBlobForServing(std::string_view sha256) {
+  BlobContent content;
+  content.small = small_blobs_.Get(sha256);
+  if (content.small) {
+    return content;
+  }
+  PIPY_ASSIGN_OR_RETURN(content.reader, blobs_.Open(sha256));
+  if (content.reader->size() > small_blobs_.max_blob_bytes()) {
+    return content;
+  }
+  auto bytes = std::make_shared<std::string>(content.reader->size(), '\0');
+  std::size_t done = 0;
+  while (done < bytes->size()) {
+    PIPY_ASSIGN_OR_RETURN(std::size_t n,
+                          content.reader->Read(bytes->data() + done, bytes->size() - done));
+    if (n == 0) {
+      return DataLoss("blob " + std::string(sha256) + " is shorter than its size");
+    }
+    done += n;
+  }
+  content.reader.reset();
+  content.small = std::move(bytes);
+  small_blobs_.Put(sha256, content.small);
+  return content;
+}
+
 std::optional<std::string> Index::DirectUrl(std::string_view sha256) {
   return blobs_.DirectUrl(sha256);
 }

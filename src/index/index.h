@@ -19,6 +19,7 @@
 #include "auth/principal.h"
 #include "catalog/catalog.h"
 #include "core/status.h"
+#include "index/blob_cache.h"
 #include "index/page_cache.h"
 #include "storage/blob_store.h"
 
@@ -95,6 +96,14 @@ class Index {
   Result<catalog::FileRecord> FindFile(std::string_view filename);
   // Opens a stored blob (a file's or a metadata blob's) for reading.
   Result<std::unique_ptr<storage::BlobReader>> OpenBlob(std::string_view sha256);
+
+  // A blob to send: `small` holds the bytes (kept in memory, shared) when the blob is at
+  // most 64 KiB — small wheels, every .metadata file — else `reader` is open on it.
+  struct BlobContent {
+    std::shared_ptr<const std::string> small;
+    std::unique_ptr<storage::BlobReader> reader;
+  };
+  Result<BlobContent> ReadBlobForServing(std::string_view sha256);
   std::optional<std::string> DirectUrl(std::string_view sha256);
 
   // Rendered pages, invalidated whenever the project (or the project list) changes here
@@ -115,6 +124,7 @@ class Index {
   IndexOptions options_;
   PageCache pages_;
   NewProjectCheck new_project_check_;  // empty = any new project is fine
+  SmallBlobCache small_blobs_{64 * 1024, 16 * 1024 * 1024};
   // filename -> its immutable catalog row, for the download path.
   std::mutex files_mu_;
   std::unordered_map<std::string, catalog::FileRecord> files_;

@@ -36,35 +36,18 @@ Status NoSuchFile(std::string_view filename) {
   return NotFound("no file \"" + std::string(filename) + "\" at this URL");
 }
 
-// Files up to this size are read into memory and sent with the headers in one write:
-// cheaper than dup + sendfile for the many small wheels and every .metadata file.
-constexpr std::uint64_t kInlineBytes = 64 * 1024;
-
-// The body for an open blob: small local blobs inline, larger ones by sendfile on a
-// duplicate of the store's descriptor (the response closes its own copy), else a stream
-// that keeps the reader alive.
-Result<http::Response> BlobResponse(std::unique_ptr<storage::BlobReader> reader) {
+// The body for a blob: small ones from the index's memory (shared, no copy), local ones by
+// sendfile on a duplicate of the store's descriptor (the response closes its own copy),
+// else a stream that keeps the reader alive.
+Result<http::Response> BlobResponse(index::Index::BlobContent content) {
   http::Response response;
   response.status = 200;
-  int fd = reader->native_fd();
-  if (fd >= 0 && reader->size() <= kInlineBytes) {
-    std::string bytes(reader->size(), '\0');
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-      ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done,
-                          static_cast<off_t>(done));
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n <= 0) {
-        return Internal("cannot read a blob: " +
-                        std::string(n < 0 ? std::strerror(errno) : "unexpected end of file"));
-      }
-      done += static_cast<std::size_t>(n);
-    }
-    response.body = std::move(bytes);
+  if (content.small) {
+    response.body = std::move(content.small);
     return response;
   }
+  std::unique_ptr<storage::BlobReader> reader = std::move(content.reader);
+  int fd = reader->native_fd();
   if (fd >= 0) {
     int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (own < 0) {
@@ -122,11 +105,11 @@ http::Response ServeFile(Context& ctx, const http::Request& request) {
     response.SetHeader("Cache-Control", "private, max-age=60");
     return response;
   } else {
-    Result<std::unique_ptr<storage::BlobReader>> reader = ctx.index.OpenBlob(key);
-    if (!reader) {
-      return http::ErrorResponse(reader.error());
+    Result<index::Index::BlobContent> content = ctx.index.ReadBlobForServing(key);
+    if (!content) {
+      return http::ErrorResponse(content.error());
     }
-    Result<http::Response> body = BlobResponse(std::move(*reader));
+    Result<http::Response> body = BlobResponse(std::move(*content));
     if (!body) {
       return http::ErrorResponse(body.error());
     }

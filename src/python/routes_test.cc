@@ -230,6 +230,24 @@ class RoutesTest : public ::testing::Test {
     return request;
   }
 
+  // Uploads acme-logger 2.0 as a wheel of well over 64 KiB (a module of 256 KiB of hex
+  // digits from a PRNG) and returns its path.
+  std::filesystem::path UploadBigWheel() {
+    std::string noise;
+    std::mt19937_64 prng(42);
+    while (noise.size() < 256 * 1024) {
+      noise += fmt::format("{:016x}", prng());
+    }
+    std::filesystem::path big_dir = dist_dir() / "big";
+    std::filesystem::create_directories(big_dir);
+    std::filesystem::path big = MakeWheel(big_dir, "acme-logger", "2.0",
+                                          CoreMetadataText("acme-logger", "2.0"), noise);
+    EXPECT_GT(std::filesystem::file_size(big), 64u * 1024);
+    http::Response uploaded = Call(UploadRequest(big, upload_token_, {{"version", "2.0"}}));
+    EXPECT_EQ(uploaded.status, 200) << uploaded.reason;
+    return big;
+  }
+
   std::filesystem::path Wheel(const std::string& salt = "") {
     std::filesystem::path dir = dist_dir() / ("w" + salt);
     std::filesystem::create_directories(dir);
@@ -414,29 +432,23 @@ TEST_F(RoutesTest, FilesAndMetadata) {
   EXPECT_EQ(Get("/files/" + sha + "/nope-1.0-py3-none-any.whl").status, 404);
 }
 
-TEST_F(RoutesTest, SmallLocalFilesAreInlinedAndLargeOnesSentWithSendfile) {
+TEST_F(RoutesTest, SmallFilesComeFromMemoryAndLargeOnesBySendfile) {
   std::filesystem::path small = Wheel();
   UploadOk(small);
   std::string small_bytes = ReadFile(small);
   http::Response inlined =
       Get("/files/" + Sha256Hex(small_bytes) + "/" + small.filename().string());
   ASSERT_EQ(inlined.status, 200);
-  ASSERT_TRUE(std::holds_alternative<std::string>(inlined.body));
-  EXPECT_EQ(std::get<std::string>(inlined.body), small_bytes);
+  using Shared = std::shared_ptr<const std::string>;
+  ASSERT_TRUE(std::holds_alternative<Shared>(inlined.body));
+  EXPECT_EQ(*std::get<Shared>(inlined.body), small_bytes);
+  // The second download is served from the same bytes in memory, not read again.
+  http::Response again =
+      Get("/files/" + Sha256Hex(small_bytes) + "/" + small.filename().string());
+  ASSERT_TRUE(std::holds_alternative<Shared>(again.body));
+  EXPECT_EQ(std::get<Shared>(again.body).get(), std::get<Shared>(inlined.body).get());
 
-  // A module of 256 KiB of hex digits from a PRNG compresses to well over 64 KiB.
-  std::string noise;
-  std::mt19937_64 prng(42);
-  while (noise.size() < 256 * 1024) {
-    noise += fmt::format("{:016x}", prng());
-  }
-  std::filesystem::path big_dir = dist_dir() / "big";
-  std::filesystem::create_directories(big_dir);
-  std::filesystem::path big = MakeWheel(big_dir, "acme-logger", "2.0",
-                                        CoreMetadataText("acme-logger", "2.0"), noise);
-  ASSERT_GT(std::filesystem::file_size(big), 64u * 1024);
-  http::Response uploaded = Call(UploadRequest(big, upload_token_, {{"version", "2.0"}}));
-  ASSERT_EQ(uploaded.status, 200) << uploaded.reason;
+  std::filesystem::path big = UploadBigWheel();
   http::Response sent = Get("/files/" + Sha256Hex(ReadFile(big)) + "/" + big.filename().string());
   ASSERT_EQ(sent.status, 200);
   ASSERT_TRUE(std::holds_alternative<http::FileBody>(sent.body));
@@ -444,10 +456,9 @@ TEST_F(RoutesTest, SmallLocalFilesAreInlinedAndLargeOnesSentWithSendfile) {
 }
 
 TEST_F(RoutesTest, RemoteBlobsAreStreamedOrRedirected) {
-  std::filesystem::path wheel = Wheel();
+  std::filesystem::path wheel = UploadBigWheel();  // small blobs come from memory instead
   std::string bytes = ReadFile(wheel);
   std::string sha = Sha256Hex(bytes);
-  UploadOk(wheel);
   std::string url = "/files/" + sha + "/" + wheel.filename().string();
 
   RemoteLikeStore streaming(*blobs_, /*direct=*/false);

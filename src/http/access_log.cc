@@ -2,67 +2,79 @@
 
 #include <unistd.h>
 
-#include <mutex>
-#include <string>
+#include <chrono>
+#include <ctime>
 
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
+#include <fmt/format.h>
 
 namespace pipy::http {
 
 namespace {
 
-constexpr std::size_t kBufferBytes = 64 * 1024;
-
-// spdlog's stdout sink flushes after every line; this one writes whole buffers.
-class BufferedFdSink final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  explicit BufferedFdSink(int fd) : fd_(fd) { buffer_.reserve(kBufferBytes); }
-  ~BufferedFdSink() override { WriteOut(); }
-
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    spdlog::memory_buf_t formatted;
-    formatter_->format(msg, formatted);
-    buffer_.append(formatted.data(), formatted.size());
-    if (buffer_.size() >= kBufferBytes) {
-      WriteOut();
-    }
-  }
-  void flush_() override { WriteOut(); }
-
- private:
-  void WriteOut() {
-    std::size_t done = 0;
-    while (done < buffer_.size()) {
-      ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
-      if (n <= 0) {
-        break;  // nowhere to log to; drop the lines rather than block requests
-      }
-      done += static_cast<std::size_t>(n);
-    }
-    buffer_.clear();
-  }
-
-  int fd_;
-  std::string buffer_;
-};
+constexpr std::size_t kBufferBytes = 32 * 1024;
+std::atomic<std::uint64_t> next_log_id{1};
 
 }  // namespace
 
-std::shared_ptr<spdlog::logger> AccessLogger() {
-  static std::mutex mu;
-  std::lock_guard lock(mu);
-  if (auto existing = spdlog::get("pipy.access")) {
-    return existing;
+AccessLog::AccessLog(int fd) : fd_(fd), id_(next_log_id.fetch_add(1)) {}
+
+AccessLog::~AccessLog() { Flush(); }
+
+AccessLog::Buffer& AccessLog::ThisThreadsBuffer() {
+  thread_local std::uint64_t owner = 0;
+  thread_local Buffer* buffer = nullptr;
+  if (owner != id_) {
+    auto fresh = std::make_unique<Buffer>();
+    fresh->data.reserve(kBufferBytes + 512);
+    std::lock_guard lock(registry_mu_);
+    buffer = fresh.get();
+    buffers_.push_back(std::move(fresh));
+    owner = id_;
   }
-  auto logger =
-      std::make_shared<spdlog::logger>("pipy.access", std::make_shared<BufferedFdSink>(1));
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %v");
-  logger->set_level(spdlog::level::info);
-  logger->flush_on(spdlog::level::off);
-  spdlog::register_logger(logger);
-  return logger;
+  return *buffer;
+}
+
+void AccessLog::Write(std::string_view line) {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now).count();
+  std::int64_t second = ms / 1000;
+  Buffer& buffer = ThisThreadsBuffer();
+  std::lock_guard lock(buffer.mu);
+  if (buffer.second != second) {
+    std::time_t t = static_cast<std::time_t>(second);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(buffer.stamp, sizeof buffer.stamp, "%Y-%m-%dT%H:%M:%S.", &tm);
+    buffer.second = second;
+  }
+  buffer.data += buffer.stamp;
+  fmt::format_to(std::back_inserter(buffer.data), "{:03d}Z ", ms % 1000);
+  buffer.data += line;
+  buffer.data += '\n';
+  if (buffer.data.size() >= kBufferBytes) {
+    WriteOut(buffer.data);
+  }
+}
+
+void AccessLog::Flush() {
+  std::lock_guard registry(registry_mu_);
+  for (auto& buffer : buffers_) {
+    std::lock_guard lock(buffer->mu);
+    WriteOut(buffer->data);
+  }
+}
+
+void AccessLog::WriteOut(std::string& data) {
+  std::lock_guard lock(write_mu_);
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
+    if (n <= 0) {
+      break;  // nowhere to log to: drop the lines rather than block requests
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  data.clear();
 }
 
 }  // namespace pipy::http

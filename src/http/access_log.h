@@ -1,17 +1,47 @@
-// The access log: one line per request, buffered so that logging does not dominate the
-// throughput of small pages.
+// The access log: one line per request. Logging must not dominate the throughput of small
+// cached pages, so each I/O thread appends to a buffer of its own (an uncontended lock) and
+// buffers are written out whole when full and by Flush() (the server flushes every second
+// and when it stops): lines of one thread stay in order, and no line is ever split.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
-
-#include <spdlog/logger.h>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace pipy::http {
 
-// Returns the logger named "pipy.access". When the program has registered one with
-// spdlog, that one is used as is; otherwise one is created that writes to stdout through a
-// 64 KiB buffer, written out when full and on flush() (the server flushes it every second
-// and when it stops). Thread-safe.
-std::shared_ptr<spdlog::logger> AccessLogger();
+class AccessLog {
+ public:
+  // Writes to `fd` (not owned), e.g. 1 for stdout.
+  explicit AccessLog(int fd);
+  ~AccessLog();  // flushes
+  AccessLog(const AccessLog&) = delete;
+  AccessLog& operator=(const AccessLog&) = delete;
+
+  // Appends "<UTC time with milliseconds> <line>\n". Thread-safe.
+  void Write(std::string_view line);
+  // Writes out every thread's buffer. Thread-safe.
+  void Flush();
+
+ private:
+  struct Buffer {
+    std::mutex mu;
+    std::string data;
+    std::int64_t second = -1;  // the second `stamp` was formatted for
+    char stamp[24] = {};       // "YYYY-MM-DDTHH:MM:SS." of `second`
+  };
+  Buffer& ThisThreadsBuffer();
+  void WriteOut(std::string& data);
+
+  const int fd_;
+  const std::uint64_t id_;             // tells this log from a later one at the same address
+  std::mutex registry_mu_;
+  std::vector<std::unique_ptr<Buffer>> buffers_;
+  std::mutex write_mu_;                // one write(2) of whole lines at a time
+};
 
 }  // namespace pipy::http

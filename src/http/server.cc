@@ -3,6 +3,8 @@
 // (session.cc, the one translation unit with Beast). Start/Run/Stop live here.
 #include "http/server.h"
 
+#include <unistd.h>
+
 #include <thread>
 #include <vector>
 
@@ -57,7 +59,7 @@ void Server::Impl::ScheduleFlush() {
   flush_timer.expires_after(std::chrono::seconds(1));
   flush_timer.async_wait([this](boost::system::error_code ec) {
     if (access_log) {
-      access_log->flush();
+      access_log->Flush();
     }
     if (!ec && !stopping.load()) {
       ScheduleFlush();
@@ -73,7 +75,7 @@ Server::~Server() {
   // io_context still exists (it is a member of Impl, destroyed after this body).
   impl_->blocking.join();
   if (impl_->access_log) {
-    impl_->access_log->flush();
+    impl_->access_log->Flush();
   }
 }
 
@@ -121,7 +123,7 @@ Result<int> Server::Start() {
     return fail("read the port of");
   }
   if (s.options.access_log) {
-    s.access_log = AccessLogger();
+    s.access_log = std::make_unique<AccessLog>(STDOUT_FILENO);
   }
   s.started = true;
   s.DoAccept();
@@ -167,7 +169,7 @@ void Server::Stop() {
   s.WaitForSessions(std::chrono::seconds(5));
   s.ioc.stop();
   if (s.access_log) {
-    s.access_log->flush();
+    s.access_log->Flush();
   }
 }
 

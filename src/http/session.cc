@@ -688,10 +688,12 @@ void Session::Finish(bool completed) {
   }
   host_.metrics.ObserveRequest(route, response_.status, seconds, bytes_);
   if (host_.access_log) {
-    host_.access_log->info("{} \"{} {}\" {} {} {:.3f}ms {}{}", remote_,
-                           request_.method.empty() ? "-" : request_.method,
-                           request_.target.empty() ? "-" : request_.target, response_.status,
-                           bytes_, seconds * 1000, route, completed ? "" : " aborted");
+    fmt::memory_buffer line;
+    fmt::format_to(std::back_inserter(line), "{} \"{} {}\" {} {} {:.3f}ms {}{}", remote_,
+                   request_.method.empty() ? "-" : request_.method,
+                   request_.target.empty() ? "-" : request_.target, response_.status, bytes_,
+                   seconds * 1000, route, completed ? "" : " aborted");
+    host_.access_log->Write(std::string_view(line.data(), line.size()));
   }
   spool_.Reset();
   if (!completed) {

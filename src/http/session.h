@@ -13,8 +13,8 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <spdlog/logger.h>
 
+#include "http/access_log.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -41,7 +41,7 @@ struct SessionHost {
   const ServerOptions options;
   const Router& router;
   Metrics& metrics;
-  std::shared_ptr<spdlog::logger> access_log;  // null: no access log
+  std::unique_ptr<AccessLog> access_log;  // null: no access log
   std::atomic<bool> stopping{false};
   // Runs blocking handlers and stream reads (ServerOptions::blocking_threads).
   boost::asio::thread_pool blocking;

@@ -49,7 +49,8 @@ Response::Response(Response&& other) noexcept
     : status(other.status),
       reason(std::move(other.reason)),
       headers(std::move(other.headers)),
-      body(std::move(other.body)) {
+      body(std::move(other.body)),
+      continue_blocking(std::move(other.continue_blocking)) {
   // A moved-from FileBody must not close the fd the new owner holds.
   if (auto* file = std::get_if<FileBody>(&other.body)) {
     file->fd = -1;
@@ -65,6 +66,7 @@ Response& Response::operator=(Response&& other) noexcept {
   reason = std::move(other.reason);
   headers = std::move(other.headers);
   body = std::move(other.body);
+  continue_blocking = std::move(other.continue_blocking);
   if (auto* file = std::get_if<FileBody>(&other.body)) {
     file->fd = -1;
   }

@@ -68,6 +68,10 @@ struct Response {
   std::vector<Header> headers;
   // A shared body lets cached pages be sent without copying.
   std::variant<std::string, std::shared_ptr<const std::string>, FileBody, StreamBody> body;
+  // When set, the server ignores the rest of this response, runs this on its blocking
+  // pool and sends what it returns: a handler answers fast cases inline and hands slow
+  // ones (a network fetch) off without holding an I/O thread.
+  std::function<Response()> continue_blocking;
 
   Response() = default;
   Response(Response&&) noexcept;

@@ -742,3 +742,40 @@ TEST_F(ServerTest, SlowStreamReadsDoNotStallTheIoThread) {
 
 }  // namespace
 }  // namespace pipy::http
+
+namespace pipy::http {
+namespace {
+
+// A handler may answer inline or hand the slow part to the blocking pool through
+// continue_blocking; with one I/O thread, others are served meanwhile.
+TEST_F(ServerTest, ContinueBlockingRunsOffTheIoThread) {
+  router_.Add("GET", "/maybe/{kind}", Opts("maybe"), [](Request& request) {
+    if (request.param("kind") == "fast") {
+      return TextResponse(200, "inline");
+    }
+    Response deferred;
+    deferred.continue_blocking = [] {
+      std::this_thread::sleep_for(1500ms);
+      return TextResponse(200, "deferred");
+    };
+    return deferred;
+  });
+  ServerOptions o;
+  o.threads = 1;
+  StartServer(o);
+  Conn waiting(port_);
+  waiting.Send("GET /maybe/slow HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::this_thread::sleep_for(100ms);
+  auto start = std::chrono::steady_clock::now();
+  Conn fast(port_);
+  auto r = fast.Get("/maybe/fast");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body, "inline");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 700ms);
+  auto slow = waiting.Read();
+  ASSERT_TRUE(slow.has_value());
+  EXPECT_EQ(slow->body, "deferred");
+}
+
+}  // namespace
+}  // namespace pipy::http

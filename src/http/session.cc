@@ -106,8 +106,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadBodySome();
   void OnBody(error_code ec);
   Status StoreChunk(const char* data, std::size_t n);
+  Response Guarded(const std::function<Response()>& fn);
   Response RunHandler();
   void CallHandler();
+  void ContinueBlocking(std::function<Response()> fn);
 
   // --- writing --------------------------------------------------------------------------
 
@@ -419,10 +421,11 @@ Status Session::StoreChunk(const char* data, std::size_t n) {
   return spool_.Write(data, n);
 }
 
-// Runs the route's handler, turning an exception into a 500.
-Response Session::RunHandler() {
+// Runs `fn` (the route's handler or a continuation it returned), turning an exception into
+// a 500.
+Response Session::Guarded(const std::function<Response()>& fn) {
   try {
-    return route_->handler(request_);
+    return fn();
   } catch (const std::exception& e) {
     spdlog::error("http: handler of {} threw: {}", route_->pattern, e.what());
   } catch (...) {
@@ -431,15 +434,32 @@ Response Session::RunHandler() {
   return TextResponse(500, "internal error\n");
 }
 
+Response Session::RunHandler() {
+  return Guarded([this] { return route_->handler(request_); });
+}
+
 void Session::CallHandler() {
   if (!route_->options.blocking) {
-    SendResponse(RunHandler());
+    Response response = RunHandler();
+    if (!response.continue_blocking) {
+      SendResponse(std::move(response));
+      return;
+    }
+    ContinueBlocking(std::move(response.continue_blocking));
     return;
   }
-  // Off the I/O threads; the response is sent from the connection's strand again. The
-  // session is idle meanwhile (nothing else touches request_ until then).
-  asio::post(host_.blocking, [self = shared_from_this()] {
-    auto response = std::make_shared<Response>(self->RunHandler());
+  ContinueBlocking([self = shared_from_this()] { return self->RunHandler(); });
+}
+
+// Runs `fn` off the I/O threads, then sends its response from the connection's strand.
+// The session is idle meanwhile (nothing else touches request_ until then).
+void Session::ContinueBlocking(std::function<Response()> fn) {
+  asio::post(host_.blocking, [self = shared_from_this(), fn = std::move(fn)] {
+    auto response = std::make_shared<Response>(self->Guarded(fn));
+    while (response->continue_blocking) {
+      auto next = std::move(response->continue_blocking);
+      *response = self->Guarded(next);
+    }
     asio::post(self->stream_.get_executor(),
                [self, response] { self->SendResponse(std::move(*response)); });
   });

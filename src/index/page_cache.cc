@@ -23,6 +23,16 @@ std::uint64_t PageCache::GenerationLocked(std::string_view project) const {
   return it == generations_.end() ? 0 : it->second;
 }
 
+std::optional<CachedPage> PageCache::Find(std::string_view project, const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(key);
+  if (it != entries_.end() && it->second.generation == GenerationLocked(project) &&
+      it->second.epoch == epoch_ && !Expired(it->second.page)) {
+    return it->second.page;
+  }
+  return std::nullopt;
+}
+
 Result<CachedPage> PageCache::GetOrBuild(std::string_view project, const std::string& key,
                                          const std::function<Result<CachedPage>()>& build) {
   std::uint64_t epoch;

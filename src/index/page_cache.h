@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -33,6 +34,10 @@ class PageCache {
   // its expires_ms), else calls
   // `build`, caches its result (unless `project` changed meanwhile) and returns it.
   // Errors from `build` are returned and not cached.
+  // The page cached under `key` for `project` when still current, else nullopt (nothing
+  // is built).
+  std::optional<CachedPage> Find(std::string_view project, const std::string& key);
+
   Result<CachedPage> GetOrBuild(std::string_view project, const std::string& key,
                                 const std::function<Result<CachedPage>()>& build);
   // Invalidates every page of `project` and the root list.

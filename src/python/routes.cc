@@ -14,11 +14,9 @@ void RegisterRoutes(http::Router& router, index::Index& index, const app::Access
   };
 
   router.Add("GET", "/simple/", {.name = "simple_root"}, bind(&ServeRoot));
-  // An unknown project may be fetched from the upstream: then the page handler can wait
-  // on a network and must not hold an I/O thread. Internal pages come from the cache.
-  router.Add("GET", "/simple/{name}/",
-             {.name = "simple_project", .blocking = ctx->options.unknown_projects != nullptr},
-             bind(&ServeProject));
+  // (With an upstream, a page not in the cache is built on the blocking pool: see
+  // ServeProject.)
+  router.Add("GET", "/simple/{name}/", {.name = "simple_project"}, bind(&ServeProject));
   router.Add("GET", "/simple/{name}", {.name = "simple_redirect"}, bind(&RedirectToProject));
   // Opening a remote blob is a network round trip; a local one is a file open.
   router.Add("GET", "/files/{sha256}/{filename}",

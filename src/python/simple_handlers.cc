@@ -106,20 +106,42 @@ http::Response ServeProject(Context& ctx, const http::Request& request) {
     return NotAcceptable(format.error());
   }
   ctx.index.Revalidate();
-  Result<index::CachedPage> page = ctx.index.pages().GetOrBuild(
-      normalized, CacheKey(normalized, *format), [&]() -> Result<index::CachedPage> {
-        Result<std::shared_ptr<const index::ProjectView>> view = ctx.index.GetProject(normalized);
-        // An internal project always wins: the fallback only sees unknown names, and its
-        // pages share this cache, so creating the project drops them at once.
-        if (!view && view.error().code() == StatusCode::kNotFound &&
-            ctx.options.unknown_projects != nullptr) {
-          return ctx.options.unknown_projects->ProjectPage(normalized, *format);
-        }
-        if (!view) {
-          return view.error();
-        }
-        return MakePage(RenderProject(*format, **view), *format);
-      });
+  const std::string key = CacheKey(normalized, *format);
+  auto build = [&ctx, normalized, format = *format]() -> Result<index::CachedPage> {
+    Result<std::shared_ptr<const index::ProjectView>> view = ctx.index.GetProject(normalized);
+    // An internal project always wins: the fallback only sees unknown names, and its
+    // pages share this cache, so creating the project drops them at once.
+    if (!view && view.error().code() == StatusCode::kNotFound &&
+        ctx.options.unknown_projects != nullptr) {
+      return ctx.options.unknown_projects->ProjectPage(normalized, format);
+    }
+    if (!view) {
+      return view.error();
+    }
+    return MakePage(RenderProject(format, **view), format);
+  };
+  if (ctx.options.unknown_projects != nullptr) {
+    // Building may ask the upstream (a network wait): answer a cached page here, and
+    // build anything else on the server's blocking pool.
+    if (std::optional<index::CachedPage> cached = ctx.index.pages().Find(normalized, key)) {
+      return PageResponse(*cached, request);
+    }
+    http::Response deferred;
+    std::string if_none_match(request.header("if-none-match").value_or(""));
+    deferred.continue_blocking = [&ctx, normalized, key, build, if_none_match] {
+      Result<index::CachedPage> page = ctx.index.pages().GetOrBuild(normalized, key, build);
+      if (!page) {
+        return http::ErrorResponse(page.error());
+      }
+      http::Request conditional;
+      if (!if_none_match.empty()) {
+        conditional.headers.push_back({"If-None-Match", if_none_match});
+      }
+      return PageResponse(*page, conditional);
+    };
+    return deferred;
+  }
+  Result<index::CachedPage> page = ctx.index.pages().GetOrBuild(normalized, key, build);
   if (!page) {
     return http::ErrorResponse(page.error());
   }

@@ -148,7 +148,15 @@ int Gc(const config::Config& config, std::chrono::seconds min_age) {
     return 2;
   }
   int failures = 0;
+  std::size_t kept = 0;
   for (const auto& blob : doomed) {
+    // An upload of the same bytes since the listing refreshed the blob's age (the stores
+    // do that when asked to store bytes they have): it is about to be referenced.
+    auto now = repo->blobs->Stat(blob.key);
+    if (now && now->modified_unix > cutoff) {
+      ++kept;
+      continue;
+    }
     Status removed = repo->blobs->Delete(blob.key);
     if (!removed.ok()) {
       ++failures;
@@ -157,7 +165,7 @@ int Gc(const config::Config& config, std::chrono::seconds min_age) {
     }
     std::cout << "removed " << blob.key << " (" << blob.size << " bytes)\n";
   }
-  std::cout << doomed.size() - failures << " unreferenced blobs removed\n";
+  std::cout << doomed.size() - failures - kept << " unreferenced blobs removed\n";
   return failures == 0 ? 0 : 1;
 }
 

@@ -779,3 +779,49 @@ TEST_F(ServerTest, ContinueBlockingRunsOffTheIoThread) {
 
 }  // namespace
 }  // namespace pipy::http
+
+namespace pipy::http {
+namespace {
+
+// Two buffers alternate while a long stream is sent: every byte arrives once, in order,
+// with and without a known length.
+TEST_F(ServerTest, LongStreamsArriveIntactInOrder) {
+  auto make_stream = [](bool known_length) {
+    constexpr std::size_t kTotal = 5 * 1024 * 1024 + 123;
+    auto sent = std::make_shared<std::size_t>(0);
+    StreamBody body;
+    if (known_length) {
+      body.length = kTotal;
+    }
+    body.read = [sent](char* buf, std::size_t n) -> Result<std::size_t> {
+      std::size_t take = std::min<std::size_t>({n, kTotal - *sent, 100'000});
+      for (std::size_t i = 0; i < take; ++i) {
+        buf[i] = static_cast<char>(((*sent + i) * 2654435761u) >> 24);
+      }
+      *sent += take;
+      return take;
+    };
+    Response response;
+    response.body = std::move(body);
+    return response;
+  };
+  router_.Add("GET", "/long/{kind}", Opts("long"), [&](Request& request) {
+    return make_stream(request.param("kind") == "sized");
+  });
+  StartServer();
+  std::string expected(5 * 1024 * 1024 + 123, '\0');
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    expected[i] = static_cast<char>((i * 2654435761u) >> 24);
+  }
+  for (const char* kind : {"sized", "chunked"}) {
+    Conn c(port_);
+    auto r = c.Get(std::string("/long/") + kind);
+    ASSERT_TRUE(r.has_value()) << kind;
+    EXPECT_EQ(r->status, 200);
+    ASSERT_EQ(r->body.size(), expected.size()) << kind;
+    EXPECT_TRUE(r->body == expected) << kind << ": bytes differ";
+  }
+}
+
+}  // namespace
+}  // namespace pipy::http

@@ -119,7 +119,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void SendFileSome();
   void WaitWritable();
   void StreamSome();
-  void OnStreamRead(Result<std::size_t> got, std::size_t want);
+  void ReadNextChunk();
+  void OnStreamRead(Result<std::size_t> got, std::size_t want, int index);
+  void WriteReadyChunk();
+  void FinishStreamIfDone();
+  void FailStream();
   void Finish(bool completed);
   void LingeringClose();
   void Linger();
@@ -133,7 +137,18 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
   std::unique_ptr<char[]> chunk_buf_;   // request bodies
-  std::unique_ptr<char[]> stream_buf_;  // StreamBody responses (allocated on first use)
+  // StreamBody responses: two buffers (one filling, one being written), allocated on
+  // first use, and the state of the transfer.
+  std::unique_ptr<char[]> stream_bufs_[2];
+  std::uint64_t stream_requested_ = 0;  // bytes the source has delivered
+  int stream_fill_ = 0;                 // the buffer the next read fills
+  int stream_ready_index_ = 0;          // the buffer read but not yet written...
+  std::size_t stream_ready_bytes_ = 0;  // ...and how much it holds
+  bool stream_reading_ = false;
+  bool stream_writing_ = false;
+  bool stream_has_ready_ = false;
+  bool stream_end_ = false;             // the source has no more bytes
+  bool stream_failed_ = false;
   std::string head_;
   std::string chunk_head_;
   bool first_ = true;
@@ -616,86 +631,146 @@ void Session::WaitWritable() {
                               });
 }
 
+// A StreamBody is sent with two buffers: while one is written to the client, the next
+// read (on the blocking pool, often waiting on S3 or an upstream) fills the other, so
+// the source and the client transfer at the same time.
 void Session::StreamSome() {
-  StreamBody& stream = std::get<StreamBody>(response_.body);
-  if (stream.length.has_value() && bytes_ >= *stream.length) {
-    Finish(true);
-    return;
+  for (auto& buf : stream_bufs_) {
+    if (!buf) {
+      buf = std::make_unique<char[]>(kStreamChunkBytes);
+    }
   }
-  if (!stream_buf_) {
-    stream_buf_ = std::make_unique<char[]>(kStreamChunkBytes);
+  stream_requested_ = 0;
+  stream_fill_ = 0;
+  stream_reading_ = stream_writing_ = stream_has_ready_ = stream_end_ = stream_failed_ = false;
+  ReadNextChunk();
+}
+
+void Session::ReadNextChunk() {
+  StreamBody& stream = std::get<StreamBody>(response_.body);
+  if (stream_end_ || stream_reading_) {
+    return;
   }
   std::size_t want = kStreamChunkBytes;
   if (stream.length.has_value()) {
-    want = static_cast<std::size_t>(std::min<std::uint64_t>(want, *stream.length - bytes_));
+    if (stream_requested_ >= *stream.length) {
+      stream_end_ = true;
+      return;
+    }
+    want = static_cast<std::size_t>(
+        std::min<std::uint64_t>(want, *stream.length - stream_requested_));
   }
-  // A stream's read may wait on a network (S3, an upstream): it runs on the blocking pool,
-  // and the write continues on the connection's strand.
-  asio::post(host_.blocking, [self = shared_from_this(), want] {
+  stream_reading_ = true;
+  const int index = stream_fill_;
+  asio::post(host_.blocking, [self = shared_from_this(), want, index] {
     StreamBody& body = std::get<StreamBody>(self->response_.body);
     Result<std::size_t> got = std::size_t{0};
     try {
       if (body.read) {
-        got = body.read(self->stream_buf_.get(), want);
+        got = body.read(self->stream_bufs_[index].get(), want);
       }
     } catch (const std::exception& e) {
       got = Internal(e.what());
     }
     asio::post(self->stream_.get_executor(),
-               [self, got = std::move(got), want]() mutable {
-                 self->OnStreamRead(std::move(got), want);
+               [self, got = std::move(got), want, index]() mutable {
+                 self->OnStreamRead(std::move(got), want, index);
                });
   });
 }
 
-void Session::OnStreamRead(Result<std::size_t> got, std::size_t want) {
+void Session::OnStreamRead(Result<std::size_t> got, std::size_t want, int index) {
+  stream_reading_ = false;
+  if (stream_failed_) {
+    return;
+  }
   StreamBody& stream = std::get<StreamBody>(response_.body);
   if (!got.has_value()) {
     spdlog::error("http: response stream for {} failed: {}", request_.target,
                   got.error().ToString());
-    Finish(false);
+    FailStream();
     return;
   }
   std::size_t n = std::min(*got, want);
   if (n == 0) {
-    if (stream.length.has_value()) {
+    if (stream.length.has_value() && stream_requested_ < *stream.length) {
       spdlog::error("http: response stream for {} ended {} bytes early", request_.target,
-                    *stream.length - bytes_);
-      Finish(false);
+                    *stream.length - stream_requested_);
+      FailStream();
       return;
     }
-    if (!chunked_) {
-      Finish(true);
-      return;
-    }
-    static constexpr std::string_view kLastChunk = "0\r\n\r\n";
-    stream_.expires_after(host_.options.idle_timeout);
-    asio::async_write(stream_, asio::buffer(kLastChunk.data(), kLastChunk.size()),
-                      [self = shared_from_this()](error_code ec, std::size_t) {
-                        self->Finish(!ec);
-                      });
+    stream_end_ = true;
+    FinishStreamIfDone();
     return;
   }
-  bytes_ += n;
-  auto on_written = [self = shared_from_this()](error_code ec, std::size_t) {
-    if (ec) {
-      self->Finish(false);
+  stream_requested_ += n;
+  stream_has_ready_ = true;
+  stream_ready_index_ = index;
+  stream_ready_bytes_ = n;
+  stream_fill_ = 1 - index;
+  if (!stream_writing_) {
+    WriteReadyChunk();
+  }
+}
+
+void Session::WriteReadyChunk() {
+  stream_writing_ = true;
+  stream_has_ready_ = false;
+  const int index = stream_ready_index_;
+  const std::size_t n = stream_ready_bytes_;
+  ReadNextChunk();  // fills the other buffer while this one goes out
+  auto on_written = [self = shared_from_this(), n](error_code ec, std::size_t) {
+    self->stream_writing_ = false;
+    if (self->stream_failed_) {
       return;
     }
-    self->StreamSome();
+    if (ec) {
+      self->FailStream();
+      return;
+    }
+    self->bytes_ += n;
+    if (self->stream_has_ready_) {
+      self->WriteReadyChunk();
+      return;
+    }
+    self->ReadNextChunk();  // e.g. when the length was reached: marks the end
+    self->FinishStreamIfDone();
   };
   stream_.expires_after(host_.options.idle_timeout);
   if (!chunked_) {
-    asio::async_write(stream_, asio::buffer(stream_buf_.get(), n), std::move(on_written));
+    asio::async_write(stream_, asio::buffer(stream_bufs_[index].get(), n), std::move(on_written));
     return;
   }
   // RFC 9112 section 7.1: chunk-size in hex, CRLF, data, CRLF.
   chunk_head_ = fmt::format("{:x}\r\n", n);
   static constexpr std::string_view kCrlf = "\r\n";
   std::array<asio::const_buffer, 3> buffers = {asio::buffer(chunk_head_),
-                                               asio::buffer(stream_buf_.get(), n),
+                                               asio::buffer(stream_bufs_[index].get(), n),
                                                asio::buffer(kCrlf.data(), kCrlf.size())};
   asio::async_write(stream_, buffers, std::move(on_written));
+}
+
+// Ends the response once the source is exhausted and every byte has been written.
+void Session::FinishStreamIfDone() {
+  if (!stream_end_ || stream_reading_ || stream_writing_ || stream_has_ready_) {
+    return;
+  }
+  if (!chunked_) {
+    Finish(true);
+    return;
+  }
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  stream_.expires_after(host_.options.idle_timeout);
+  asio::async_write(stream_, asio::buffer(kLastChunk.data(), kLastChunk.size()),
+                    [self = shared_from_this()](error_code ec, std::size_t) {
+                      self->Finish(!ec);
+                    });
+}
+
+// Aborts a streamed response: the client sees a truncated body, never a complete one.
+void Session::FailStream() {
+  stream_failed_ = true;
+  Finish(false);
 }
 
 void Session::Finish(bool completed) {

@@ -1,5 +1,7 @@
 #include "storage/s3_xml.h"
 
+#include "core/escape.h"
+
 #include <cstdint>
 
 #include "core/strings.h"
@@ -190,30 +192,8 @@ std::string Decode(std::string_view raw) {
 }
 
 std::string Escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
+  // XML's five predefined entities; &#39; for the apostrophe is valid XML as well.
+  return HtmlEscape(text);
 }
 
 }  // namespace pipy::storage::xml

@@ -59,7 +59,7 @@ TEST(S3XmlTest, MalformedInputGivesNothingAndNeverOverreads) {
 
 TEST(S3XmlTest, EscapeRoundTrips) {
   std::string text = "\"etag\" <&> 'x'";
-  EXPECT_EQ(Escape(text), "&quot;etag&quot; &lt;&amp;&gt; &apos;x&apos;");
+  EXPECT_EQ(Escape(text), "&quot;etag&quot; &lt;&amp;&gt; &#39;x&#39;");
   EXPECT_EQ(Decode(Escape(text)), text);
 }
 

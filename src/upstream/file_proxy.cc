@@ -13,6 +13,7 @@
 
 #include "core/sha256.h"
 #include "http/conditional.h"
+#include "python/blob_response.h"
 #include "upstream/project_page.h"
 #include "upstream/proxy.h"
 
@@ -25,28 +26,6 @@ constexpr std::size_t kMaxQueuedBytes = 4 * 1024 * 1024;
 
 std::string ContentTypeForFile(std::string_view filename) {
   return filename.ends_with(".tar.gz") ? "application/gzip" : "application/octet-stream";
-}
-
-Result<http::Response> BlobResponse(std::unique_ptr<storage::BlobReader> reader) {
-  http::Response response;
-  int fd = reader->native_fd();
-  if (fd >= 0) {
-    int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (own < 0) {
-      return Internal("cannot duplicate a blob descriptor: " + std::string(std::strerror(errno)));
-    }
-    http::FileBody body;
-    body.fd = own;
-    body.length = reader->size();
-    response.body = body;
-    return response;
-  }
-  std::shared_ptr<storage::BlobReader> shared(std::move(reader));
-  http::StreamBody body;
-  body.length = shared->size();
-  body.read = [shared](char* buf, std::size_t n) { return shared->Read(buf, n); };
-  response.body = std::move(body);
-  return response;
 }
 
 http::Response Immutable(http::Response response, std::string_view key,
@@ -119,12 +98,12 @@ http::Response Proxy::ServeFile(const http::Request& request) {
     response.SetHeader("Cache-Control", std::string(kImmutable));
     return response;
   }
-  auto reader = index_.OpenBlob(sha256);
+  auto reader = index_.ReadBlobForServing(sha256);
   if (reader) {
     if (!entry->recorded) {
       WriteRecord(sha256, *entry);  // e.g. stored by another node: remember it here too
     }
-    auto response = BlobResponse(std::move(*reader));
+    auto response = python::BlobResponse(std::move(*reader));
     if (!response) {
       return http::ErrorResponse(response.error());
     }
@@ -141,9 +120,9 @@ http::Response Proxy::ServeMetadata(const FileEntry& entry, std::string_view sha
   if (key.empty()) {
     return http::ErrorResponse(NotFound("\"" + entry.filename + "\" has no metadata file"));
   }
-  auto reader = index_.OpenBlob(key);
+  auto reader = index_.ReadBlobForServing(key);
   if (reader) {
-    auto response = BlobResponse(std::move(*reader));
+    auto response = python::BlobResponse(std::move(*reader));
     if (!response) {
       return http::ErrorResponse(response.error());
     }

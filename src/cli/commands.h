@@ -22,7 +22,9 @@ struct Repository {
 
 // Creates the data folder and opens the configured blob store and catalog; errors name the
 // backend that failed.
-Result<Repository> OpenRepository(const config::Config& config);
+// `read_cache`: put the node's local read-through cache in front of a remote blob store
+// (serving only; check, gc, import and migrate must see the store itself).
+Result<Repository> OpenRepository(const config::Config& config, bool read_cache = false);
 
 int Serve(const config::Config& config);
 int TokenCreate(const config::Config& config, const std::string& name,

@@ -6,7 +6,7 @@
 
 namespace pipy::cli {
 
-Result<Repository> OpenRepository(const config::Config& config) {
+Result<Repository> OpenRepository(const config::Config& config, bool read_cache) {
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) {
@@ -26,6 +26,7 @@ Result<Repository> OpenRepository(const config::Config& config) {
   storage_options.redirect_downloads = config.storage.redirect_downloads;
   storage_options.multipart_threshold = config.storage.multipart_threshold;
   storage_options.timeout = config.storage.timeout;
+  storage_options.cache_bytes = read_cache ? config.storage.cache_size : 0;
   auto blobs = storage::MakeBlobStore(storage_options);
   if (!blobs) {
     return blobs.error().WithContext("storage (" + config.storage.backend + ")");

@@ -57,7 +57,7 @@ int Serve(const config::Config& config) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto repo = OpenRepository(config);
+  auto repo = OpenRepository(config, /*read_cache=*/true);
   if (!repo) {
     std::cerr << "pipy: " << repo.error().message() << "\n";
     return 1;

@@ -58,13 +58,13 @@ class Section {
   }
 
   template <typename T>
-  Status Bytes(std::string_view key, T* out) {
+  Status Bytes(std::string_view key, T* out, bool zero_ok = false) {
     const toml::node* node = Take(key);
     if (node == nullptr) {
       return Status::Ok();
     }
     if (auto n = node->value<std::int64_t>()) {
-      if (*n <= 0) {
+      if (*n < 0 || (*n == 0 && !zero_ok)) {
         return Bad(key, "a positive size");
       }
       *out = static_cast<T>(*n);
@@ -72,7 +72,7 @@ class Section {
     }
     if (auto s = node->value<std::string>()) {
       auto size = ParseByteSize(*s);
-      if (!size || *size == 0) {
+      if (!size || (*size == 0 && !zero_ok)) {
         return Bad(key, "a size such as 512MiB");
       }
       *out = static_cast<T>(*size);
@@ -237,6 +237,7 @@ Status ReadTables(const toml::table& root, Config& config) {
   PIPY_RETURN_IF_ERROR(storage.Bool("redirect_downloads", &s.redirect_downloads));
   PIPY_RETURN_IF_ERROR(storage.Bytes("multipart_threshold", &s.multipart_threshold));
   PIPY_RETURN_IF_ERROR(storage.Duration("timeout", &s.timeout));
+  PIPY_RETURN_IF_ERROR(storage.Bytes("cache_size", &s.cache_size, /*zero_ok=*/true));
   PIPY_RETURN_IF_ERROR(storage.NoOtherKeys());
 
   PIPY_RETURN_IF_ERROR(catalog.String("backend", &config.catalog.backend));

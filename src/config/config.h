@@ -45,6 +45,7 @@ struct StorageConfig {
   bool redirect_downloads = false;              // s3: 302 to a presigned URL
   std::uint64_t multipart_threshold = 64ull * 1024 * 1024;  // s3: multipart upload above
   std::chrono::milliseconds timeout{30'000};    // s3: per request
+  std::uint64_t cache_size = 1ull << 30;        // s3: local read-through cache; 0 = none
 };
 
 struct CatalogConfig {

@@ -110,6 +110,7 @@ access_key_id = "k"
 secret_access_key = "s"
 multipart_threshold = "8MiB"
 timeout = "5s"
+cache_size = 0
 [catalog]
 backend = "postgres"
 url = "postgresql://pipy@127.0.0.1/pipy"
@@ -118,6 +119,7 @@ pool_size = 4
   ASSERT_TRUE(s3) << s3.error().ToString();
   EXPECT_EQ(s3->storage.multipart_threshold, 8u * 1024 * 1024);
   EXPECT_EQ(s3->storage.timeout, std::chrono::seconds(5));
+  EXPECT_EQ(s3->storage.cache_size, 0u);
   EXPECT_EQ(s3->catalog.pool_size, 4);
   for (const char* text : {"[storage]\nbackend = \"s3\"\nbucket = \"b\"\n",
                            "[catalog]\nbackend = \"postgres\"\n"}) {

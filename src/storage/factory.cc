@@ -1,5 +1,6 @@
 #include "storage/factory.h"
 
+#include "storage/caching_blob_store.h"
 #include "storage/filesystem_blob_store.h"
 #include "storage/filesystem_layout.h"
 #include "storage/s3_blob_store.h"
@@ -32,7 +33,15 @@ Result<std::unique_ptr<BlobStore>> MakeBlobStore(const StorageOptions& options) 
     s3.redirect_downloads = options.redirect_downloads;
     PIPY_ASSIGN_OR_RETURN(std::unique_ptr<S3BlobStore> store, S3BlobStore::Create(std::move(s3)));
     PIPY_RETURN_IF_ERROR(store->CheckAccess());
-    return std::unique_ptr<BlobStore>(std::move(store));
+    if (options.cache_bytes == 0) {
+      return std::unique_ptr<BlobStore>(std::move(store));
+    }
+    BlobCacheOptions cache;
+    cache.dir = options.root / "cache";
+    cache.budget_bytes = options.cache_bytes;
+    PIPY_ASSIGN_OR_RETURN(std::unique_ptr<CachingBlobStore> cached,
+                          CachingBlobStore::Create(std::move(store), std::move(cache)));
+    return std::unique_ptr<BlobStore>(std::move(cached));
   }
   return InvalidArgument("unknown storage backend \"" + options.backend +
                          "\" (known: \"filesystem\", \"s3\")");

@@ -33,6 +33,8 @@ struct StorageOptions {
   std::uint64_t part_size = 16ull << 20;
   std::chrono::milliseconds timeout{30'000};  // per request
   int max_attempts = 4;                       // per request, retries included
+  // s3: a read-through cache of blobs on local disk under root/cache (0 = none).
+  std::uint64_t cache_bytes = 1ull << 30;
 };
 
 // Opens the configured store. kInvalidArgument naming the backend when it is unknown or its

@@ -48,7 +48,13 @@ def test_twine_upload_is_stored_in_s3_and_served(s3_server, tmp_path):
     r = s3_server.fetch_file("pipyt-s3", whl.filename)
     assert r.status == 200, r.text[:300]
     assert sha256_of(r.body) == whl.sha256
-    assert s3_server.blob_files() == [], "with S3 the data folder holds no blobs"
+    # With S3 the data folder holds no blobs of its own: only the node's read-through cache
+    # (a copy of what it served, so the next download is a local file).
+    cache = s3_server.data / "cache"
+    assert [p for p in s3_server.blob_files() if cache not in p.parents] == []
+    assert [p.name for p in s3_server.blob_files()] == [whl.sha256]
+    again = s3_server.fetch_file("pipyt-s3", whl.filename)
+    assert again.status == 200 and sha256_of(again.body) == whl.sha256
 
     check = run_cli("check", "--data", str(s3_server.data),
                     "--config", str(s3_server.root / "pipy.toml"))

@@ -220,7 +220,9 @@ Result<PublishResult> Index::PublishPython(const auth::Principal& who, const Pyt
   }
 
   record.project = parsed.project;
-  record.version = parsed.version.ToString();
+  // PEP 440: "1.0" and "1.0.0" are one version, so they are one release — the one already
+  // stored, spelled as it was first published.
+  PIPY_ASSIGN_OR_RETURN(record.version, ReleaseVersionFor(parsed.project, parsed.version));
   record.filename = upload.filename;
   record.packagetype = parsed.wheel ? "bdist_wheel" : "sdist";
   record.size = digest.size;
@@ -237,6 +239,17 @@ Result<PublishResult> Index::PublishPython(const auth::Principal& who, const Pyt
     }
   }
   return PublishResult{outcome, record};
+}
+
+Result<std::string> Index::ReleaseVersionFor(std::string_view project, const Version& version) {
+  PIPY_ASSIGN_OR_RETURN(auto releases, catalog_.ListReleases(project));
+  for (const auto& release : releases) {
+    auto stored = Version::Parse(release.version);
+    if (stored && *stored == version) {
+      return release.version;
+    }
+  }
+  return version.ToString();
 }
 
 Status Index::SetYanked(const auth::Principal& who, std::string_view project,

@@ -19,6 +19,7 @@
 #include "auth/principal.h"
 #include "catalog/catalog.h"
 #include "core/status.h"
+#include "core/version.h"
 #include "index/blob_cache.h"
 #include "index/page_cache.h"
 #include "storage/blob_store.h"
@@ -119,6 +120,10 @@ class Index {
   storage::BlobStore& blobs() { return blobs_; }
 
  private:
+  // The stored spelling of the release of `project` equal to `version` (PEP 440), or
+  // `version` normalized when there is none yet.
+  Result<std::string> ReleaseVersionFor(std::string_view project, const Version& version);
+
   storage::BlobStore& blobs_;
   catalog::Catalog& catalog_;
   IndexOptions options_;

@@ -229,6 +229,22 @@ TEST_F(IndexTest, YankNeedsRightsAndShowsOnTheProject) {
   EXPECT_FALSE((*view)->files[0].yanked);
 }
 
+TEST_F(IndexTest, EqualVersionsSpelledDifferentlyShareOneRelease) {
+  ASSERT_TRUE(index_->PublishPython(uploader_, UploadOf(MakeSdist(dist_dir(), "acme-x", "1.0"))));
+  auto wheel = index_->PublishPython(uploader_, UploadOf(MakeWheel(dist_dir(), "acme-x", "1.0.0")));
+  ASSERT_TRUE(wheel) << wheel.error().ToString();
+  EXPECT_EQ(wheel->file.version, "1.0");
+  auto view = index_->GetProject("acme-x");
+  ASSERT_TRUE(view);
+  ASSERT_EQ((*view)->releases.size(), 1u);
+  EXPECT_EQ((*view)->files.size(), 2u);
+  // So a yank of either spelling covers both files.
+  ASSERT_TRUE(index_->SetYanked(uploader_, "acme-x", "1.0.0", true, "bad").ok());
+  view = index_->GetProject("acme-x");
+  ASSERT_TRUE(view);
+  EXPECT_TRUE((*view)->files[0].yanked && (*view)->files[1].yanked);
+}
+
 TEST_F(IndexTest, ProjectViewIsNewestFirstByPep440) {
   for (const char* version : {"1.0", "1.10", "1.9", "1.10rc1", "2.0.dev1"}) {
     auto dir = tmp_.path() / version;

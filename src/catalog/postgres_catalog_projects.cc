@@ -1,5 +1,6 @@
 // PostgresCatalog: projects, releases, yanks (PEP 592), the change sequence and tokens.
 #include "catalog/postgres_catalog.h"
+#include "catalog/token_scopes.h"
 
 namespace pipy::catalog {
 
@@ -16,31 +17,6 @@ constexpr std::string_view kSelectProject =
 
 ProjectRecord ReadProjectRow(const Rows& rows, int i) {
   return ProjectRecord{rows.Text(i, 0), rows.Text(i, 1), rows.Int(i, 2), rows.Int(i, 3)};
-}
-
-// Scopes are stored space-separated, as in SQLite: no scope contains whitespace (checked).
-std::string JoinScopes(const std::vector<std::string>& scopes) {
-  std::string out;
-  for (const std::string& scope : scopes) {
-    if (!out.empty()) {
-      out += ' ';
-    }
-    out += scope;
-  }
-  return out;
-}
-
-std::vector<std::string> SplitScopes(std::string_view joined) {
-  std::vector<std::string> out;
-  while (!joined.empty()) {
-    std::size_t space = joined.find(' ');
-    std::string_view scope = joined.substr(0, space);
-    if (!scope.empty()) {
-      out.emplace_back(scope);
-    }
-    joined = space == std::string_view::npos ? std::string_view() : joined.substr(space + 1);
-  }
-  return out;
 }
 
 constexpr std::string_view kSelectToken =

@@ -1,6 +1,7 @@
 // SqliteCatalog: API tokens. Only the sha256 of a secret is stored.
 #include "catalog/sqlite_catalog.h"
 #include "catalog/sqlite_catalog_internal.h"
+#include "catalog/token_scopes.h"
 
 namespace pipy::catalog {
 
@@ -8,32 +9,6 @@ using sqlite::Statement;
 using sqlite::Transaction;
 
 namespace {
-
-// Scopes are stored space-separated: no scope ("read", "upload:<glob>", "admin") contains
-// whitespace, which AddToken checks.
-std::string JoinScopes(const std::vector<std::string>& scopes) {
-  std::string out;
-  for (const std::string& scope : scopes) {
-    if (!out.empty()) {
-      out += ' ';
-    }
-    out += scope;
-  }
-  return out;
-}
-
-std::vector<std::string> SplitScopes(std::string_view joined) {
-  std::vector<std::string> out;
-  while (!joined.empty()) {
-    std::size_t space = joined.find(' ');
-    std::string_view scope = joined.substr(0, space);
-    if (!scope.empty()) {
-      out.emplace_back(scope);
-    }
-    joined = space == std::string_view::npos ? std::string_view() : joined.substr(space + 1);
-  }
-  return out;
-}
 
 constexpr std::string_view kSelectToken =
     "SELECT name, hash, scopes, created_ms, revoked FROM tokens";

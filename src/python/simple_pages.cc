@@ -155,6 +155,35 @@ std::string RenderRootJson(const std::vector<catalog::ProjectRecord>& projects) 
   return out;
 }
 
+void AppendFileAnchor(std::string& out, const FileLink& link) {
+  out += "    <a href=\"";
+  out += HtmlEscape(link.url);
+  out += "#sha256=";
+  out += link.sha256;
+  out += '"';
+  if (!link.requires_python.empty()) {
+    out += " data-requires-python=\"";
+    out += HtmlEscape(link.requires_python);
+    out += '"';
+  }
+  if (!link.metadata_sha256.empty()) {
+    // PEP 714 renamed the attribute; older pips only know the PEP 658 name.
+    out += " data-core-metadata=\"sha256=";
+    out += link.metadata_sha256;
+    out += "\" data-dist-info-metadata=\"sha256=";
+    out += link.metadata_sha256;
+    out += '"';
+  }
+  if (link.yanked) {
+    out += " data-yanked=\"";
+    out += HtmlEscape(link.yanked_reason);
+    out += '"';
+  }
+  out += '>';
+  out += HtmlEscape(link.filename);
+  out += "</a><br>\n";
+}
+
 std::string RenderProjectHtml(const index::ProjectView& view) {
   std::string out;
   out.reserve(512 + view.files.size() * 400);
@@ -166,32 +195,14 @@ std::string RenderProjectHtml(const index::ProjectView& view) {
   out += title;
   out += "</h1>\n";
   for (const catalog::FileRecord& f : view.files) {
-    out += "    <a href=\"";
-    out += HtmlEscape(FileUrl(f));
-    out += "#sha256=";
-    out += f.sha256;
-    out += '"';
-    if (!f.requires_python.empty()) {
-      out += " data-requires-python=\"";
-      out += HtmlEscape(f.requires_python);
-      out += '"';
-    }
-    if (!f.metadata_sha256.empty()) {
-      // PEP 714 renamed the attribute; older pips only know the PEP 658 name.
-      out += " data-core-metadata=\"sha256=";
-      out += f.metadata_sha256;
-      out += "\" data-dist-info-metadata=\"sha256=";
-      out += f.metadata_sha256;
-      out += '"';
-    }
-    if (f.yanked) {
-      out += " data-yanked=\"";
-      out += HtmlEscape(f.yanked_reason);
-      out += '"';
-    }
-    out += '>';
-    out += HtmlEscape(f.filename);
-    out += "</a><br>\n";
+    std::string url = FileUrl(f);
+    AppendFileAnchor(out, {.url = url,
+                           .sha256 = f.sha256,
+                           .filename = f.filename,
+                           .requires_python = f.requires_python,
+                           .metadata_sha256 = f.metadata_sha256,
+                           .yanked = f.yanked,
+                           .yanked_reason = f.yanked_reason});
   }
   out += kHtmlTail;
   return out;

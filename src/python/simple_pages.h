@@ -23,6 +23,20 @@ inline constexpr std::string_view kApiVersion = "1.1";
 // metadata lives at the same URL plus ".metadata".
 std::string FileUrl(const catalog::FileRecord& file);
 
+// One file's anchor on an HTML project page (PEP 503), with data-requires-python,
+// data-core-metadata and data-dist-info-metadata (PEP 658 / 714, when `metadata_sha256` is
+// set) and data-yanked (PEP 592). Shared by internal and proxied upstream pages.
+struct FileLink {
+  std::string_view url;               // without the fragment
+  std::string_view sha256;
+  std::string_view filename;
+  std::string_view requires_python;   // empty = none
+  std::string_view metadata_sha256;   // empty = no metadata file
+  bool yanked = false;
+  std::string_view yanked_reason;
+};
+void AppendFileAnchor(std::string& out, const FileLink& link);
+
 // The root list (every project, in the given order). HTML anchors point to
 // "/simple/<normalized>/" with the display name as text; JSON is
 // {"meta":{"api-version":"1.1"},"projects":[{"name":<display name>},...]}.

@@ -100,31 +100,14 @@ std::string RenderProjectHtml(const UpstreamProject& project) {
   std::string title = "Links for " + HtmlEscape(project.name);
   AppendHtmlHead(out, AllSizesKnown(project) ? python::kApiVersion : "1.0", title);
   for (const UpstreamFile& f : project.files) {
-    out += "    <a href=\"";
-    out += HtmlEscape(ProxiedFileUrl(f));
-    out += "#sha256=";
-    out += f.sha256;
-    out += '"';
-    if (!f.requires_python.empty()) {
-      out += " data-requires-python=\"";
-      out += HtmlEscape(f.requires_python);
-      out += '"';
-    }
-    if (f.has_metadata) {
-      out += " data-core-metadata=\"sha256=";
-      out += f.metadata_sha256;
-      out += "\" data-dist-info-metadata=\"sha256=";
-      out += f.metadata_sha256;
-      out += '"';
-    }
-    if (f.yanked) {
-      out += " data-yanked=\"";
-      out += HtmlEscape(f.yanked_reason);
-      out += '"';
-    }
-    out += '>';
-    out += HtmlEscape(f.filename);
-    out += "</a><br>\n";
+    std::string url = ProxiedFileUrl(f);
+    python::AppendFileAnchor(out, {.url = url,
+                                   .sha256 = f.sha256,
+                                   .filename = f.filename,
+                                   .requires_python = f.requires_python,
+                                   .metadata_sha256 = f.has_metadata ? f.metadata_sha256 : "",
+                                   .yanked = f.yanked,
+                                   .yanked_reason = f.yanked_reason});
   }
   out += "  </body>\n</html>\n";
   return out;

@@ -178,7 +178,8 @@ TEST_F(AuthenticatorTest, BadCredentialsAreUnauthenticated) {
   for (const std::string& header :
        {std::string("Bearer pipy_wrong"), Basic("__token__:nope"), std::string("Basic !!!!"),
         std::string("Basic"), std::string("Digest abc"), Basic("__token__:"),
-        std::string("Bearer ")}) {
+        std::string("Bearer "), std::string("Basic ===="), std::string("Basic ="),
+        std::string("Basic A==="), std::string("Basic X190b2tlbl9f=Og==")}) {
     auto p = auth.Authenticate(header);
     ASSERT_FALSE(p) << header;
     EXPECT_EQ(p.error().code(), StatusCode::kUnauthenticated) << header;

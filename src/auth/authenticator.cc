@@ -7,6 +7,7 @@
 #include <cstring>
 #include <span>
 
+#include "auth/credentials.h"
 #include "core/strings.h"
 
 namespace pipy::auth {
@@ -57,47 +58,6 @@ std::string Base64UrlNoPad(const unsigned char* data, std::size_t n) {
     out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
   }
   return out;
-}
-
-Result<std::string> DecodeBase64(std::string_view in) {
-  std::string out(in.size(), '\0');
-  if (in.empty() || in.size() % 4 != 0) {
-    return Unauthenticated("malformed basic credentials");
-  }
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) {
-    return Unauthenticated("malformed basic credentials");
-  }
-  // EVP_DecodeBlock counts padding as output bytes.
-  std::size_t len = static_cast<std::size_t>(n);
-  for (std::size_t i = in.size(); i > 0 && in[i - 1] == '='; --i) {
-    --len;
-  }
-  out.resize(len);
-  return out;
-}
-
-// The secret inside an Authorization header value.
-Result<std::string> ExtractSecret(std::string_view value) {
-  value = TrimSpacesAndTabs(value);
-  if (StartsWithIgnoreCase(value, "bearer ")) {
-    std::string_view secret = TrimSpacesAndTabs(value.substr(7));
-    if (secret.empty()) {
-      return Unauthenticated("empty bearer token");
-    }
-    return std::string(secret);
-  }
-  if (StartsWithIgnoreCase(value, "basic ")) {
-    PIPY_ASSIGN_OR_RETURN(std::string decoded, DecodeBase64(TrimSpacesAndTabs(value.substr(6))));
-    auto colon = decoded.find(':');
-    if (colon == std::string::npos || colon + 1 == decoded.size()) {
-      return Unauthenticated("basic credentials carry no token (user __token__, password TOKEN)");
-    }
-    return decoded.substr(colon + 1);
-  }
-  return Unauthenticated("unsupported authorization scheme (use Basic or Bearer)");
 }
 
 }  // namespace
@@ -181,7 +141,7 @@ Result<Principal> Authenticator::Authenticate(
   if (!authorization) {
     return Principal{};
   }
-  PIPY_ASSIGN_OR_RETURN(std::string secret, ExtractSecret(*authorization));
+  PIPY_ASSIGN_OR_RETURN(std::string secret, ParseAuthorization(*authorization));
   std::string hash = HashTokenSecret(secret);
   if (auto it = internal_.find(hash); it != internal_.end()) {
     return it->second;

@@ -1,5 +1,6 @@
 // libcurl adapter. Redirects are followed here, not by curl, so that each hop's target is
-// checked against the policy before anything connects to it.
+// checked against the policy before anything connects to it. Each hop is fetched from the
+// policy's own parse of its URL (CURLOPT_CURLU), never from a second parse of the string.
 #include <curl/curl.h>
 
 #include <mutex>
@@ -14,6 +15,7 @@ constexpr int kMaxRedirects = 5;
 
 struct Transfer {
   const FetchRequest* request = nullptr;
+  const AllowedUrl* url = nullptr;
   const std::function<Status(const FetchHead&)>* on_head = nullptr;
   const std::function<Status(std::string_view)>* on_data = nullptr;
   CURL* curl = nullptr;
@@ -118,9 +120,11 @@ class CurlFetcher : public Fetcher {
              const std::function<Status(std::string_view)>& on_data) override {
     FetchRequest hop = request;
     for (int redirects = 0;; ++redirects) {
-      PIPY_RETURN_IF_ERROR(policy_.Check(hop.url));
+      PIPY_ASSIGN_OR_RETURN(AllowedUrl url, policy_.Allow(hop.url));
+      hop.url = url.url();  // as curl parsed it: messages and relative links agree with the fetch
       Transfer t;
       t.request = &hop;
+      t.url = &url;
       t.on_head = &on_head;
       t.on_data = &on_data;
       PIPY_RETURN_IF_ERROR(Perform(t));
@@ -153,7 +157,7 @@ class CurlFetcher : public Fetcher {
     std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers,
                                                                              &curl_slist_free_all);
     const long timeout_ms = static_cast<long>(timeout_.count());
-    curl_easy_setopt(c, CURLOPT_URL, t.request->url.c_str());
+    curl_easy_setopt(c, CURLOPT_CURLU, t.url->handle());
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

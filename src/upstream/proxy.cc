@@ -62,12 +62,19 @@ Proxy::Proxy(ProxyOptions options, UrlPolicy policy, index::Index& index, http::
   cache.dir = options_.dir / "pages";
   cache.on_error = [this](std::string_view kind, const Status& error) { CountError(kind, error); };
   pages_ = std::make_unique<ProjectCache>(*fetcher_, policy_, std::move(cache));
+  SharedDownloadsOptions downloads;
+  downloads.dir = options_.dir / "downloads";
+  downloads.max_fetches = options_.max_fetches;
+  downloads.slot_wait = options_.fetch_slot_wait;
+  downloads.timeout = options_.config.timeout;
+  downloads.max_file_bytes = options_.max_file_bytes;
+  downloads_ = std::make_unique<SharedDownloads>(
+      *fetcher_, std::move(downloads),
+      [this](const Status& error) { CountError(ErrorKind(error), error); });
 }
 
 Proxy::~Proxy() {
-  stopping_ = true;
-  std::unique_lock lock(downloads_mu_);
-  downloads_cv_.wait(lock, [this] { return downloads_ == 0; });
+  downloads_.reset();  // stops the fetches while everything they use still exists
 }
 
 void Proxy::CountError(std::string_view kind, const Status& error) {

@@ -11,11 +11,8 @@
 // re-reads the upstream page once, then finds the blob already stored).
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,14 +27,20 @@
 #include "python/unknown_projects.h"
 #include "upstream/fetcher.h"
 #include "upstream/project_cache.h"
+#include "upstream/shared_downloads.h"
 #include "upstream/url_policy.h"
 
 namespace pipy::upstream {
 
 struct ProxyOptions {
   config::UpstreamConfig config;
-  std::filesystem::path dir;         // <data>/upstream (pages/ and files/ below it)
+  std::filesystem::path dir;         // <data>/upstream (pages/, files/, downloads/ below it)
   std::chrono::milliseconds retry_after{30'000};
+  // Downloads of uncached files (shared_downloads.h): distinct files fetched at once, how
+  // long a request waits for a free fetch before its 503, and the largest file fetched.
+  int max_fetches = 8;
+  std::chrono::milliseconds fetch_slot_wait{2'000};
+  std::uint64_t max_file_bytes = 8ull << 30;
 };
 
 class Proxy : public python::UnknownProjects {
@@ -62,7 +65,8 @@ class Proxy : public python::UnknownProjects {
   // GET /upstream-files/{sha256}/{filename} (and "<filename>.metadata", PEP 658 / 714):
   // 404 when the project exists internally (checked now), or when the file is not one of
   // the upstream project's verifiable files; the stored blob when there is one; otherwise
-  // fetched and streamed while it is stored (see file_proxy.cc).
+  // fetched once, however many clients ask for it, and streamed to each of them while it is
+  // stored (see shared_downloads.h); 503 while max_fetches other files are being fetched.
   http::Response ServeFile(const http::Request& request);
 
  private:
@@ -83,8 +87,7 @@ class Proxy : public python::UnknownProjects {
   std::filesystem::path RecordPath(std::string_view sha256) const;
   void WriteRecord(std::string_view sha256, const FileEntry& entry);
   http::Response ServeMetadata(const FileEntry& entry, std::string_view sha256);
-  http::Response Download(const FileEntry& entry, std::string_view sha256,
-                          const http::Request& request);
+  http::Response Download(const FileEntry& entry, std::string_view sha256);
 
   ProxyOptions options_;
   UrlPolicy policy_;
@@ -92,12 +95,8 @@ class Proxy : public python::UnknownProjects {
   http::Metrics& metrics_;
   std::unique_ptr<Fetcher> fetcher_;
   std::unique_ptr<ProjectCache> pages_;
-
-  // Downloads running on their own threads, waited for by the destructor.
-  std::mutex downloads_mu_;
-  std::condition_variable downloads_cv_;
-  int downloads_ = 0;
-  std::atomic<bool> stopping_{false};
+  // Last: its fetch threads use the members above until it is destroyed.
+  std::unique_ptr<SharedDownloads> downloads_;
 };
 
 // The blob keys (files and their metadata) of every upstream file this node has cached

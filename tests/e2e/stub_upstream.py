@@ -4,7 +4,7 @@ Serves PEP 503 HTML and (unless json=False) PEP 691 JSON project pages at
 /simple/<name>/, files at /files/<filename> and PEP 658 metadata at
 /files/<filename>.metadata. It records every request, can be stopped and started again
 on the same port, can delay its answers, serve a file with corrupted bytes, link a file
-to another host, or redirect a file URL elsewhere.
+to another host, redirect a file URL elsewhere, or send files slowly (file_rate).
 """
 from __future__ import annotations
 
@@ -49,6 +49,8 @@ class StubUpstream:
     corrupt: set = field(default_factory=set)        # filenames served with other bytes
     redirects: dict = field(default_factory=dict)    # /files/<filename> -> Location
     requests: list = field(default_factory=list)     # (path, headers dict)
+    file_rate: float = 0.0               # bytes per second for /files/ bodies; 0 = no limit
+    sent: list = field(default_factory=list)         # paths whose whole body was sent
     port: int = 0
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -92,7 +94,11 @@ class StubUpstream:
                         self.send_header(k, v)
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    self.wfile.write(body)
+                    if stub.file_rate and self.path.startswith("/files/"):
+                        stub._send_slowly(self.wfile, body)
+                    else:
+                        self.wfile.write(body)
+                    stub.sent.append(self.path)
                 except OSError:
                     pass
 
@@ -103,6 +109,19 @@ class StubUpstream:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
+
+    def fetches(self, filename: str) -> int:
+        """How many times /files/<filename> was requested."""
+        return self.paths().count(f"/files/{filename}")
+
+    def _send_slowly(self, out, body: bytes) -> None:
+        piece = 64 * 1024
+        start = time.monotonic()
+        for at in range(0, len(body), piece):
+            out.write(body[at:at + piece])
+            ahead = (at + piece) / self.file_rate - (time.monotonic() - start)
+            if ahead > 0:
+                time.sleep(ahead)
 
     def stop(self) -> None:
         if self._server is not None:

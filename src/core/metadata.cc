@@ -147,6 +147,51 @@ Result<std::string> RequiredField(const CoreMetadata& m, std::string_view field)
   return values.front();
 }
 
+std::size_t Utf8Chars(std::string_view text) {
+  // Valid UTF-8 (checked first): every byte but a continuation byte starts a character.
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+std::size_t FieldCap(std::string_view name) {
+  if (EqualsIgnoreCase(name, "Name")) {
+    return kMaxNameBytes;
+  }
+  if (EqualsIgnoreCase(name, "Version")) {
+    return kMaxVersionBytes;
+  }
+  if (EqualsIgnoreCase(name, "Description")) {
+    return kMaxDescriptionBytes;
+  }
+  if (EqualsIgnoreCase(name, "License")) {
+    return kMaxLicenseBytes;
+  }
+  return kMaxFieldBytes;
+}
+
+// The caps of metadata.h, on one field as written and as unfolded.
+Status CheckFieldLimits(const RawField& raw, std::string_view value) {
+  if (EqualsIgnoreCase(raw.name, "Summary")) {
+    if (!raw.rest.empty()) {
+      return InvalidArgument("Summary must be a single line (it has continuation lines)");
+    }
+    const std::size_t chars = Utf8Chars(value);
+    if (chars > kMaxSummaryChars) {
+      return InvalidArgument("Summary is " + std::to_string(chars) +
+                             " characters long; the limit is " + std::to_string(kMaxSummaryChars));
+    }
+    return Status::Ok();
+  }
+  const std::size_t cap = FieldCap(raw.name);
+  if (value.size() > cap) {
+    return InvalidArgument("field " + raw.name.substr(0, 80) + " is " +
+                           std::to_string(value.size()) + " bytes long; the limit is " +
+                           std::to_string(cap) + " bytes");
+  }
+  return Status::Ok();
+}
+
 std::string FirstOrEmpty(const CoreMetadata& m, std::string_view field) {
   auto it = m.fields.find(field);
   return it == m.fields.end() ? std::string() : it->second;
@@ -199,6 +244,7 @@ Result<CoreMetadata> ParseCoreMetadata(std::string_view text) {
   for (RawField& f : raw) {
     std::string value =
         IsMultiLineField(f.name) ? DeIndent(f.first, f.rest) : Unfold(f.first, f.rest);
+    PIPY_RETURN_IF_ERROR(CheckFieldLimits(f, value));
     m.fields.emplace(std::move(f.name), std::move(value));
   }
   PIPY_ASSIGN_OR_RETURN(m.metadata_version, RequiredField(m, "Metadata-Version"));
@@ -211,6 +257,11 @@ Result<CoreMetadata> ParseCoreMetadata(std::string_view text) {
   m.provides_extra = m.GetAll("Provides-Extra");
   const std::string body = NormalizeNewlines(text.substr(std::min(body_start, text.size())));
   m.description = body.empty() ? FirstOrEmpty(m, "Description") : body;
+  if (m.description.size() > kMaxDescriptionBytes) {
+    return InvalidArgument("the description (README) is " + std::to_string(m.description.size()) +
+                           " bytes long; the limit is " + std::to_string(kMaxDescriptionBytes) +
+                           " bytes");
+  }
   return m;
 }
 

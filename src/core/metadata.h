@@ -3,6 +3,7 @@
 // https://packaging.python.org/specifications/core-metadata/
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <string>
 #include <string_view>
@@ -38,6 +39,20 @@ struct CoreMetadata {
   std::vector<std::string> GetAll(std::string_view field) const;
 };
 
+// Caps on the fields Pipy stores in its catalog and shows on its pages (any uploader writes
+// them). Bytes of UTF-8 unless noted; ParseCoreMetadata refuses a file over any of them.
+// The Summary cap follows Warehouse's (512 characters, one line); the README cap keeps a
+// release row and its rendered page small; License allows a whole license text, which
+// older setuptools projects put there (the GPL-3.0 is about 35 KB).
+inline constexpr std::size_t kMaxNameBytes = 200;
+inline constexpr std::size_t kMaxVersionBytes = 128;
+inline constexpr std::size_t kMaxSummaryChars = 512;          // Unicode characters
+inline constexpr std::size_t kMaxDescriptionBytes = 1 << 20;  // the README: 1 MiB
+inline constexpr std::size_t kMaxLicenseBytes = 64 * 1024;
+// Every other field value (Home-page, Author, Author-email, Keywords, Project-URL,
+// Classifier, Requires-Dist, ...), each occurrence on its own.
+inline constexpr std::size_t kMaxFieldBytes = 8 * 1024;
+
 // Parses a core metadata file of any version (1.0 to 2.3).
 //  - Lines end in LF, CRLF or CR. The header block ends at the first empty line; the rest is
 //    the body. A line that is neither "Name: value" nor a continuation also ends the header
@@ -53,7 +68,10 @@ struct CoreMetadata {
 //    non-empty; else the Description field.
 //  - Multiple-use fields (Requires-Dist, Classifier, ...) keep every occurrence in order.
 // Returns kInvalidArgument when the text is not valid UTF-8; when Metadata-Version, Name or
-// Version is missing or empty; or when one of those three appears twice with different values.
+// Version is missing or empty; when one of those three appears twice with different values;
+// when Summary has continuation lines (it must be one line) or more than kMaxSummaryChars
+// characters; when the description (body or field) exceeds kMaxDescriptionBytes; or when
+// a field's value, after unfolding, exceeds its cap above (the message names the field).
 Result<CoreMetadata> ParseCoreMetadata(std::string_view text);
 
 }  // namespace pipy

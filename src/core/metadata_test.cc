@@ -208,10 +208,11 @@ TEST(CoreMetadataTest, BodyWinsOverDescriptionField) {
 TEST(CoreMetadataTest, FoldedFieldsAreUnfolded) {
   CoreMetadata m = MustParse(
       "Metadata-Version: 2.1\nName: a\nVersion: 1\n"
-      "Summary: a summary that\n  was folded\n\tover lines\n"
+      "Author: an author that\n  was folded\n\tover lines\n"
       "Keywords:   redis,  sharding  \n"
       "Requires-Dist: x\n");
-  EXPECT_EQ(m.summary, "a summary that was folded over lines");
+  // (Summary is the one unfolded field that may not be folded: see SummaryIsOneLine.)
+  EXPECT_EQ(m.GetAll("Author"), std::vector<std::string>{"an author that was folded over lines"});
   EXPECT_EQ(m.GetAll("Keywords"), std::vector<std::string>{"redis,  sharding"});
   EXPECT_EQ(m.requires_dist, std::vector<std::string>{"x"});
 }
@@ -275,6 +276,91 @@ TEST(CoreMetadataTest, FieldNamesAreCaseInsensitive) {
   EXPECT_EQ(m.GetAll("DYNAMIC"), std::vector<std::string>{"license"});
   // Keys keep the spelling of the file.
   EXPECT_EQ(m.fields.find("name")->first, "NAME");
+}
+
+// --- caps on displayed fields (metadata.h) ---
+
+const std::string kHead = "Metadata-Version: 2.1\nName: a\nVersion: 1\n";
+
+void ExpectRefused(const std::string& text, const std::string& needle) {
+  auto m = ParseCoreMetadata(text);
+  ASSERT_FALSE(m.has_value()) << text.substr(0, 200);
+  EXPECT_EQ(m.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(m.error().message().find(needle), std::string::npos) << m.error().message();
+}
+
+TEST(CoreMetadataLimitsTest, SummaryIsCappedInCharacters) {
+  EXPECT_EQ(MustParse(kHead + "Summary: " + std::string(kMaxSummaryChars, 's') + "\n").summary,
+            std::string(kMaxSummaryChars, 's'));
+  ExpectRefused(kHead + "Summary: " + std::string(kMaxSummaryChars + 1, 's') + "\n",
+                "Summary is 513 characters long; the limit is 512");
+  // 512 two-byte characters are 1024 bytes, and still within the cap.
+  std::string e_acute;
+  for (std::size_t i = 0; i < kMaxSummaryChars; ++i) {
+    e_acute += "\xc3\xa9";
+  }
+  EXPECT_EQ(MustParse(kHead + "Summary: " + e_acute + "\n").summary, e_acute);
+  ExpectRefused(kHead + "Summary: " + e_acute + "\xc3\xa9\n", "Summary is 513 characters");
+}
+
+TEST(CoreMetadataLimitsTest, SummaryIsOneLine) {
+  ExpectRefused(kHead + "Summary: first line\n second line\n", "Summary must be a single line");
+  ExpectRefused(kHead + "Summary: first line\r\n\tsecond line\r\n", "single line");
+  ExpectRefused("Summary: x\n  y\n" + kHead, "single line");
+}
+
+TEST(CoreMetadataLimitsTest, DescriptionIsCappedAtOneMiB) {
+  std::string at_cap(kMaxDescriptionBytes, 'r');
+  EXPECT_EQ(MustParse(kHead + "\n" + at_cap).description.size(), kMaxDescriptionBytes);
+  ExpectRefused(kHead + "\n" + at_cap + "r", "description (README) is 1048577 bytes");
+  // The same cap holds for a description in the Description field.
+  ExpectRefused(kHead + "Description: " + at_cap + "r\n", "Description is 1048577 bytes");
+  // CRLF bodies are counted after newline normalization, as stored.
+  std::string crlf;
+  while (crlf.size() < kMaxDescriptionBytes + 100) {
+    crlf += "line\r\n";
+  }
+  EXPECT_TRUE(ParseCoreMetadata(kHead + "\n" + crlf).has_value());
+}
+
+TEST(CoreMetadataLimitsTest, NameAndVersionAreCapped) {
+  std::string long_name(kMaxNameBytes + 1, 'n');
+  ExpectRefused("Metadata-Version: 2.1\nName: " + long_name + "\nVersion: 1\n",
+                "field Name is 201 bytes long; the limit is 200 bytes");
+  std::string long_version = "1." + std::string(kMaxVersionBytes, '0');
+  ExpectRefused("Metadata-Version: 2.1\nName: a\nVersion: " + long_version + "\n",
+                "field Version is");
+  EXPECT_TRUE(ParseCoreMetadata("Metadata-Version: 2.1\nName: " + std::string(kMaxNameBytes, 'n') +
+                                "\nVersion: 1\n")
+                  .has_value());
+}
+
+TEST(CoreMetadataLimitsTest, DisplayedFieldsAreCapped) {
+  const std::string big(kMaxFieldBytes + 1, 'x');
+  for (std::string field : {"Home-page", "Author", "Author-email", "Maintainer", "Keywords",
+                            "Project-URL", "Classifier", "Requires-Dist", "Requires-Python",
+                            "Description-Content-Type", "X-Unknown-Field"}) {
+    ExpectRefused(kHead + field + ": " + big + "\n", "field " + field + " is 8193 bytes");
+    EXPECT_TRUE(ParseCoreMetadata(kHead + field + ": " + std::string(kMaxFieldBytes, 'x') + "\n")
+                    .has_value())
+        << field;
+  }
+  // A value folded over many short lines counts once unfolded.
+  std::string folded = kHead + "Keywords: k";
+  for (std::size_t i = 0; i < kMaxFieldBytes / 2; ++i) {
+    folded += "\n k";
+  }
+  ExpectRefused(folded + "\n", "field Keywords is");
+}
+
+TEST(CoreMetadataLimitsTest, LicenseMayHoldAWholeLicenseText) {
+  std::string text = kHead + "License: GNU GENERAL PUBLIC LICENSE";
+  while (text.size() < 40'000) {
+    text += "\n        Everyone is permitted to copy and distribute verbatim copies";
+  }
+  EXPECT_TRUE(ParseCoreMetadata(text + "\n").has_value());
+  ExpectRefused(kHead + "License: " + std::string(kMaxLicenseBytes + 1, 'l') + "\n",
+                "field License is 65537 bytes");
 }
 
 }  // namespace

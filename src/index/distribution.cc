@@ -4,7 +4,6 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <locale.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -16,6 +15,8 @@
 #include <set>
 #include <string_view>
 #include <vector>
+
+#include "index/zip_directory.h"
 
 namespace pipy::index {
 namespace {
@@ -149,94 +150,6 @@ Result<std::string> ReadMemberData(archive* a, archive_entry* entry, Kind kind,
       return InvalidArgument(too_large);
     }
   }
-}
-
-std::uint64_t LittleEndian(const std::string& bytes, std::size_t at, int n) {
-  std::uint64_t v = 0;
-  for (int i = n - 1; i >= 0; --i) {
-    v = (v << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
-  }
-  return v;
-}
-
-bool ReadAt(int fd, std::uint64_t offset, std::size_t n, std::string& out) {
-  out.resize(n);
-  std::size_t done = 0;
-  while (done < n) {
-    ssize_t r = ::pread(fd, out.data() + done, n - done, static_cast<off_t>(offset + done));
-    if (r < 0 && errno == EINTR) {
-      continue;
-    }
-    if (r <= 0) {
-      return false;
-    }
-    done += static_cast<std::size_t>(r);
-  }
-  return true;
-}
-
-// libarchive cuts a member name at a NUL and turns "\" into "/", so neither is visible
-// through it; PEP 427 wheels have UTF-8, "/"-separated names, and an unpacker that keeps
-// the raw name would see a different path than we checked. This walks the raw central
-// directory (APPNOTE 4.3.12-4.3.16, zip64 included) and refuses such names. Runs after
-// libarchive accepted the archive, so a structure it cannot follow is simply invalid.
-Status CheckRawWheelNames(int fd) {
-  const Status bad = InvalidArgument("not a valid zip archive: unreadable central directory");
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size < 22) {
-    return bad;
-  }
-  const auto size = static_cast<std::uint64_t>(st.st_size);
-  const std::uint64_t tail_len = std::min<std::uint64_t>(size, 22 + 65535);
-  std::string tail;
-  if (!ReadAt(fd, size - tail_len, tail_len, tail)) {
-    return bad;
-  }
-  std::size_t at = tail.rfind(std::string_view("PK\x05\x06", 4), tail.size() - 22);
-  if (at == std::string::npos) {
-    return bad;
-  }
-  std::uint64_t record_pos = size - tail_len + at;
-  std::uint64_t entries = LittleEndian(tail, at + 10, 2);
-  std::uint64_t cd_size = LittleEndian(tail, at + 12, 4);
-  if (entries == 0xFFFF || cd_size == 0xFFFFFFFF || LittleEndian(tail, at + 16, 4) == 0xFFFFFFFF) {
-    std::string locator;
-    std::string record;
-    if (record_pos < 20 || !ReadAt(fd, record_pos - 20, 20, locator) ||
-        locator.compare(0, 4, "PK\x06\x07") != 0) {
-      return bad;
-    }
-    record_pos = LittleEndian(locator, 8, 8);
-    if (!ReadAt(fd, record_pos, 56, record) || record.compare(0, 4, "PK\x06\x06") != 0) {
-      return bad;
-    }
-    entries = LittleEndian(record, 32, 8);
-    cd_size = LittleEndian(record, 40, 8);
-  }
-  if (cd_size > record_pos) {
-    return bad;
-  }
-  // Measured back from the end record, so data prepended to the zip does not matter.
-  std::uint64_t pos = record_pos - cd_size;
-  std::string header;
-  std::string name;
-  for (std::uint64_t i = 0; i < entries; ++i) {
-    if (pos + 46 > record_pos || !ReadAt(fd, pos, 46, header) ||
-        header.compare(0, 4, "PK\x01\x02") != 0) {
-      return bad;
-    }
-    std::uint64_t name_len = LittleEndian(header, 28, 2);
-    if (pos + 46 + name_len > record_pos || !ReadAt(fd, pos + 46, name_len, name)) {
-      return bad;
-    }
-    if (name.find_first_of(std::string_view("\0\\", 2)) != std::string::npos) {
-      std::replace(name.begin(), name.end(), '\0', '?');
-      return InvalidArgument("wheel member name contains a NUL or backslash: " +
-                             name.substr(0, 200));
-    }
-    pos += 46 + name_len + LittleEndian(header, 30, 2) + LittleEndian(header, 32, 2);
-  }
-  return Status::Ok();
 }
 
 // Decompresses a gzip file for libarchive's tar reader. libarchive's own gzip filter never
@@ -379,6 +292,24 @@ Result<std::unique_ptr<Fd>> OpenFile(const std::filesystem::path& path) {
   return fd;
 }
 
+// Refuses every member but regular files and directories. An unpacker (pip, tar, a
+// builder's sandbox) would create a symlink or hard link pointing anywhere, and a device
+// or fifo; none belongs in a distribution. Tar hard links are AE_IFREG with a target.
+Status CheckMemberType(archive_entry* entry, std::string_view name) {
+  std::string shown(name.substr(0, 200));
+  if (archive_entry_filetype(entry) == AE_IFLNK || archive_entry_symlink(entry) != nullptr) {
+    return InvalidArgument("archive member is a symbolic link: " + shown);
+  }
+  if (archive_entry_hardlink(entry) != nullptr) {
+    return InvalidArgument("archive member is a hard link: " + shown);
+  }
+  auto type = archive_entry_filetype(entry);
+  if (type != AE_IFREG && type != AE_IFDIR) {
+    return InvalidArgument("archive member is not a regular file or directory: " + shown);
+  }
+  return Status::Ok();
+}
+
 // Reads the archive in `fd` and calls `fn` for every member whose path passed
 // CheckMemberPath, enforcing the entry and size limits. `fn` may read the member's data.
 Status ForEachMember(const Fd& fd, Kind kind, const ArchiveLimits& limits,
@@ -387,6 +318,10 @@ Status ForEachMember(const Fd& fd, Kind kind, const ArchiveLimits& limits,
   std::unique_ptr<GunzipSource> gunzip;
   if (kind == Kind::kTarSdist) {
     gunzip = std::make_unique<GunzipSource>(fd.get(), limits.max_unpacked_bytes);
+  } else {
+    // Before libarchive: its zip reader loads the whole central directory into memory on
+    // the first header, so the entry limit must hold before it is opened.
+    PIPY_RETURN_IF_ERROR(CheckZipCentralDirectory(fd.get(), limits, kind == Kind::kWheel));
   }
   PIPY_ASSIGN_OR_RETURN(ArchivePtr a, Open(kind, fd, gunzip.get()));
   std::uint64_t entries = 0;
@@ -404,14 +339,6 @@ Status ForEachMember(const Fd& fd, Kind kind, const ArchiveLimits& limits,
       return InvalidArgument("archive has more than " + std::to_string(limits.max_entries) +
                              " members");
     }
-    if (kind == Kind::kTarSdist && archive_entry_size_is_set(entry) &&
-        archive_entry_size(entry) > 0) {
-      unpacked += static_cast<std::uint64_t>(archive_entry_size(entry));
-      if (unpacked > limits.max_unpacked_bytes) {
-        return InvalidArgument("archive unpacks to more than " +
-                               std::to_string(limits.max_unpacked_bytes) + " bytes");
-      }
-    }
     const char* name = archive_entry_pathname_utf8(entry);
     if (name == nullptr) {
       name = archive_entry_pathname(entry);
@@ -420,6 +347,21 @@ Status ForEachMember(const Fd& fd, Kind kind, const ArchiveLimits& limits,
       return InvalidArgument("archive member with an unreadable name");
     }
     PIPY_ASSIGN_OR_RETURN(Components parts, CheckMemberPath(name, kind));
+    PIPY_RETURN_IF_ERROR(CheckMemberType(entry, name));
+    if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0) {
+      const auto size = static_cast<std::uint64_t>(archive_entry_size(entry));
+      if (size > limits.max_member_bytes) {
+        return InvalidArgument("archive member " + std::string(name).substr(0, 200) +
+                               " declares " + std::to_string(size) +
+                               " bytes, more than the limit of " +
+                               std::to_string(limits.max_member_bytes) + " bytes per member");
+      }
+      unpacked += kind == Kind::kTarSdist ? size : 0;
+      if (unpacked > limits.max_unpacked_bytes) {
+        return InvalidArgument("archive unpacks to more than " +
+                               std::to_string(limits.max_unpacked_bytes) + " bytes");
+      }
+    }
     PIPY_RETURN_IF_ERROR(fn(a.get(), entry, parts));
   }
   if (gunzip) {
@@ -483,7 +425,6 @@ Result<std::string> ReadWheelMetadata(const std::filesystem::path& wheel,
         return Status::Ok();
       });
   PIPY_RETURN_IF_ERROR(walked);
-  PIPY_RETURN_IF_ERROR(CheckRawWheelNames(fd->get()));
   if (dist_infos.size() > 1) {
     return InvalidArgument("wheel has more than one .dist-info directory: " +
                            JoinSet(dist_infos));

@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/sysmacros.h>
 
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,8 @@ struct Member {
   std::string name;
   std::string data;
   bool dir = false;
+  unsigned type = 0;       // an AE_IF* file type other than a file or folder
+  std::string link = "";   // symlink target (type AE_IFLNK) or hard link target
 };
 
 const std::string kMetadata = "Metadata-Version: 2.1\nName: acme-logger\nVersion: 1.0\n";
@@ -47,11 +50,20 @@ void WriteArchive(const fs::path& path, Format format, const std::vector<Member>
   for (const Member& m : members) {
     archive_entry* e = archive_entry_new();
     archive_entry_set_pathname_utf8(e, m.name.c_str());
-    archive_entry_set_filetype(e, m.dir ? AE_IFDIR : AE_IFREG);
+    archive_entry_set_filetype(e, m.type != 0 ? m.type : m.dir ? AE_IFDIR : AE_IFREG);
     archive_entry_set_perm(e, m.dir ? 0755 : 0644);
     archive_entry_set_size(e, m.dir ? 0 : static_cast<la_int64_t>(m.data.size()));
+    if (m.type == AE_IFLNK) {
+      archive_entry_set_symlink(e, m.link.c_str());
+    } else if (!m.link.empty()) {
+      archive_entry_set_hardlink(e, m.link.c_str());
+      archive_entry_set_size(e, 0);
+    }
+    if (m.type == AE_IFCHR || m.type == AE_IFBLK) {
+      archive_entry_set_rdev(e, makedev(1, 3));
+    }
     ASSERT_EQ(archive_write_header(a, e), ARCHIVE_OK) << archive_error_string(a);
-    if (!m.dir && !m.data.empty()) {
+    if (!m.dir && m.type == 0 && m.link.empty() && !m.data.empty()) {
       ASSERT_EQ(archive_write_data(a, m.data.data(), m.data.size()),
                 static_cast<la_ssize_t>(m.data.size()));
     }
@@ -371,6 +383,85 @@ TEST_F(DistributionTest, TrailingGarbageAfterGzipIsRefused) {
   fs::path p = Make("garbage.tar.gz", Format::kTarGz, {{"acme_logger-1.0/PKG-INFO", kPkgInfo}});
   WriteAll(p, ReadAll(p) + "this is not gzip");
   ExpectInvalid(ReadSdistPkgInfo(p, false), "not a valid gzip-compressed tar archive");
+}
+
+// --- links and special files (B) ---
+
+TEST_F(DistributionTest, TarSymlinkIsRefused) {
+  fs::path p = Make("link.tar.gz", Format::kTarGz,
+                    {{"acme_logger-1.0/PKG-INFO", kPkgInfo},
+                     {"acme_logger-1.0/evil", "", false, AE_IFLNK, "/etc/passwd"}});
+  ExpectInvalid(ReadSdistPkgInfo(p, false),
+                "archive member is a symbolic link: acme_logger-1.0/evil");
+}
+
+TEST_F(DistributionTest, TarHardLinkIsRefused) {
+  fs::path p = Make("hard.tar.gz", Format::kTarGz,
+                    {{"acme_logger-1.0/PKG-INFO", kPkgInfo},
+                     {"acme_logger-1.0/again", "", false, 0, "acme_logger-1.0/PKG-INFO"}});
+  ExpectInvalid(ReadSdistPkgInfo(p, false), "archive member is a hard link: acme_logger-1.0/again");
+}
+
+TEST_F(DistributionTest, TarDevicesAndFifosAreRefused) {
+  for (unsigned type : {AE_IFCHR, AE_IFBLK, AE_IFIFO}) {
+    fs::path p = Make("dev.tar.gz", Format::kTarGz,
+                      {{"acme_logger-1.0/PKG-INFO", kPkgInfo},
+                       {"acme_logger-1.0/dev", "", false, type}});
+    ExpectInvalid(ReadSdistPkgInfo(p, false),
+                  "archive member is not a regular file or directory: acme_logger-1.0/dev");
+  }
+}
+
+TEST_F(DistributionTest, LinkNamedPkgInfoIsRefusedToo) {
+  fs::path p = Make("pkglink.tar.gz", Format::kTarGz,
+                    {{"acme_logger-1.0/PKG-INFO", "", false, AE_IFLNK, "/etc/passwd"}});
+  ExpectInvalid(ReadSdistPkgInfo(p, false), "symbolic link: acme_logger-1.0/PKG-INFO");
+}
+
+TEST_F(DistributionTest, ZipSymlinkWrittenByLibarchiveIsRefused) {
+  auto members = GoodWheelMembers();
+  members.push_back({"acme_logger/evil.py", "", false, AE_IFLNK, "../../../../etc/passwd"});
+  ExpectInvalid(ReadWheelMetadata(Make("link.whl", Format::kZip, members)),
+                "archive member is a symbolic link: acme_logger/evil.py");
+  fs::path sdist = Make("link.zip", Format::kZip,
+                        {{"acme_logger-1.0/PKG-INFO", kPkgInfo},
+                         {"acme_logger-1.0/evil", "", false, AE_IFLNK, "/etc"}});
+  ExpectInvalid(ReadSdistPkgInfo(sdist, true), "symbolic link: acme_logger-1.0/evil");
+}
+
+TEST_F(DistributionTest, TarMemberSizeIsCapped) {
+  fs::path p = Make("big-member.tar.gz", Format::kTarGz,
+                    {{"acme_logger-1.0/PKG-INFO", kPkgInfo},
+                     {"acme_logger-1.0/data", std::string(5000, 'x')}});
+  ArchiveLimits limits;
+  limits.max_member_bytes = 1000;
+  ExpectInvalid(ReadSdistPkgInfo(p, false, limits),
+                "archive member acme_logger-1.0/data declares 5000 bytes, more than the limit "
+                "of 1000 bytes per member");
+  EXPECT_TRUE(ReadSdistPkgInfo(p, false).has_value());
+}
+
+TEST_F(DistributionTest, ZipMemberSizeIsCapped) {
+  auto members = GoodWheelMembers();
+  members.push_back({"acme_logger/data.bin", std::string(5000, 'x')});
+  fs::path p = Make("big-member.whl", Format::kZip, members);
+  ArchiveLimits limits;
+  limits.max_member_bytes = 1000;
+  ExpectInvalid(ReadWheelMetadata(p, limits), "acme_logger/data.bin declares 5000 bytes");
+  EXPECT_TRUE(ReadWheelMetadata(p).has_value());
+}
+
+TEST_F(DistributionTest, ZipEntryCountIsCheckedBeforeLibarchiveReadsTheDirectory) {
+  // The same wheel as TooManyMembersAreRefused: the message now quotes the end record,
+  // which is read before libarchive opens the file.
+  auto members = GoodWheelMembers();
+  for (int i = 0; i < 20; ++i) {
+    members.push_back({"acme_logger/m" + std::to_string(i) + ".py", ""});
+  }
+  ArchiveLimits limits;
+  limits.max_entries = 10;
+  ExpectInvalid(ReadWheelMetadata(Make("many.whl", Format::kZip, members), limits),
+                "more than 10 members (its end record lists 24)");
 }
 
 }  // namespace

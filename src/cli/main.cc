@@ -2,10 +2,12 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <string_view>
 
 #include "cli/commands.h"
 #include "config/config.h"
 #include "core/units.h"
+#include "web/markdown_child.h"
 
 namespace {
 
@@ -31,6 +33,11 @@ pipy::Result<pipy::config::Config> Load(const Common& common) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Hidden: the server re-runs itself this way to render an untrusted README in a process
+  // it can kill (web/markdown_child.h). Not a user command, so not in --help.
+  if (argc >= 2 && std::string_view(argv[1]) == pipy::web::kRenderMarkdownCommand) {
+    return pipy::web::RenderMarkdownChildMain(argc, argv);
+  }
   CLI::App app{"pipy: a self-hosted Python package index"};
   app.require_subcommand(1);
 

@@ -35,27 +35,58 @@ std::optional<CachedPage> PageCache::Find(std::string_view project, const std::s
 
 Result<CachedPage> PageCache::GetOrBuild(std::string_view project, const std::string& key,
                                          const std::function<Result<CachedPage>()>& build) {
-  std::uint64_t epoch;
-  std::uint64_t generation;
+  std::shared_ptr<Flight> flight;
   {
-    std::lock_guard lock(mu_);
-    epoch = epoch_;
-    generation = GenerationLocked(project);
+    std::unique_lock lock(mu_);
+    const std::uint64_t epoch = epoch_;
+    const std::uint64_t generation = GenerationLocked(project);
     auto it = entries_.find(key);
     if (it != entries_.end() && it->second.generation == generation && it->second.epoch == epoch &&
         !Expired(it->second.page)) {
       return it->second.page;
     }
+    std::shared_ptr<Flight>& current = flights_[key];
+    if (current && current->epoch == epoch && current->generation == generation) {
+      // Someone is building this very page: N concurrent requests for a slow page (a
+      // hostile README) cost one build, not N.
+      std::shared_ptr<Flight> joined = current;
+      joined->done_cv.wait(lock, [&joined] { return joined->done; });
+      return *joined->result;
+    }
+    // No build, or one begun before the project changed (its page would be stale for
+    // this caller): this caller leads a new one.
+    current = std::make_shared<Flight>();
+    current->epoch = epoch;
+    current->generation = generation;
+    flight = current;
   }
   // Built outside the lock: a slow page must not stall every other page.
-  PIPY_ASSIGN_OR_RETURN(CachedPage page, build());
+  try {
+    Result<CachedPage> result = build();
+    FinishFlight(project, key, flight, result);
+    return result;
+  } catch (...) {
+    // Waiters must not wait forever for a build that threw.
+    FinishFlight(project, key, flight, Internal("building the page failed"));
+    throw;
+  }
+}
+
+void PageCache::FinishFlight(std::string_view project, const std::string& key,
+                             const std::shared_ptr<Flight>& flight, Result<CachedPage> result) {
   std::lock_guard lock(mu_);
   // Store only if nothing changed while building; otherwise the page may be stale, and the
   // next request rebuilds it.
-  if (epoch == epoch_ && generation == GenerationLocked(project)) {
-    entries_[key] = Entry{epoch, generation, page};
+  if (result && flight->epoch == epoch_ && flight->generation == GenerationLocked(project)) {
+    entries_[key] = Entry{flight->epoch, flight->generation, *result};
   }
-  return page;
+  flight->result = std::move(result);
+  flight->done = true;
+  flight->done_cv.notify_all();
+  auto it = flights_.find(key);
+  if (it != flights_.end() && it->second == flight) {
+    flights_.erase(it);
+  }
 }
 
 void PageCache::Invalidate(std::string_view project) {

@@ -1,8 +1,10 @@
 // An in-memory cache of rendered pages (simple API HTML/JSON, UI pages), each tagged with
 // the generation of the project it was built from, so a page built while the project was
-// changing is never served after the change. Thread-safe.
+// changing is never served after the change. Concurrent requests for a page that is not
+// cached build it once (single-flight, see GetOrBuild). Thread-safe.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,14 +32,18 @@ class PageCache {
   // The project whose changes invalidate the root project list.
   static constexpr std::string_view kRoot = "";
 
-  // Returns the page cached under `key` for `project` when still current (and not past
-  // its expires_ms), else calls
-  // `build`, caches its result (unless `project` changed meanwhile) and returns it.
-  // Errors from `build` are returned and not cached.
   // The page cached under `key` for `project` when still current, else nullopt (nothing
   // is built).
   std::optional<CachedPage> Find(std::string_view project, const std::string& key);
 
+  // Returns the page cached under `key` for `project` when still current (and not past
+  // its expires_ms), else calls `build`, caches its result (unless `project` changed
+  // meanwhile) and returns it. Errors from `build` are returned and not cached.
+  // Single-flight: while one caller builds `key`, other callers for the same key and the
+  // same generation of `project` do not call `build`; they wait for that build and get
+  // its result (its error too). A caller that arrives after `project` changed does not
+  // take the result of a build begun before the change: it builds anew. `build` runs
+  // without the cache's lock held; it must not call GetOrBuild for the same key.
   Result<CachedPage> GetOrBuild(std::string_view project, const std::string& key,
                                 const std::function<Result<CachedPage>()>& build);
   // Invalidates every page of `project` and the root list.
@@ -50,12 +56,25 @@ class PageCache {
     std::uint64_t generation;
     CachedPage page;
   };
+  // One build in progress; its waiters share mu_ and wait on `done_cv`.
+  struct Flight {
+    std::uint64_t epoch;
+    std::uint64_t generation;
+    bool done = false;
+    std::optional<Result<CachedPage>> result;
+    std::condition_variable done_cv;
+  };
   std::uint64_t GenerationLocked(std::string_view project) const;
+  // Records the leader's result: caches it when still current, wakes the waiters and
+  // forgets the flight.
+  void FinishFlight(std::string_view project, const std::string& key,
+                    const std::shared_ptr<Flight>& flight, Result<CachedPage> result);
 
   mutable std::mutex mu_;
   std::uint64_t epoch_ = 0;                                   // bumped by InvalidateAll
   std::unordered_map<std::string, std::uint64_t> generations_; // project -> generation
   std::unordered_map<std::string, Entry> entries_;             // key -> page
+  std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;  // key -> newest build
 };
 
 // A strong ETag for `body`: a quoted prefix of its sha256.

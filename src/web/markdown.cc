@@ -28,12 +28,12 @@ constexpr int kOptions = CMARK_OPT_DEFAULT;
 // <iframe>, ... should raw HTML ever be enabled).
 constexpr const char* kExtensions[] = {"table", "autolink", "strikethrough", "tagfilter"};
 
-bool IsMarkdown(std::string_view content_type) {
+}  // namespace
+
+bool IsMarkdownContentType(std::string_view content_type) {
   std::string_view type = TrimSpacesAndTabs(content_type.substr(0, content_type.find(';')));
   return EqualsIgnoreCase(type, "text/markdown");
 }
-
-}  // namespace
 
 std::string RenderMarkdown(std::string_view markdown) {
   static std::once_flag registered;
@@ -67,7 +67,7 @@ std::string RenderDescription(std::string_view description, std::string_view con
   if (description.empty()) {
     return "";
   }
-  if (IsMarkdown(content_type)) {
+  if (IsMarkdownContentType(content_type)) {
     return RenderMarkdown(description);
   }
   // reStructuredText is not rendered (no safe C++ renderer); plain text reads fine.

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
+
+#include "web/markdown_child.h"
+
 namespace pipy::web {
 namespace {
 
@@ -65,6 +70,128 @@ TEST(DescriptionTest, ChoosesRendererByContentType) {
   EXPECT_EQ(RenderDescription("# T <b>", "text/x-rst"), "<pre># T &lt;b&gt;</pre>");
   EXPECT_EQ(RenderDescription("# T", ""), "<pre># T</pre>");
   EXPECT_EQ(RenderDescription("", "text/markdown"), "");
+}
+
+// --- the child process (the test binary is the child: test_main.cc) ---------------------
+
+using Clock = std::chrono::steady_clock;
+using std::chrono_literals::operator""ms;
+
+std::string Repeat(std::string_view s, std::size_t n) {
+  std::string out;
+  out.reserve(s.size() * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    out += s;
+  }
+  return out;
+}
+
+// Inputs on which cmark-gfm 0.29 (Debian 12) needs seconds to minutes or gigabytes: each
+// 240 KB. In process, the first takes ~15 s, the second ~10 s, the third aborts at 2 GiB.
+std::string HostileImages() { return Repeat("![[]()", 40000); }
+std::string HostileWideHeader() {
+  return Repeat("|", 80000) + "\n" + Repeat("|-", 79999) + "|\n";
+}
+std::string HostileEmptyRows() {
+  return Repeat("|a", 1000) + "|\n" + Repeat("|-", 1000) + "|\n" + Repeat("||\n", 78000);
+}
+
+// A "child" that ignores the appended limits: /bin/sh -c SCRIPT sh CPU MEM IN.
+MarkdownChildOptions Shell(std::string script) {
+  MarkdownChildOptions o;
+  o.executable = "/bin/sh";
+  o.args = {"-c", std::move(script), "sh"};
+  return o;
+}
+
+TEST(MarkdownChildTest, RendersLikeInProcess) {
+  const std::string md = "# Title\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n<script>x</script>\n";
+  Result<std::string> html = RenderMarkdownInChild(md, MarkdownChildOptions{});
+  ASSERT_TRUE(html.has_value()) << html.error().ToString();
+  EXPECT_EQ(*html, RenderMarkdown(md));
+  EXPECT_TRUE(Contains(*html, "<td>2</td>")) << *html;
+  EXPECT_FALSE(Contains(*html, "<script")) << *html;
+}
+
+TEST(MarkdownChildTest, EmptyInputGivesEmptyOutput) {
+  Result<std::string> html = RenderMarkdownInChild("", MarkdownChildOptions{});
+  ASSERT_TRUE(html.has_value()) << html.error().ToString();
+  EXPECT_EQ(*html, "");
+}
+
+TEST(MarkdownChildTest, SlowChildIsKilledAtTheTimeout) {
+  MarkdownChildOptions o = Shell("sleep 30");
+  o.timeout = 300ms;
+  auto start = Clock::now();
+  Result<std::string> html = RenderMarkdownInChild("x", o);
+  ASSERT_FALSE(html.has_value());
+  EXPECT_EQ(html.error().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_LT(Clock::now() - start, 2000ms);
+}
+
+TEST(MarkdownChildTest, EndlessOutputIsCutAtTheCap) {
+  MarkdownChildOptions o = Shell("yes");
+  o.max_output_bytes = 100'000;
+  Result<std::string> html = RenderMarkdownInChild("x", o);
+  ASSERT_FALSE(html.has_value());
+  EXPECT_EQ(html.error().code(), StatusCode::kTooLarge);
+}
+
+TEST(MarkdownChildTest, CrashIsAnError) {
+  Result<std::string> html = RenderMarkdownInChild("x", Shell("kill -SEGV $$"));
+  ASSERT_FALSE(html.has_value());
+  EXPECT_EQ(html.error().code(), StatusCode::kInternal);
+  html = RenderMarkdownInChild("x", Shell("echo partial; exit 1"));
+  ASSERT_FALSE(html.has_value());
+  EXPECT_EQ(html.error().code(), StatusCode::kInternal);
+}
+
+TEST(MarkdownChildTest, MissingProgramIsUnavailable) {
+  MarkdownChildOptions o;
+  o.executable = "/nonexistent/pipy";
+  Result<std::string> html = RenderMarkdownInChild("x", o);
+  ASSERT_FALSE(html.has_value());
+  EXPECT_EQ(html.error().code(), StatusCode::kUnavailable);
+}
+
+TEST(MarkdownChildTest, TooMuchInputIsRefusedWithoutStarting) {
+  MarkdownChildOptions o;
+  o.max_input_bytes = 10;
+  o.executable = "/nonexistent/pipy";  // proves no child is started
+  Result<std::string> html = RenderMarkdownInChild(std::string(11, 'a'), o);
+  ASSERT_FALSE(html.has_value());
+  EXPECT_EQ(html.error().code(), StatusCode::kTooLarge);
+}
+
+TEST(MarkdownChildTest, QuadraticImagesStopAtTheBudget) {
+  MarkdownChildOptions o;
+  o.timeout = 1000ms;
+  auto start = Clock::now();
+  Result<std::string> html = RenderMarkdownInChild(HostileImages(), o);
+  auto elapsed = Clock::now() - start;
+  ASSERT_FALSE(html.has_value());
+  EXPECT_EQ(html.error().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_LT(elapsed, 2000ms);
+}
+
+TEST(MarkdownChildTest, QuadraticWideHeaderStopsAtTheBudget) {
+  MarkdownChildOptions o;
+  o.timeout = 1000ms;
+  auto start = Clock::now();
+  Result<std::string> html = RenderMarkdownInChild(HostileWideHeader(), o);
+  ASSERT_FALSE(html.has_value());
+  EXPECT_EQ(html.error().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_LT(Clock::now() - start, 2000ms);
+}
+
+TEST(MarkdownChildTest, PaddedEmptyRowsStopAtALimit) {
+  // ~78 million empty cells: the memory limit, the output cap or the clock ends it.
+  MarkdownChildOptions o;
+  o.timeout = 1000ms;
+  auto start = Clock::now();
+  Result<std::string> html = RenderMarkdownInChild(HostileEmptyRows(), o);
+  ASSERT_FALSE(html.has_value());
+  EXPECT_LT(Clock::now() - start, 2000ms);
 }
 
 }  // namespace

@@ -19,9 +19,17 @@ namespace pipy::web {
 std::string RenderRootPage(const std::vector<catalog::ProjectRecord>& projects,
                            std::string_view query);
 
-// A project: summary, requires-python, the README of the latest non-yanked release
-// (markdown rendered safely, other types as text), then every release newest first with
-// its yank state and files (link to /files/<sha256>/<filename>, size, sha256, upload time).
+// The release whose README the project page shows: the newest that is not yanked (the one
+// pip would pick without a pin); when every release is yanked, the newest. nullptr when
+// there is no release.
+const catalog::ReleaseRecord* ReadmeRelease(const index::ProjectView& view);
+
+// A project: summary, requires-python, `readme_html` (the HTML of ReadmeRelease's
+// description, inserted as is; "" = none), then every release newest first with its yank
+// state and files (link to /files/<sha256>/<filename>, size, sha256, upload time).
+std::string RenderProjectPage(const index::ProjectView& view, std::string_view readme_html);
+// The same with the README rendered here by RenderDescription (markdown.h), with no time
+// limit: for trusted input (tests, tools).
 std::string RenderProjectPage(const index::ProjectView& view);
 
 // How to point pip, uv, twine and npm at this server. `base_url` is the server's base URL

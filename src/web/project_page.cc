@@ -82,22 +82,28 @@ void AppendRelease(const catalog::ReleaseRecord& release,
 
 }  // namespace
 
-std::string RenderProjectPage(const index::ProjectView& view) {
-  const catalog::ProjectRecord& project = view.project;
-  const std::string& display = project.display_name.empty() ? project.name : project.display_name;
-
-  // The README comes from the newest release that is not yanked (the one pip would pick
-  // without a pin); when every release is yanked, from the newest.
-  const catalog::ReleaseRecord* current = nullptr;
+const catalog::ReleaseRecord* ReadmeRelease(const index::ProjectView& view) {
   for (const catalog::ReleaseRecord& r : view.releases) {
     if (!r.yanked) {
-      current = &r;
-      break;
+      return &r;
     }
   }
-  if (current == nullptr && !view.releases.empty()) {
-    current = &view.releases.front();
+  return view.releases.empty() ? nullptr : &view.releases.front();
+}
+
+std::string RenderProjectPage(const index::ProjectView& view) {
+  const catalog::ReleaseRecord* current = ReadmeRelease(view);
+  if (current == nullptr) {
+    return RenderProjectPage(view, "");
   }
+  return RenderProjectPage(view, RenderDescription(current->metadata.description,
+                                                   current->metadata.description_content_type));
+}
+
+std::string RenderProjectPage(const index::ProjectView& view, std::string_view readme_html) {
+  const catalog::ProjectRecord& project = view.project;
+  const std::string& display = project.display_name.empty() ? project.name : project.display_name;
+  const catalog::ReleaseRecord* current = ReadmeRelease(view);
 
   std::map<std::string, std::vector<const catalog::FileRecord*>> files_by_version;
   for (const catalog::FileRecord& f : view.files) {
@@ -128,16 +134,12 @@ std::string RenderProjectPage(const index::ProjectView& view) {
     body += "</code></p>\n";
   }
 
-  if (current != nullptr) {
-    std::string readme = RenderDescription(current->metadata.description,
-                                           current->metadata.description_content_type);
-    if (!readme.empty()) {
-      body += "<div class=\"readme\"><h2>Description <span class=\"muted\">(";
-      body += HtmlEscape(current->version);
-      body += ")</span></h2>\n";
-      body += readme;
-      body += "</div>\n";
-    }
+  if (current != nullptr && !readme_html.empty()) {
+    body += "<div class=\"readme\"><h2>Description <span class=\"muted\">(";
+    body += HtmlEscape(current->version);
+    body += ")</span></h2>\n";
+    body += readme_html;
+    body += "</div>\n";
   }
   body += "<h2>Versions</h2>\n";
   if (view.releases.empty()) {

@@ -1,5 +1,7 @@
 #include "web/routes.h"
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <utility>
 
@@ -14,6 +16,8 @@ namespace pipy::web {
 namespace {
 
 constexpr std::string_view kHtml = "text/html; charset=utf-8";
+// A page whose README could not be rendered for a passing reason is rebuilt after this.
+constexpr std::chrono::milliseconds kRetryRenderAfter{10'000};
 
 http::Response HtmlResponse(int status, std::string body) {
   http::Response r = http::TextResponse(status, std::move(body), std::string(kHtml));
@@ -31,11 +35,12 @@ http::Response ErrorPage(const Status& status) {
   return r;
 }
 
-http::Response CachedPageResponse(const http::Request& request, const index::CachedPage& page) {
+http::Response CachedPageResponse(std::string_view if_none_match,
+                                  const index::CachedPage& page) {
   http::Response r;
   r.SetHeader("ETag", page.etag);
   r.SetHeader("Cache-Control", "no-cache");
-  if (http::IfNoneMatchMatches(request.header("if-none-match"), page.etag)) {
+  if (http::IfNoneMatchMatches(if_none_match, page.etag)) {
     r.status = 304;
     return r;
   }
@@ -43,6 +48,29 @@ http::Response CachedPageResponse(const http::Request& request, const index::Cac
   r.SetHeader("Content-Type", page.content_type);
   r.body = page.body;
   return r;
+}
+
+// Answers from the page cache on the I/O thread when the page is there; otherwise hands
+// the build (catalog reads, maybe a README render in a child process) to the blocking
+// pool, where concurrent requests for the same page wait for one build.
+http::Response CachedOrBuilt(const http::Request& request, index::Index& index,
+                             std::string project, std::string key,
+                             std::function<Result<index::CachedPage>()> build) {
+  std::string if_none_match(request.header("if-none-match").value_or(""));
+  if (auto page = index.pages().Find(project, key)) {
+    return CachedPageResponse(if_none_match, *page);
+  }
+  http::Response deferred;
+  deferred.continue_blocking = [&index, project = std::move(project), key = std::move(key),
+                                build = std::move(build),
+                                if_none_match = std::move(if_none_match)]() -> http::Response {
+    auto page = index.pages().GetOrBuild(project, key, build);
+    if (!page) {
+      return ErrorPage(page.error());
+    }
+    return CachedPageResponse(if_none_match, *page);
+  };
+  return deferred;
 }
 
 index::CachedPage MakePage(std::string html) {
@@ -72,19 +100,36 @@ http::Response HandleRoot(const http::Request& request, index::Index& index) {
     return HtmlResponse(200, RenderRootPage(*projects, query));
   }
   index.Revalidate();
-  auto page = index.pages().GetOrBuild(
-      index::PageCache::kRoot, "web|root", [&index]() -> Result<index::CachedPage> {
-        PIPY_ASSIGN_OR_RETURN(std::vector<catalog::ProjectRecord> projects, index.ListProjects());
-        return MakePage(RenderRootPage(projects, ""));
-      });
-  if (!page) {
-    return ErrorPage(page.error());
+  return CachedOrBuilt(request, index, std::string(index::PageCache::kRoot), "web|root",
+                       [&index]() -> Result<index::CachedPage> {
+                         PIPY_ASSIGN_OR_RETURN(std::vector<catalog::ProjectRecord> projects,
+                                               index.ListProjects());
+                         return MakePage(RenderRootPage(projects, ""));
+                       });
+}
+
+// The project page, with its README rendered by `readme` (at most once per content).
+Result<index::CachedPage> BuildProjectPage(index::Index& index, ReadmeRenderer& readme,
+                                           const std::string& normalized) {
+  PIPY_ASSIGN_OR_RETURN(std::shared_ptr<const index::ProjectView> view,
+                        index.GetProject(normalized));
+  RenderedReadme rendered;
+  if (const catalog::ReleaseRecord* current = ReadmeRelease(*view); current != nullptr) {
+    rendered = readme.Render(current->metadata.description,
+                             current->metadata.description_content_type);
   }
-  return CachedPageResponse(request, *page);
+  index::CachedPage page = MakePage(RenderProjectPage(*view, rendered.html));
+  if (!rendered.lasting) {
+    // The README was not rendered for a passing reason (busy): try again soon.
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    page.expires_ms = now.count() + kRetryRenderAfter.count();
+  }
+  return page;
 }
 
 http::Response HandleProject(const http::Request& request, index::Index& index,
-                             bool has_slash) {
+                             const std::shared_ptr<ReadmeRenderer>& readme, bool has_slash) {
   std::string name(request.param("name"));
   if (!IsValidName(name)) {
     return ErrorPage(NotFound("no project named " + name));
@@ -94,16 +139,11 @@ http::Response HandleProject(const http::Request& request, index::Index& index,
     return Redirect("/project/" + EncodePathSegment(normalized) + "/");
   }
   index.Revalidate();
-  auto page = index.pages().GetOrBuild(
-      normalized, "web|project|" + normalized, [&]() -> Result<index::CachedPage> {
-        PIPY_ASSIGN_OR_RETURN(std::shared_ptr<const index::ProjectView> view,
-                              index.GetProject(normalized));
-        return MakePage(RenderProjectPage(*view));
-      });
-  if (!page) {
-    return ErrorPage(page.error());
-  }
-  return CachedPageResponse(request, *page);
+  std::string key = "web|project|" + normalized;
+  return CachedOrBuilt(request, index, normalized, std::move(key),
+                       [&index, readme, normalized]() -> Result<index::CachedPage> {
+                         return BuildProjectPage(index, *readme, normalized);
+                       });
 }
 
 std::string BaseUrl(const http::Request& request, const WebOptions& options) {
@@ -138,10 +178,16 @@ void RegisterRoutes(http::Router& router, index::Index& index, const app::Access
   };
   router.Add("GET", "/", Named("web_root"),
              readable([&index](const http::Request& r) { return HandleRoot(r, index); }));
+  std::shared_ptr<ReadmeRenderer> readme =
+      options.readme ? options.readme : std::make_shared<ReadmeRenderer>();
   router.Add("GET", "/project/{name}/", Named("web_project"),
-             readable([&index](const http::Request& r) { return HandleProject(r, index, true); }));
+             readable([&index, readme](const http::Request& r) {
+               return HandleProject(r, index, readme, true);
+             }));
   router.Add("GET", "/project/{name}", Named("web_project"),
-             readable([&index](const http::Request& r) { return HandleProject(r, index, false); }));
+             readable([&index, readme](const http::Request& r) {
+               return HandleProject(r, index, readme, false);
+             }));
   router.Add("GET", "/help", Named("web_help"),
              readable([options = std::move(options)](const http::Request& r) {
                return HtmlResponse(200, RenderHelpPage(BaseUrl(r, options)));

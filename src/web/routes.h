@@ -6,14 +6,19 @@
 //   GET /help              how to configure pip, uv, twine and npm for this server
 // Every route checks read access first (401 with WWW-Authenticate when reads need a token).
 // The project list and project pages are rendered once per change and cached in
-// index.pages() with an ETag (If-None-Match -> 304).
+// index.pages() with an ETag (If-None-Match -> 304). A cached page is answered on the I/O
+// thread; building one (catalog reads, the README's render) runs on the server's blocking
+// pool, once for all concurrent requests (PageCache's single-flight). A README is rendered
+// once per content, in a child process with a time and size budget (ReadmeRenderer).
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "app/access.h"
 #include "http/router.h"
 #include "index/index.h"
+#include "web/readme_renderer.h"
 
 namespace pipy::web {
 
@@ -21,6 +26,9 @@ struct WebOptions {
   // The base URL clients should use, e.g. "https://pypi.internal" (shown on /help). Empty:
   // "http://" + the request's Host header.
   std::string public_base_hint;
+  // Renders READMEs. nullptr: a ReadmeRenderer with default options (a child process of
+  // this program: its main must dispatch kRenderMarkdownCommand, as pipy's does).
+  std::shared_ptr<ReadmeRenderer> readme;
 };
 
 // Registers the routes above. `index` and `access` must outlive the router.

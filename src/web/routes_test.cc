@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+
 #include "auth/authenticator.h"
 #include "catalog/factory.h"
 #include "storage/factory.h"
@@ -15,7 +20,7 @@ class WebRoutesTest : public ::testing::Test {
  protected:
   void SetUp() override { Start(/*anonymous_read=*/true); }
 
-  void Start(bool anonymous_read) {
+  void Start(bool anonymous_read, WebOptions web_options = {}) {
     router_ = std::make_unique<http::Router>();
     storage::StorageOptions storage_options;
     storage_options.root = tmp_.path() / "data";
@@ -34,16 +39,19 @@ class WebRoutesTest : public ::testing::Test {
     ASSERT_TRUE(authenticator) << authenticator.error().ToString();
     authenticator_ = std::make_unique<auth::Authenticator>(std::move(*authenticator));
     access_ = std::make_unique<app::Access>(*authenticator_);
-    RegisterRoutes(*router_, *index_, *access_);
+    RegisterRoutes(*router_, *index_, *access_, std::move(web_options));
     std::filesystem::create_directories(tmp_.path() / "dist");
   }
 
-  void Publish(const std::string& name, const std::string& version) {
+  void Publish(const std::string& name, const std::string& version,
+               const std::string& readme = "") {
     auth::Principal who;
     who.anonymous = false;
     who.token_name = "ci";
     who.scopes = {"upload:*"};
-    std::filesystem::path wheel = testing::MakeWheel(tmp_.path() / "dist", name, version);
+    std::filesystem::path wheel = testing::MakeWheel(
+        tmp_.path() / "dist", name, version,
+        readme.empty() ? "" : testing::CoreMetadataText(name, version, "", readme));
     index::PythonUpload upload;
     upload.file = wheel;
     upload.filename = wheel.filename().string();
@@ -67,7 +75,25 @@ class WebRoutesTest : public ::testing::Test {
       return http::TextResponse(599, "");
     }
     request.params = match.params;
-    return match.route->handler(request);
+    http::Response r = match.route->handler(request);
+    // What the server does with a hand-off to its blocking pool.
+    while (r.continue_blocking) {
+      auto next = std::move(r.continue_blocking);
+      r = next();
+    }
+    return r;
+  }
+
+  // Whether the handler answered at once (on the I/O thread, in the server).
+  bool AnsweredInline(const std::string& path) {
+    http::Request request;
+    request.method = "GET";
+    request.path = path;
+    request.target = path;
+    request.remote_address = "127.0.0.1";
+    http::Router::Match match = router_->Find("GET", path);
+    request.params = match.params;
+    return !match.route->handler(request).continue_blocking;
   }
 
   static std::string Body(const http::Response& r) {
@@ -160,6 +186,95 @@ TEST_F(WebRoutesTest, PrivateRepositoryNeedsTokenEverywhere) {
     EXPECT_EQ(r.status, 401) << path;
     EXPECT_TRUE(r.header("WWW-Authenticate").has_value()) << path;
   }
+}
+
+using Clock = std::chrono::steady_clock;
+using std::chrono_literals::operator""ms;
+
+std::string Repeat(std::string_view s, std::size_t n) {
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) {
+    out += s;
+  }
+  return out;
+}
+
+TEST_F(WebRoutesTest, CachedPagesAnswerInlineAndBuildsAreHandedOff) {
+  Publish("acme-logger", "1.0");
+  // Not cached yet: the build (catalog reads, README render) leaves the I/O thread.
+  EXPECT_FALSE(AnsweredInline("/project/acme-logger/"));
+  EXPECT_FALSE(AnsweredInline("/"));
+  ASSERT_EQ(Get("/project/acme-logger/").status, 200);
+  ASSERT_EQ(Get("/").status, 200);
+  EXPECT_TRUE(AnsweredInline("/project/acme-logger/"));
+  EXPECT_TRUE(AnsweredInline("/"));
+}
+
+// A README on which cmark-gfm 0.29 spends ~15 s in process: the page is built within the
+// render budget (the real child process: this test binary, test_main.cc) and shows the
+// README as escaped text; later builds of the page (after a yank) do not render it again.
+TEST_F(WebRoutesTest, HostileReadmeRendersWithinBudgetAsText) {
+  auto readme = std::make_shared<ReadmeRenderer>([] {
+    ReadmeOptions o;
+    o.child.timeout = 1000ms;
+    return o;
+  }());
+  WebOptions web;
+  web.readme = readme;
+  Start(/*anonymous_read=*/true, web);
+  Publish("hostile", "1.0", Repeat("![[]()", 40000) + "<script>x</script>");
+  Publish("hostile", "0.9", "# Old");
+
+  auto start = Clock::now();
+  http::Response r = Get("/project/hostile/");
+  EXPECT_LT(Clock::now() - start, 2500ms);
+  ASSERT_EQ(r.status, 200) << Body(r);
+  EXPECT_NE(Body(r).find("shown as plain text"), std::string::npos);
+  EXPECT_NE(Body(r).find("<pre>![[]()![[]()"), std::string::npos);
+  EXPECT_NE(Body(r).find("&lt;script&gt;x&lt;/script&gt;</pre>"), std::string::npos);
+  EXPECT_EQ(Body(r).find("<script>x"), std::string::npos);
+  EXPECT_EQ(readme->markdown_renders(), 1u);
+
+  // The 0.9 release changes: the page is rebuilt, the 1.0 README is not rendered again.
+  auth::Principal who;
+  who.anonymous = false;
+  who.token_name = "ci";
+  who.scopes = {"upload:*"};
+  ASSERT_TRUE(index_->SetYanked(who, "hostile", "0.9", true, "old").ok());
+  start = Clock::now();
+  r = Get("/project/hostile/");
+  EXPECT_LT(Clock::now() - start, 500ms);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(Body(r).find("yanked"), std::string::npos);
+  EXPECT_EQ(readme->markdown_renders(), 1u);
+}
+
+// Concurrent requests for a page being built share that one build.
+TEST_F(WebRoutesTest, ConcurrentRequestsBuildThePageOnce) {
+  std::atomic<int> renders{0};
+  auto readme = std::make_shared<ReadmeRenderer>([&] {
+    ReadmeOptions o;
+    o.render_markdown = [&](std::string_view) -> Result<std::string> {
+      ++renders;
+      std::this_thread::sleep_for(300ms);
+      return std::string("<p>slow readme</p>");
+    };
+    return o;
+  }());
+  WebOptions web;
+  web.readme = readme;
+  Start(/*anonymous_read=*/true, web);
+  Publish("slow-readme", "1.0", "slow");
+  std::vector<std::future<std::string>> bodies;
+  for (int i = 0; i < 8; ++i) {
+    bodies.push_back(std::async(std::launch::async, [this] {
+      return Body(Get("/project/slow-readme/"));
+    }));
+  }
+  for (auto& b : bodies) {
+    EXPECT_NE(b.get().find("<p>slow readme</p>"), std::string::npos);
+  }
+  EXPECT_EQ(renders.load(), 1);
 }
 
 }  // namespace

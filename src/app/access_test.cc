@@ -79,17 +79,22 @@ TEST_F(AccessTest, AnonymousReadsAndWrites) {
   EXPECT_TRUE(Access(closed).ForRead(From("192.0.2.1", token_)));
 }
 
-TEST_F(AccessTest, InternalCredentialPassesTheAllowlistAndPrivateReads) {
+TEST_F(AccessTest, InternalCredentialReadsPrivatelyButDoesNotOpenTheAllowlist) {
   auth::Authenticator auth = Make({"10.0.0.0/8"}, false);
   std::string secret = auth::NewTokenSecret();
   auth::Principal builder;
-  builder.token_name = "builder";
+  builder.token_name = "builder:1";
   builder.scopes = {"read"};
   auth.AddInternalToken(secret, builder);
   Access access(auth);
-  auto who = access.ForRead(From("127.0.0.1", secret));
+  auto who = access.ForRead(From("10.0.0.1", secret));
   ASSERT_TRUE(who) << who.error().ToString();
   EXPECT_TRUE(who->internal);
+  // The builder's credential is a token like any other: it does not open the allowlist
+  // (it used to, so whoever read it from a build's environment had a key to everything).
+  auto outside = access.ForRead(From("127.0.0.1", secret));
+  ASSERT_FALSE(outside);
+  EXPECT_EQ(outside.error().code(), StatusCode::kPermissionDenied);
 }
 
 }  // namespace

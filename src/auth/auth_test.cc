@@ -241,5 +241,25 @@ TEST_F(AuthenticatorTest, InternalTokensResolveWithoutTheCatalog) {
   EXPECT_FALSE(regular->internal);
 }
 
+TEST_F(AuthenticatorTest, RemovedInternalTokensNoLongerAuthenticate) {
+  auto auth = Make();
+  std::string first = NewTokenSecret();
+  std::string second = NewTokenSecret();
+  Principal builder;
+  builder.token_name = "builder:7";
+  builder.scopes = {"read"};
+  auth.AddInternalToken(first, builder);
+  auth.AddInternalToken(second, builder);
+  auth.RemoveInternalToken(first);
+  auth.RemoveInternalToken("pipy_never_added");  // ignored
+  auto gone = auth.Authenticate("Bearer " + first);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code(), StatusCode::kUnauthenticated);
+  EXPECT_TRUE(auth.Authenticate("Bearer " + second));
+  // A moved Authenticator keeps its internal tokens (Create returns it by value).
+  Authenticator moved = std::move(auth);
+  EXPECT_TRUE(moved.Authenticate("Bearer " + second));
+}
+
 }  // namespace
 }  // namespace pipy::auth

@@ -5,6 +5,8 @@
 #include <openssl/rand.h>
 
 #include <cstring>
+#include <mutex>
+#include <shared_mutex>
 #include <span>
 
 #include "auth/credentials.h"
@@ -143,8 +145,11 @@ Result<Principal> Authenticator::Authenticate(
   }
   PIPY_ASSIGN_OR_RETURN(std::string secret, ParseAuthorization(*authorization));
   std::string hash = HashTokenSecret(secret);
-  if (auto it = internal_.find(hash); it != internal_.end()) {
-    return it->second;
+  {
+    std::shared_lock lock(internal_->mu);
+    if (auto it = internal_->by_hash.find(hash); it != internal_->by_hash.end()) {
+      return it->second;
+    }
   }
   PIPY_ASSIGN_OR_RETURN(auto token, catalog_->FindTokenByHash(hash));
   if (!token || token->revoked) {
@@ -160,7 +165,15 @@ Result<Principal> Authenticator::Authenticate(
 void Authenticator::AddInternalToken(std::string_view secret, Principal principal) {
   principal.anonymous = false;
   principal.internal = true;
-  internal_[HashTokenSecret(secret)] = std::move(principal);
+  std::string hash = HashTokenSecret(secret);
+  std::unique_lock lock(internal_->mu);
+  internal_->by_hash[std::move(hash)] = std::move(principal);
+}
+
+void Authenticator::RemoveInternalToken(std::string_view secret) {
+  std::string hash = HashTokenSecret(secret);
+  std::unique_lock lock(internal_->mu);
+  internal_->by_hash.erase(hash);
 }
 
 std::string NewTokenSecret() {

@@ -3,7 +3,9 @@
 // running server takes effect at once.
 #pragma once
 
+#include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -50,9 +52,12 @@ class Authenticator {
   Result<Principal> Authenticate(std::optional<std::string_view> authorization) const;
 
   // Makes `secret` a credential of this process only, resolving to `principal` (marked
-  // internal); nothing is stored in the catalog. Call before serving: not synchronized
-  // with Authenticate.
+  // internal) until RemoveInternalToken; nothing is stored in the catalog. It passes the
+  // allowlist no more than any token. Thread-safe (a build adds its own while serving).
   void AddInternalToken(std::string_view secret, Principal principal);
+  // Forgets `secret`: from then on it is kUnauthenticated. Unknown secrets are ignored.
+  // Thread-safe.
+  void RemoveInternalToken(std::string_view secret);
 
  private:
   Authenticator(catalog::Catalog& catalog, AccessOptions options, std::vector<Cidr> allow)
@@ -60,7 +65,12 @@ class Authenticator {
   catalog::Catalog* catalog_;
   AccessOptions options_;
   std::vector<Cidr> allow_;
-  std::unordered_map<std::string, Principal> internal_;  // secret hash -> principal
+  // Behind a pointer so the Authenticator stays movable (Create returns it by value).
+  struct InternalTokens {
+    mutable std::shared_mutex mu;
+    std::unordered_map<std::string, Principal> by_hash;  // secret hash -> principal; guarded by mu
+  };
+  std::unique_ptr<InternalTokens> internal_ = std::make_unique<InternalTokens>();
 };
 
 // A new token secret: "pipy_" followed by 43 base64url characters (256 random bits).

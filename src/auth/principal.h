@@ -11,8 +11,9 @@ namespace pipy::auth {
 // "@scope/name"), "admin" (everything). Any valid token may read.
 struct Principal {
   bool anonymous = true;
-  // A credential this process made for itself (the builder reading its own index): valid
-  // only in this process, and not subject to the address allowlist.
+  // A credential this process made for itself (a build's read credential, "builder:<id>"):
+  // valid only in this process and only while that build downloads its dependencies.
+  // Subject to the address allowlist like any token.
   bool internal = false;
   std::string token_name;            // empty when anonymous
   std::vector<std::string> scopes;

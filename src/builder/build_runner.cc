@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
 
+#include "auth/authenticator.h"
 #include "auth/principal.h"
 #include "builder/build_log.h"
+#include "builder/dependencies.h"
 #include "builder/module.h"
+#include "builder/sandbox.h"
 
 namespace pipy::builder {
 
@@ -26,10 +30,10 @@ std::string FormatDuration(std::chrono::milliseconds d) {
   return std::to_string(ms) + "ms";
 }
 
-// A pyproject.toml is small; anything past 1 MiB is not read.
-std::string ReadSmallFile(const std::filesystem::path& path) {
+// A pyproject.toml is small; anything past `limit` (1 MiB) is not read.
+std::string ReadSmallFile(const std::filesystem::path& path, std::size_t limit = 1 << 20) {
   std::ifstream in(path, std::ios::binary);
-  std::string text(1 << 20, '\0');
+  std::string text(limit, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
   return text;
@@ -45,6 +49,45 @@ std::string Join(const std::vector<std::string>& argv) {
   }
   return out;
 }
+
+// The output a step's failure is explained from: its last 64 KiB.
+constexpr std::size_t kMaxCapturedOutput = 64 * 1024;
+
+// pip's installation report carries every dependency's metadata, READMEs included.
+constexpr std::size_t kMaxReportBytes = 16 << 20;
+
+// A build's read credential: registered with the authenticator while it lives (only
+// during the downloads), so a leaked copy is worthless once they are done.
+class BuildCredential {
+ public:
+  BuildCredential(auth::Authenticator* authenticator, std::int64_t build_id)
+      : authenticator_(authenticator) {
+    if (authenticator_ == nullptr) {
+      return;
+    }
+    secret_ = auth::NewTokenSecret();
+    auth::Principal reader;
+    reader.token_name = "builder:" + std::to_string(build_id);
+    reader.scopes = {"read"};
+    authenticator_->AddInternalToken(secret_, std::move(reader));
+  }
+  ~BuildCredential() { Revoke(); }
+  BuildCredential(const BuildCredential&) = delete;
+  BuildCredential& operator=(const BuildCredential&) = delete;
+
+  // Empty when there is no authenticator (reads are then anonymous).
+  const std::string& secret() const { return secret_; }
+  void Revoke() {
+    if (authenticator_ != nullptr && !secret_.empty()) {
+      authenticator_->RemoveInternalToken(secret_);
+    }
+    authenticator_ = nullptr;
+  }
+
+ private:
+  auth::Authenticator* authenticator_;
+  std::string secret_;
+};
 
 }  // namespace
 
@@ -68,7 +111,9 @@ class BuildRunner::Job {
         work_(runner.options_.work_dir / std::to_string(job.id)),
         src_(work_ / "src"),
         venv_(work_ / "venv"),
-        dist_(work_ / "dist") {}
+        dist_(work_ / "dist"),
+        home_(work_ / "home"),
+        wheels_(work_ / "wheels") {}
 
   ~Job() {
     std::error_code ec;
@@ -81,7 +126,8 @@ class BuildRunner::Job {
                "\" from source \"" + job_.source + "\" at commit " + job_.commit + "\n");
     std::error_code ec;
     std::filesystem::remove_all(work_, ec);  // a previous, interrupted attempt
-    std::filesystem::create_directories(work_ / "home", ec);
+    std::filesystem::create_directories(home_, ec);
+    std::filesystem::create_directories(wheels_, ec);
     if (Status s = source_.git->CheckoutFolder(job_.commit, job_.module, src_); !s.ok()) {
       return Fail("cannot check out the module: " + s.message());
     }
@@ -110,7 +156,8 @@ class BuildRunner::Job {
   std::optional<End> ReadModule(ModuleConfig& module) {
     std::error_code ec;
     std::filesystem::path path = src_ / "pyproject.toml";
-    if (!std::filesystem::is_regular_file(path, ec)) {
+    // Not through a symlink: the checkout's links may point anywhere on this machine.
+    if (!std::filesystem::is_regular_file(std::filesystem::symlink_status(path, ec))) {
       return Fail("the module has no pyproject.toml");
     }
     std::string text = ReadSmallFile(path);
@@ -151,46 +198,80 @@ class BuildRunner::Job {
     return false;
   }
 
-  std::vector<std::string> Env(const std::string& pythonpath) const {
-    return {"PATH=" + (venv_ / "bin").string() + ":/usr/local/bin:/usr/bin:/bin",
-            "HOME=" + (work_ / "home").string(),
-            "VIRTUAL_ENV=" + venv_.string(),
-            "LANG=C.UTF-8",
-            "PYTHONDONTWRITEBYTECODE=1",
-            "PYTHONUNBUFFERED=1",
-            "PIP_DISABLE_PIP_VERSION_CHECK=1",
-            "PIP_NO_INPUT=1",
-            "PYTHONPATH=" + pythonpath};
+  // How one step runs. Every step is sandboxed (sandbox.h); by default it may write the
+  // whole work folder and has no network.
+  struct StepOptions {
+    std::chrono::milliseconds timeout{0};
+    std::uint64_t memory_limit = 0;
+    bool network = false;      // only the steps that download from Pipy
+    bool module_code = false;  // runs in the module's folder with it on PYTHONPATH
+    // When not empty: only these are writable, the rest of the work folder is read-only.
+    std::vector<std::filesystem::path> writable;
+    // "NAME=value" entries passed to the step but never logged (the index credential).
+    std::vector<std::string> secret_env;
+    // Given the step's output when it fails; a non-empty answer says why in the message.
+    std::function<std::string(std::string_view output)> explain;
+  };
+
+  // The whole environment of a step: nothing of the server's own (its secrets) is passed.
+  std::vector<std::string> Env(const StepOptions& options) const {
+    std::vector<std::string> env = {
+        "PATH=" + (venv_ / "bin").string() + ":/usr/local/bin:/usr/bin:/bin",
+        "HOME=" + home_.string(),
+        "VIRTUAL_ENV=" + venv_.string(),
+        "LANG=C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE=1",
+        "PYTHONUNBUFFERED=1",
+        "PIP_CONFIG_FILE=/dev/null",  // the host's pip configuration is not Pipy's
+        "PIP_DISABLE_PIP_VERSION_CHECK=1",
+        "PIP_NO_INPUT=1"};
+    if (options.module_code) {
+      env.push_back("PYTHONPATH=" + src_.string() + ":" + (src_ / "src").string());
+    }
+    env.insert(env.end(), options.secret_env.begin(), options.secret_env.end());
+    return env;
   }
 
-  // bubblewrap: no network, read-only root, a private /tmp, only the work folder writable.
-  std::vector<std::string> Sandboxed(std::vector<std::string> command) const {
-    std::vector<std::string> argv = {r_.options_.bwrap, "--unshare-net", "--unshare-pid",
-                                     "--die-with-parent", "--ro-bind", "/", "/",
-                                     "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-                                     "--bind", work_.string(), work_.string(),
-                                     "--chdir", src_.string(), "--"};
-    argv.insert(argv.end(), command.begin(), command.end());
-    return argv;
+  std::vector<std::string> Sandboxed(const StepOptions& options,
+                                     const std::vector<std::string>& command) const {
+    SandboxSpec sandbox;
+    sandbox.bwrap = r_.options_.bwrap;
+    sandbox.network = options.network;
+    sandbox.hidden_dirs = r_.options_.hidden_dirs;
+    sandbox.hidden_files = r_.options_.hidden_files;
+    if (options.writable.empty()) {
+      sandbox.writable = {work_};
+    } else {
+      sandbox.read_only = {work_};
+      sandbox.writable = options.writable;
+    }
+    sandbox.chdir = options.module_code ? src_ : work_;
+    return SandboxArgv(sandbox, command);
   }
 
-  // Runs one command, its output into the log. nullopt when it succeeded; otherwise how the
-  // job ends, with `what` naming the step.
-  // Runs one step; `secret_env` ("NAME=value" entries) is passed to it but never logged.
-  std::optional<End> Step(std::string_view what, std::vector<std::string> argv,
-                          std::chrono::milliseconds timeout, std::uint64_t memory_limit,
-                          std::vector<std::string> secret_env = {}) {
+  // Runs one step in the sandbox, its output into the log. nullopt when it succeeded;
+  // otherwise how the job ends, with `what` naming the step.
+  std::optional<End> Step(std::string_view what, const std::vector<std::string>& command,
+                          const StepOptions& options) {
     ProcessSpec spec;
-    spec.argv = std::move(argv);
-    spec.env = Env(src_.string() + ":" + (src_ / "src").string());
-    spec.env.insert(spec.env.end(), secret_env.begin(), secret_env.end());
-    spec.cwd = src_;
-    spec.timeout = timeout;
-    spec.memory_limit = memory_limit;
+    spec.argv = Sandboxed(options, command);
+    spec.env = Env(options);
+    spec.cwd = work_;
+    spec.timeout = options.timeout;
+    spec.memory_limit = options.memory_limit;
     spec.cancel = cancel_;
-    log_.Write("\n$ " + Join(spec.argv) + "\n");
+    log_.Write("\n$ " + Join(command) + "\n");
+    std::string output;
     Result<ProcessResult> result =
-        r_.processes_.Run(spec, [this](std::string_view chunk) { log_.Write(chunk); });
+        r_.processes_.Run(spec, [this, &output, &options](std::string_view chunk) {
+          log_.Write(chunk);
+          if (options.explain) {
+            output.append(chunk);
+            if (output.size() > 2 * kMaxCapturedOutput) {
+              output.erase(0, output.size() - kMaxCapturedOutput);
+            }
+          }
+        });
     if (!result) {
       return Fail(std::string(what) + " could not start: " + result.error().message());
     }
@@ -199,27 +280,65 @@ class BuildRunner::Job {
       return End{BuildStatus::kRunning, "", true};
     }
     if (result->timed_out) {
-      return Fail(std::string(what) + " timed out after " + FormatDuration(timeout) +
+      return Fail(std::string(what) + " timed out after " + FormatDuration(options.timeout) +
                   " and was killed");
     }
     if (!result->ok()) {
-      return Fail(std::string(what) + " failed (" +
-                  (result->signal != 0 ? "killed by signal " + std::to_string(result->signal)
-                                       : "exit status " + std::to_string(result->exit_code)) +
-                  ")");
+      std::string message =
+          std::string(what) + " failed (" +
+          (result->signal != 0 ? "killed by signal " + std::to_string(result->signal)
+                               : "exit status " + std::to_string(result->exit_code)) +
+          ")";
+      std::string why = options.explain ? options.explain(output) : "";
+      return Fail(why.empty() ? message : message + ": " + why);
     }
     return std::nullopt;
   }
 
-  std::optional<End> CreateVenv() {
-    return Step("creating the virtual environment",
-                // Debian's pip from the system site packages installs into the venv; not
-                // copying pip in saves ~2 s per build.
-                {r_.options_.python, "-m", "venv", "--system-site-packages", "--without-pip",
-                 venv_.string()},
-                r_.options_.step_timeout, 0);
+  StepOptions PipStep() const {
+    StepOptions options;
+    options.timeout = r_.options_.step_timeout;
+    return options;
   }
 
+  std::vector<std::string> Pip(std::initializer_list<std::string> args) const {
+    // -I: neither the working folder nor PYTHON* variables put anything before pip's own
+    // modules on sys.path.
+    std::vector<std::string> argv = {(venv_ / "bin" / "python").string(), "-I", "-m", "pip"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+
+  std::optional<End> CreateVenv() {
+    // Debian's pip from the system site packages installs into the venv; not copying pip
+    // in saves ~2 s per build.
+    return Step("creating the virtual environment",
+                {r_.options_.python, "-I", "-m", "venv", "--system-site-packages",
+                 "--without-pip", venv_.string()},
+                PipStep());
+  }
+
+  // Why resolving the dependencies failed, from pip's output.
+  std::string ExplainResolveFailure(std::string_view output) const {
+    if (!r_.options_.index_refusal.empty()) {
+      return r_.options_.index_refusal;
+    }
+    std::string missing = MissingDistribution(output);
+    if (missing.empty()) {
+      return "";
+    }
+    return "Pipy installs build dependencies from wheels only, and found no wheel of \"" +
+           missing + "\" on this server (a project that has only an sdist, or none at all, " +
+           "cannot be a dependency of a built module)";
+  }
+
+  // Three steps, so that no code of a dependency ever runs where the index credential is:
+  //   1. resolve (pip install --dry-run --only-binary=:all: --report): wheels only, so pip
+  //      runs no package code (no setup.py, no build backend); Debian's own packages count
+  //      as installed; network, the credential, only the home folder writable;
+  //   2. download what step 1 would install (pip download --no-deps --only-binary=:all:);
+  //      then the credential is revoked;
+  //   3. install from those wheels with no index, no network and no credential.
   std::optional<End> InstallDependencies(const ModuleConfig& module) {
     std::vector<std::string> requirements = module.dependencies;
     requirements.insert(requirements.end(), module.test_dependencies.begin(),
@@ -228,20 +347,54 @@ class BuildRunner::Job {
       log_.Write("\npipy: no dependencies to install\n");
       return std::nullopt;
     }
-    std::vector<std::string> argv = {(venv_ / "bin" / "python").string(), "-m", "pip",
-                                     "install", "--no-build-isolation"};
-    argv.insert(argv.end(), requirements.begin(), requirements.end());
-    // The index URL carries this server's internal read credential: given to pip through
-    // its environment, so it never appears in the (readable) build log, and only to this
-    // step, never to the module's own code.
-    return Step("installing the dependencies", std::move(argv), r_.options_.step_timeout, 0,
-                {"PIP_INDEX_URL=" + r_.options_.index_url});
+    BuildCredential credential(r_.options_.authenticator, job_.id);
+    StepOptions online = PipStep();
+    online.network = true;
+    online.writable = {home_};
+    // The credential reaches pip through its environment, so it never appears in the
+    // (readable) build log, and only in these two steps.
+    const std::string& url = r_.options_.index_url;
+    const std::string& secret = credential.secret();
+    online.secret_env = {"PIP_INDEX_URL=" +
+                         (secret.empty() ? url : IndexUrlWithCredential(url, secret))};
+    online.explain = [this](std::string_view output) { return ExplainResolveFailure(output); };
+    const std::filesystem::path report = home_ / "install-report.json";
+    std::vector<std::string> resolve =
+        Pip({"install", "--dry-run", "--only-binary=:all:", "--report", report.string()});
+    resolve.insert(resolve.end(), requirements.begin(), requirements.end());
+    if (std::optional<End> end = Step("resolving the dependencies", resolve, online)) {
+      return end;
+    }
+    Result<std::vector<std::string>> pins =
+        PinsFromInstallReport(ReadSmallFile(report, kMaxReportBytes));
+    if (!pins) {
+      return Fail("resolving the dependencies: " + pins.error().message());
+    }
+    if (pins->empty()) {
+      log_.Write("\npipy: every dependency is already installed on this machine\n");
+      return std::nullopt;
+    }
+    std::vector<std::string> download =
+        Pip({"download", "--no-deps", "--only-binary=:all:", "--dest", wheels_.string()});
+    download.insert(download.end(), pins->begin(), pins->end());
+    online.writable = {home_, wheels_};
+    if (std::optional<End> end = Step("downloading the dependencies", download, online)) {
+      return end;
+    }
+    credential.Revoke();
+    std::vector<std::string> install =
+        Pip({"install", "--no-index", "--find-links", wheels_.string(), "--only-binary=:all:",
+             "--no-build-isolation"});
+    install.insert(install.end(), requirements.begin(), requirements.end());
+    return Step("installing the dependencies", install, PipStep());
   }
 
   std::optional<End> RunTests(const ModuleConfig& module) {
-    return Step("the tests",
-                Sandboxed({"/bin/sh", "-c", module.test_command}),
-                r_.options_.timeout, r_.options_.memory_limit);
+    StepOptions options;
+    options.timeout = r_.options_.timeout;
+    options.memory_limit = r_.options_.memory_limit;
+    options.module_code = true;
+    return Step("the tests", {"/bin/sh", "-c", module.test_command}, options);
   }
 
   std::optional<End> BuildDistributions(const ModuleConfig& module) {
@@ -251,14 +404,21 @@ class BuildRunner::Job {
       command.push_back("-x");
     }
     command.insert(command.end(), {"--outdir", dist_.string(), src_.string()});
-    return Step("building the sdist and wheel", Sandboxed(std::move(command)),
-                r_.options_.step_timeout, 0);
+    StepOptions options = PipStep();
+    options.module_code = true;
+    return Step("building the sdist and wheel", command, options);
   }
 
   End Publish(const ModuleConfig& module) {
     std::vector<std::filesystem::path> files;
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(dist_, ec)) {
+      // The sandboxed build wrote this folder: a symlink could point at a file of the
+      // server's own, which must never be published.
+      if (!entry.is_regular_file(ec) || entry.is_symlink(ec)) {
+        return Fail("the build produced " + entry.path().filename().string() +
+                    ", which is not a regular file");
+      }
       files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
@@ -303,6 +463,8 @@ class BuildRunner::Job {
   const std::filesystem::path src_;
   const std::filesystem::path venv_;
   const std::filesystem::path dist_;
+  const std::filesystem::path home_;    // HOME: pip's cache and the resolver's report
+  const std::filesystem::path wheels_;  // the downloaded dependencies
 };
 
 BuildRunner::BuildRunner(RunnerOptions options, catalog::BuildQueue& queue, index::Index& index,

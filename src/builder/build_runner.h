@@ -3,14 +3,18 @@
 //
 // A job: check the module out at its commit into <work_dir>/<id>; read pyproject.toml
 // (malformed -> failed); refuse a project outside the source's scope (failed); skip a
-// version that is already published (skipped); create a venv with --system-site-packages;
-// pip-install the dependencies and test extras from Pipy's own /simple/; run the test
-// command in bubblewrap (no network, read-only root, the work folder writable, the
-// configured timeout and memory limit); only if it passes, build the sdist and wheel with
-// `python3 -m build --no-isolation` (-x for hatchling) and publish both through
-// index::Index::PublishPython as a principal limited to the source's scope, with
-// provenance. Every step's output goes to the job's log; a failed or skipped job says why in
-// its message and its log.
+// version that is already published (skipped); then, every step in the sandbox (sandbox.h:
+// read-only root, the data folder and config file hidden, no network unless said):
+// create a venv with --system-site-packages; resolve the dependencies and test extras
+// against Pipy's own /simple/ from wheels only (no code of a dependency runs before the
+// tests) and download them, with a read credential made for this build alone and revoked
+// right after (network to Pipy, only the download folders writable); install them from
+// those wheels offline; run the test command (the configured timeout and memory limit);
+// only if it passes, build the sdist and wheel with `python3 -m build --no-isolation` (-x
+// for hatchling) and publish both through index::Index::PublishPython as a principal
+// limited to the source's scope, with provenance. No step sees the server's environment.
+// Every step's output goes to the job's log; a failed or skipped job says why in its
+// message and its log.
 #pragma once
 
 #include <atomic>
@@ -25,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "auth/authenticator.h"
 #include "builder/clock.h"
 #include "builder/git_source.h"
 #include "builder/process_runner.h"
@@ -36,8 +41,17 @@
 namespace pipy::builder {
 
 struct RunnerOptions {
-  std::filesystem::path work_dir;          // per-job folders are made (and removed) inside
+  std::filesystem::path work_dir;  // absolute; per-job folders are made (and removed) inside
   std::string index_url;                   // Pipy's own simple index, e.g. http://127.0.0.1:8080/simple/
+  // Issues each build's read credential for index_url (valid while it downloads); null =
+  // read anonymously. Must outlive the runner.
+  auth::Authenticator* authenticator = nullptr;
+  // Hidden from every step: folders (the data folder) and files (the config file).
+  std::vector<std::filesystem::path> hidden_dirs;
+  std::vector<std::filesystem::path> hidden_files;
+  // Non-empty when index_url refuses this machine's own address (an allowlist without
+  // loopback): the message of a build whose dependencies could not be resolved.
+  std::string index_refusal;
   std::string python = "/usr/bin/python3"; // Debian's, which sees the system site packages
   std::string bwrap = "bwrap";
   std::chrono::milliseconds timeout{600'000};      // the test command and all it starts
@@ -67,7 +81,11 @@ class BuildRunner {
   // Claims one job as `runner_id` and runs it; false when nothing was queued.
   Result<bool> RunNext(std::string_view runner_id, const std::atomic<bool>* cancel);
 
-  void set_index_url(std::string url) { options_.index_url = std::move(url); }
+  // Before any job runs (the server's port is known only once it listens).
+  void set_index(std::string url, std::string refusal) {
+    options_.index_url = std::move(url);
+    options_.index_refusal = std::move(refusal);
+  }
 
  private:
   class Job;

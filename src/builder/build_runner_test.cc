@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "builder/test_repo.h"
 #include "catalog/factory.h"
 #include "catalog/sqlite_build_queue.h"
@@ -20,23 +22,72 @@ struct FakeClock : Clock {
   std::int64_t NowMs() override { return 5'000; }
 };
 
-// Records every command. "the tests" answer with `test_result`; `python -m build` writes a
-// wheel and an sdist of `name`/`version` into its --outdir.
+// The command a sandboxed step runs: what follows bwrap's "--".
+std::vector<std::string> Inner(const ProcessSpec& spec) {
+  auto dashes = std::find(spec.argv.begin(), spec.argv.end(), "--");
+  if (spec.argv.empty() || spec.argv[0] != "bwrap" || dashes == spec.argv.end()) {
+    return {};
+  }
+  return std::vector<std::string>(dashes + 1, spec.argv.end());
+}
+
+bool Has(const std::vector<std::string>& argv, std::string_view arg) {
+  return std::find(argv.begin(), argv.end(), arg) != argv.end();
+}
+
+// True when argv holds `a` immediately followed by `b` (and `c`, when given).
+bool HasSequence(const std::vector<std::string>& argv, std::string_view a, std::string_view b,
+                 std::string_view c = "") {
+  for (std::size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == a && argv[i + 1] == b &&
+        (c.empty() || (i + 2 < argv.size() && argv[i + 2] == c))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<std::string> EnvValue(const ProcessSpec& spec, std::string_view name) {
+  std::string prefix = std::string(name) + "=";
+  for (const std::string& e : spec.env) {
+    if (e.starts_with(prefix)) {
+      return e.substr(prefix.size());
+    }
+  }
+  return std::nullopt;
+}
+
+// Records every command. The resolver writes a report installing `resolved`, answering
+// `resolve_result`; "the tests" answer with `test_result`; `python -m build` writes a wheel
+// and an sdist of `name`/`version` into its --outdir. `on_run` sees each spec as it runs.
 class FakeProcesses : public ProcessRunner {
  public:
   Result<ProcessResult> Run(const ProcessSpec& spec, const OutputSink& sink) override {
     specs.push_back(spec);
-    const auto& argv = spec.argv;
-    auto has = [&argv](std::string_view arg) {
-      return std::find(argv.begin(), argv.end(), arg) != argv.end();
-    };
-    if (has("-c") && argv.back() != "") {  // the sandboxed test command
-      if (std::find(argv.begin(), argv.end(), "/bin/sh") != argv.end()) {
-        sink(test_output);
-        return test_result;
-      }
+    if (on_run) {
+      on_run(spec);
     }
-    if (has("build")) {
+    const std::vector<std::string> argv = Inner(spec);
+    if (argv.empty()) {
+      return ProcessResult{1, 0, false, false};  // not sandboxed: refuse to "run" it
+    }
+    if (Has(argv, "/bin/sh")) {  // the test command
+      sink(test_output);
+      return test_result;
+    }
+    if (Has(argv, "--dry-run")) {
+      sink(resolve_output);
+      auto report = std::find(argv.begin(), argv.end(), "--report");
+      std::ofstream out(*(report + 1));
+      out << R"({"version": "1", "install": [)";
+      for (std::size_t i = 0; i < resolved.size(); ++i) {
+        out << (i ? "," : "") << R"({"is_direct": false, "metadata": {"name": ")"
+            << resolved[i].first << R"(", "version": ")" << resolved[i].second << R"("}})";
+      }
+      out << "]}";
+      return resolve_result;
+    }
+    if (Has(argv, "build")) {
       auto out = std::find(argv.begin(), argv.end(), "--outdir");
       std::filesystem::path dir = *(out + 1);
       std::filesystem::create_directories(dir);
@@ -47,9 +98,10 @@ class FakeProcesses : public ProcessRunner {
     return ProcessResult{0, 0, false, false};
   }
 
+  // The first spec whose sandboxed command holds `arg`.
   const ProcessSpec* Find(std::string_view arg) const {
     for (const ProcessSpec& spec : specs) {
-      if (std::find(spec.argv.begin(), spec.argv.end(), arg) != spec.argv.end()) {
+      if (Has(Inner(spec), arg)) {
         return &spec;
       }
     }
@@ -57,6 +109,10 @@ class FakeProcesses : public ProcessRunner {
   }
 
   std::vector<ProcessSpec> specs;
+  std::function<void(const ProcessSpec&)> on_run;
+  std::vector<std::pair<std::string, std::string>> resolved = {{"acme-core", "2.0"}};
+  ProcessResult resolve_result{0, 0, false, false};
+  std::string resolve_output = "Would install acme-core-2.0\n";
   ProcessResult test_result{0, 0, false, false};
   std::string test_output = "1 passed\n";
   std::string name = "acme-logger";
@@ -75,10 +131,18 @@ class BuildRunnerTest : public ::testing::Test {
     queue_ = std::move(catalog::SqliteBuildQueue::Open(catalog_options.sqlite_path).value());
     index_ = std::make_unique<index::Index>(*blobs_, *catalog_);
     git_ = std::move(OpenLibgit2Source(repo_.path().string(), tmp_.path() / "mirror").value());
+    authenticator_ = std::make_unique<auth::Authenticator>(
+        std::move(auth::Authenticator::Create(*catalog_, {}).value()));
     source_.name = "mono";
     source_.scope = "acme-*";
-    options_.work_dir = tmp_.path() / "work";
+    // As Builder::Create lays it out: the work folder inside the data folder.
+    options_.work_dir = tmp_.path() / "data" / "builds";
     options_.index_url = "http://127.0.0.1:1/simple/";
+    options_.authenticator = authenticator_.get();
+    options_.hidden_dirs = {tmp_.path() / "data"};
+    config_file_ = tmp_.path() / "pipy.toml";
+    std::ofstream(config_file_) << "[[sources]]\nwebhook_secret = \"s3cret\"\n";
+    options_.hidden_files = {config_file_};
     options_.timeout = std::chrono::milliseconds(1234);
     options_.memory_limit = 777;
     runner_ = std::make_unique<BuildRunner>(
@@ -121,6 +185,8 @@ class BuildRunnerTest : public ::testing::Test {
   std::unique_ptr<catalog::BuildQueue> queue_;
   std::unique_ptr<index::Index> index_;
   std::unique_ptr<GitSource> git_;
+  std::unique_ptr<auth::Authenticator> authenticator_;
+  std::filesystem::path config_file_;
   std::unique_ptr<BuildRunner> runner_;
   std::vector<BuildStatus> finished_;
 };
@@ -151,23 +217,11 @@ TEST_F(BuildRunnerTest, APassingModuleIsPublishedWithProvenance) {
 
   const ProcessSpec* venv = processes_.Find("venv");
   ASSERT_NE(venv, nullptr);
-  EXPECT_NE(std::find(venv->argv.begin(), venv->argv.end(), "--system-site-packages"),
-            venv->argv.end());
-  const ProcessSpec* pip = processes_.Find("pip");
-  ASSERT_NE(pip, nullptr);
-  // The index URL (it may carry the server's credential) reaches pip through its
-  // environment, only in the install step, and never through argv (which is logged).
-  const std::string index_env = "PIP_INDEX_URL=http://127.0.0.1:1/simple/";
-  EXPECT_NE(std::find(pip->env.begin(), pip->env.end(), index_env), pip->env.end());
-  EXPECT_EQ(std::find(pip->argv.begin(), pip->argv.end(), "http://127.0.0.1:1/simple/"),
-            pip->argv.end());
-  EXPECT_EQ(Log(id).find("127.0.0.1:1/simple"), std::string::npos) << Log(id);
-  EXPECT_NE(std::find(pip->argv.begin(), pip->argv.end(), "acme-core"), pip->argv.end());
-  EXPECT_NE(std::find(pip->argv.begin(), pip->argv.end(), "pytest"), pip->argv.end());
+  EXPECT_TRUE(Has(Inner(*venv), "--system-site-packages"));
   const ProcessSpec* test = processes_.Find("pytest -q");
   ASSERT_NE(test, nullptr);
-  EXPECT_NE(std::find(test->argv.begin(), test->argv.end(), "--unshare-net"), test->argv.end());
-  EXPECT_EQ(std::find(test->env.begin(), test->env.end(), index_env), test->env.end())
+  EXPECT_TRUE(Has(test->argv, "--unshare-net"));
+  EXPECT_FALSE(EnvValue(*test, "PIP_INDEX_URL").has_value())
       << "the module's tests must not see the index credential";
   EXPECT_EQ(test->timeout, std::chrono::milliseconds(1234));
   EXPECT_EQ(test->memory_limit, 777u);
@@ -289,6 +343,158 @@ TEST_F(BuildRunnerTest, AnUnknownSourceFails) {
   catalog::BuildJob done = RunAndGet(job->id);
   EXPECT_EQ(done.status, BuildStatus::kFailed);
   EXPECT_NE(done.message.find("not configured"), std::string::npos);
+}
+
+TEST_F(BuildRunnerTest, DependenciesComeAsWheelsWithAPerBuildCredentialAndInstallOffline) {
+  repo_.WriteModule("logger", "acme-logger", "1.0",
+                    "dependencies = [\"acme-core\"]\n[project.optional-dependencies]\n"
+                    "test = [\"pytest\"]\n");
+  std::int64_t id = Enqueue("logger");
+  // The server's own secrets live in its environment; no step may inherit them.
+  setenv("AWS_SECRET_ACCESS_KEY", "server-secret-value", 1);
+  std::vector<std::string> secrets_seen;
+  processes_.on_run = [&](const ProcessSpec& spec) {
+    std::optional<std::string> url = EnvValue(spec, "PIP_INDEX_URL");
+    if (!url) {
+      return;
+    }
+    // The credential works while the downloads run, as a read-only principal of its own.
+    std::string secret = url->substr(url->find("__token__:") + 10);
+    secret = secret.substr(0, secret.find('@'));
+    secrets_seen.push_back(secret);
+    auto who = authenticator_->Authenticate("Bearer " + secret);
+    ASSERT_TRUE(who) << who.error().ToString();
+    EXPECT_EQ(who->token_name, "builder:" + std::to_string(id));
+    EXPECT_EQ(who->scopes, std::vector<std::string>{"read"});
+    EXPECT_FALSE(who->CanUpload("acme-logger"));
+  };
+  catalog::BuildJob job = RunAndGet(id);
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  ASSERT_EQ(job.status, BuildStatus::kPassed) << job.message << "\n" << Log(id);
+
+  const std::filesystem::path data = tmp_.path() / "data";
+  const std::filesystem::path work = options_.work_dir / std::to_string(id);
+  const std::string wheels = (work / "wheels").string();
+  const std::string home = (work / "home").string();
+
+  const ProcessSpec* resolve = processes_.Find("--dry-run");
+  ASSERT_NE(resolve, nullptr);
+  std::vector<std::string> resolve_cmd = Inner(*resolve);
+  EXPECT_TRUE(Has(resolve_cmd, "--only-binary=:all:"));
+  EXPECT_TRUE(Has(resolve_cmd, "-I")) << "the module's files must not shadow pip's modules";
+  EXPECT_TRUE(Has(resolve_cmd, "acme-core") && Has(resolve_cmd, "pytest"));
+  EXPECT_FALSE(Has(resolve->argv, "--unshare-net")) << "the resolver reads Pipy";
+  EXPECT_TRUE(HasSequence(resolve->argv, "--ro-bind", work.string(), work.string()));
+  EXPECT_TRUE(HasSequence(resolve->argv, "--bind", home, home));
+  EXPECT_FALSE(HasSequence(resolve->argv, "--bind", work.string(), work.string()));
+
+  const ProcessSpec* download = processes_.Find("download");
+  ASSERT_NE(download, nullptr);
+  std::vector<std::string> download_cmd = Inner(*download);
+  EXPECT_TRUE(Has(download_cmd, "--only-binary=:all:"));
+  EXPECT_TRUE(Has(download_cmd, "--no-deps"));
+  EXPECT_TRUE(Has(download_cmd, "acme-core==2.0"));
+  EXPECT_TRUE(HasSequence(download_cmd, "--dest", wheels));
+  EXPECT_TRUE(HasSequence(download->argv, "--bind", wheels, wheels));
+  EXPECT_FALSE(HasSequence(download->argv, "--bind", work.string(), work.string()));
+
+  // One credential for both online steps, in their environment only (argv is logged).
+  ASSERT_EQ(secrets_seen.size(), 2u);
+  EXPECT_EQ(secrets_seen[0], secrets_seen[1]);
+  const std::string& secret = secrets_seen[0];
+  EXPECT_TRUE(secret.starts_with("pipy_")) << secret;
+  EXPECT_EQ(EnvValue(*download, "PIP_INDEX_URL"),
+            "http://__token__:" + secret + "@127.0.0.1:1/simple/");
+
+  const ProcessSpec* install = processes_.Find("--no-index");
+  ASSERT_NE(install, nullptr);
+  std::vector<std::string> install_cmd = Inner(*install);
+  EXPECT_TRUE(Has(install_cmd, "install") && Has(install_cmd, "--only-binary=:all:"));
+  EXPECT_TRUE(HasSequence(install_cmd, "--find-links", wheels));
+  EXPECT_TRUE(Has(install_cmd, "acme-core") && Has(install_cmd, "pytest"));
+  EXPECT_TRUE(Has(install->argv, "--unshare-net")) << "the install runs offline";
+  EXPECT_FALSE(EnvValue(*install, "PIP_INDEX_URL").has_value());
+
+  for (const ProcessSpec& spec : processes_.specs) {
+    std::string what = spec.argv.empty() ? "" : spec.argv.back();
+    ASSERT_FALSE(spec.argv.empty());
+    EXPECT_EQ(spec.argv[0], "bwrap") << what << ": every step runs in the sandbox";
+    // bwrap mounts in order: the data folder is hidden, then the work folder bound back.
+    auto hidden = std::find(spec.argv.begin(), spec.argv.end(), data.string());
+    auto work_bound = std::find(spec.argv.begin(), spec.argv.end(), work.string());
+    ASSERT_NE(hidden, spec.argv.end()) << what;
+    EXPECT_EQ(*(hidden - 1), "--tmpfs") << what << ": the data folder must be hidden";
+    EXPECT_LT(hidden, work_bound) << what;
+    EXPECT_TRUE(HasSequence(spec.argv, "--ro-bind", "/dev/null", config_file_.string()))
+        << what << ": the config file must be hidden";
+    for (const std::string& e : spec.env) {
+      EXPECT_EQ(e.find("server-secret-value"), std::string::npos) << what << ": " << e;
+      if (&spec != &*resolve && &spec != &*download) {
+        EXPECT_EQ(e.find(secret), std::string::npos) << what << ": " << e;
+      }
+    }
+  }
+  // Revoked once the downloads were done: a copy read later is worthless.
+  auto after = authenticator_->Authenticate("Bearer " + secret);
+  ASSERT_FALSE(after);
+  EXPECT_EQ(after.error().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(Log(id).find(secret), std::string::npos) << Log(id);
+  EXPECT_EQ(Log(id).find("127.0.0.1:1/simple"), std::string::npos) << Log(id);
+}
+
+TEST_F(BuildRunnerTest, ADependencyWithoutAWheelFailsSayingWheelsOnly) {
+  repo_.WriteModule("logger", "acme-logger", "1.0", "dependencies = [\"evil-dep>=1\"]\n");
+  processes_.resolve_result = ProcessResult{1, 0, false, false};
+  processes_.resolve_output =
+      "ERROR: Could not find a version that satisfies the requirement evil-dep>=1 (from "
+      "versions: none)\nERROR: No matching distribution found for evil-dep>=1\n";
+  std::string secret;
+  processes_.on_run = [&](const ProcessSpec& spec) {
+    std::string url = EnvValue(spec, "PIP_INDEX_URL").value_or("");
+    if (!url.empty()) {
+      secret = url.substr(url.find("__token__:") + 10);
+      secret = secret.substr(0, secret.find('@'));
+    }
+  };
+  std::int64_t id = Enqueue("logger");
+  catalog::BuildJob job = RunAndGet(id);
+  EXPECT_EQ(job.status, BuildStatus::kFailed);
+  EXPECT_NE(job.message.find("from wheels only"), std::string::npos) << job.message;
+  EXPECT_NE(job.message.find("\"evil-dep\""), std::string::npos) << job.message;
+  EXPECT_NE(Log(id).find("from wheels only"), std::string::npos);
+  EXPECT_EQ(processes_.Find("download"), nullptr);
+  EXPECT_EQ(processes_.Find("--no-index"), nullptr);
+  EXPECT_EQ(processes_.Find("/bin/sh"), nullptr) << "the tests ran without dependencies";
+  ASSERT_FALSE(secret.empty());
+  EXPECT_FALSE(authenticator_->Authenticate("Bearer " + secret)) << "credential not revoked";
+  EXPECT_EQ(FileCount("acme-logger"), 0u);
+}
+
+TEST_F(BuildRunnerTest, AnIndexThatRefusesTheBuildersAddressSaysSo) {
+  runner_->set_index("http://127.0.0.1:1/simple/",
+                     "the allowlist ([access] allow) refuses 127.0.0.1");
+  repo_.WriteModule("logger", "acme-logger", "1.0", "dependencies = [\"acme-core\"]\n");
+  processes_.resolve_result = ProcessResult{1, 0, false, false};
+  processes_.resolve_output = "ERROR: No matching distribution found for acme-core\n";
+  std::int64_t id = Enqueue("logger");
+  catalog::BuildJob job = RunAndGet(id);
+  EXPECT_EQ(job.status, BuildStatus::kFailed);
+  EXPECT_NE(job.message.find("the allowlist ([access] allow) refuses 127.0.0.1"),
+            std::string::npos)
+      << job.message;
+}
+
+TEST_F(BuildRunnerTest, DependenciesTheMachineAlreadyHasAreNotDownloaded) {
+  repo_.WriteModule("logger", "acme-logger", "1.0",
+                    "[project.optional-dependencies]\ntest = [\"pytest\"]\n");
+  processes_.resolved = {};  // Debian's pytest satisfies it
+  std::int64_t id = Enqueue("logger");
+  catalog::BuildJob job = RunAndGet(id);
+  EXPECT_EQ(job.status, BuildStatus::kPassed) << job.message << "\n" << Log(id);
+  EXPECT_NE(processes_.Find("--dry-run"), nullptr);
+  EXPECT_EQ(processes_.Find("download"), nullptr);
+  EXPECT_EQ(processes_.Find("--no-index"), nullptr);
+  EXPECT_NE(Log(id).find("already installed"), std::string::npos);
 }
 
 }  // namespace

@@ -33,8 +33,16 @@ Result<bool> IsPublished(catalog::Catalog& catalog, std::string_view project,
 
 Result<std::unique_ptr<Builder>> Builder::Create(
     const std::vector<config::SourceConfig>& sources, const config::BuilderConfig& config,
-    const std::filesystem::path& data_dir, catalog::BuildQueue& queue, index::Index& index,
-    std::string node_id, std::function<void(catalog::BuildStatus)> on_finished) {
+    const Paths& paths, catalog::BuildQueue& queue, index::Index& index,
+    auth::Authenticator& authenticator, std::string node_id,
+    std::function<void(catalog::BuildStatus)> on_finished) {
+  // bwrap needs absolute paths, and the sandbox hides exactly these.
+  std::error_code ec;
+  const std::filesystem::path data_dir =
+      std::filesystem::absolute(paths.data_dir, ec).lexically_normal();
+  if (ec) {
+    return InvalidArgument("data folder " + paths.data_dir.string() + ": " + ec.message());
+  }
   std::unique_ptr<Builder> builder(new Builder(queue, index));
   builder->node_id_ = std::move(node_id);
   std::map<std::string, SourceEntry> entries;
@@ -55,6 +63,11 @@ Result<std::unique_ptr<Builder>> Builder::Create(
   }
   RunnerOptions options;
   options.work_dir = data_dir / "builds";
+  options.authenticator = &authenticator;
+  options.hidden_dirs = {data_dir};
+  if (!paths.config_file.empty()) {
+    options.hidden_files = {std::filesystem::absolute(paths.config_file, ec).lexically_normal()};
+  }
   options.timeout = config.timeout;
   options.memory_limit = config.memory_limit;
   options.max_log_bytes = config.max_log_bytes;
@@ -78,11 +91,11 @@ Result<std::unique_ptr<Builder>> Builder::Create(
 
 Builder::~Builder() { Stop(); }
 
-Status Builder::Start(std::string index_url) {
+Status Builder::Start(std::string index_url, std::string index_refusal) {
   if (started_) {
     return Status::Ok();
   }
-  runner_->set_index_url(std::move(index_url));
+  runner_->set_index(std::move(index_url), std::move(index_refusal));
   PIPY_ASSIGN_OR_RETURN(int requeued, queue_.RequeueRunning(node_id_ + "/"));
   (void)requeued;
   pool_->Start();

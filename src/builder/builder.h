@@ -25,21 +25,31 @@ namespace pipy::builder {
 
 class Builder {
  public:
+  // Where a builder lives and what its builds must not see.
+  struct Paths {
+    std::filesystem::path data_dir;     // mirrors under git/<name>, work folders under builds/
+    std::filesystem::path config_file;  // empty = none; hidden from builds with the data folder
+  };
+
   // Opens (or creates) a mirror for every source under <data_dir>/git/<name>; work folders
-  // go under <data_dir>/builds. `node_id` names this process in job claims and watcher
-  // locks. `on_finished` gets each job's final status (metrics). `queue` and `index` must
-  // outlive the builder. kInvalidArgument for a duplicate or unusable source name.
+  // go under <data_dir>/builds. `authenticator` issues each build's read credential.
+  // `node_id` names this process in job claims and watcher locks. `on_finished` gets each
+  // job's final status (metrics). `queue`, `index` and `authenticator` must outlive the
+  // builder. kInvalidArgument for a duplicate or unusable source name.
   static Result<std::unique_ptr<Builder>> Create(const std::vector<config::SourceConfig>& sources,
                                                  const config::BuilderConfig& config,
-                                                 const std::filesystem::path& data_dir,
-                                                 catalog::BuildQueue& queue, index::Index& index,
+                                                 const Paths& paths, catalog::BuildQueue& queue,
+                                                 index::Index& index,
+                                                 auth::Authenticator& authenticator,
                                                  std::string node_id,
                                                  std::function<void(catalog::BuildStatus)> on_finished);
   ~Builder();  // stops
 
   // Re-queues this node's jobs left running by a crash, then starts the watchers and the
-  // runners; `index_url` is this server's simple index (dependencies are installed from it).
-  Status Start(std::string index_url);
+  // runners; `index_url` is this server's simple index (dependencies are installed from it,
+  // with a credential per build), without credentials. `index_refusal`: non-empty when
+  // that index refuses this machine's address (said in the builds that fail because of it).
+  Status Start(std::string index_url, std::string index_refusal = "");
   // Stops watchers and runners (a running build is killed and re-runs at the next start).
   void Stop();
 

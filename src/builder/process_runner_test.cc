@@ -40,6 +40,21 @@ TEST(PosixProcessRunnerTest, CapturesOutputAndExitStatus) {
   EXPECT_TRUE(ok->ok());
 }
 
+TEST(PosixProcessRunnerTest, TheChildGetsOnlyTheGivenEnvironment) {
+  // The server's own environment holds secrets (AWS_SECRET_ACCESS_KEY, PIPY_CATALOG_URL).
+  setenv("PIPY_TEST_SERVER_SECRET", "do-not-pass", 1);
+  PosixProcessRunner runner;
+  Captured c;
+  ProcessSpec spec;
+  spec.argv = {"env"};  // found through the server's PATH, run with spec.env alone
+  spec.env = {"PATH=/usr/bin:/bin", "ONLY=this"};
+  auto result = runner.Run(spec, c.sink());
+  unsetenv("PIPY_TEST_SERVER_SECRET");
+  ASSERT_TRUE(result.has_value()) << result.error().ToString();
+  EXPECT_TRUE(result->ok());
+  EXPECT_EQ(c.out, "PATH=/usr/bin:/bin\nONLY=this\n");
+}
+
 TEST(PosixProcessRunnerTest, TimeoutKillsTheWholeProcessGroup) {
   char tmpl[] = "/tmp/pipy-proc-XXXXXX";
   std::string dir = ::mkdtemp(tmpl);

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <fstream>
+#include <memory>
 
 #include "builder/pages.h"
 #include "builder/webhook.h"
@@ -67,29 +68,41 @@ Result<std::string> BodyText(const http::RequestBody& body, std::uint64_t limit)
   return text;
 }
 
-http::Response Hook(Builder* builder, const http::Request& request) {
+// Everything the webhook route needs besides the request.
+struct HookContext {
+  Builder* builder = nullptr;
+  http::Guard admission;  // the allowlist (app::Access::AdmissionGuard)
+  RecentDeliveries deliveries;
+};
+
+http::Response Hook(HookContext& hook, const http::Request& request) {
+  // A second line behind the server's own admission check: the webhook carries no token
+  // for Access::ForRead, but the allowlist applies to it all the same.
+  if (std::optional<http::Response> refused = hook.admission(request)) {
+    return std::move(*refused);
+  }
   std::string_view name = request.param("source");
-  Watcher* watcher = builder == nullptr ? nullptr : builder->FindWatcher(name);
-  if (watcher == nullptr) {
-    return http::ErrorResponse(NotFound("no source named \"" + std::string(name) + "\""));
-  }
-  const std::string& secret = watcher->source().webhook_secret;
-  if (secret.empty()) {
-    return http::ErrorResponse(
-        NotFound("source \"" + std::string(name) + "\" has no webhook_secret; its webhook is off"));
-  }
+  Watcher* watcher = hook.builder == nullptr ? nullptr : hook.builder->FindWatcher(name);
+  // An unknown source, one without a webhook_secret and a wrong signature get the same
+  // answer, after the same work: which source names exist is nobody's business.
+  const std::string secret = watcher == nullptr ? "" : watcher->source().webhook_secret;
   Result<std::string> body = BodyText(request.body, kMaxHookBody);
   if (!body) {
     return http::ErrorResponse(body.error());
   }
   std::optional<std::string_view> signature = request.header("X-Hub-Signature-256");
-  if (!signature || !VerifyHubSignature(secret, *body, *signature)) {
-    return http::ErrorResponse(
-        Unauthenticated("missing or wrong X-Hub-Signature-256 for source \"" +
-                        std::string(name) + "\""));
+  if (watcher == nullptr || !signature || !VerifyHubSignature(secret, *body, *signature)) {
+    return http::ErrorResponse(Unauthenticated("missing or wrong X-Hub-Signature-256"));
   }
   boost::json::object out;
   out["source"] = std::string(name);
+  std::string delivery(request.header("X-GitHub-Delivery").value_or(""));
+  if (!hook.deliveries.FirstTime(name, delivery, *body)) {
+    out["fetch"] = false;
+    out["reason"] = delivery.empty() ? "this delivery was already received"
+                                     : "delivery " + delivery + " was already received";
+    return Json(202, out);  // as for the first time: the sender has nothing to retry
+  }
   std::optional<std::string> ref = PushedRef(*body);
   const std::string watched = "refs/heads/" + watcher->source().branch;
   if (ref && *ref != watched) {
@@ -97,7 +110,6 @@ http::Response Hook(Builder* builder, const http::Request& request) {
     out["reason"] = "a push to " + *ref + ", not to " + watched;
     return Json(202, out);
   }
-  // A replay only triggers one more (idempotent) round: the commit is processed once.
   watcher->Trigger();
   out["fetch"] = true;
   return Json(202, out);
@@ -179,9 +191,12 @@ http::Response Rebuild(Builder* builder, const app::Access& access, const http::
 
 void RegisterRoutes(http::Router& router, catalog::BuildQueue& queue, Builder* builder,
                     const app::Access& access) {
+  auto hook = std::make_shared<HookContext>();
+  hook->builder = builder;
+  hook->admission = access.AdmissionGuard();
   router.Add("POST", "/hooks/git/{source}",
              {.name = "git_hook", .max_body_bytes = kMaxHookBody, .blocking = true},
-             [builder](http::Request& request) { return Hook(builder, request); });
+             [hook](http::Request& request) { return Hook(*hook, request); });
 
   router.Add("GET", "/api/builds", {.name = "api_builds"},
              [&queue, &access](http::Request& request) {
@@ -201,7 +216,8 @@ void RegisterRoutes(http::Router& router, catalog::BuildQueue& queue, Builder* b
                }
                return Json(200, out);
              });
-  router.Add("POST", "/api/builds", {.name = "api_builds_rebuild", .blocking = true},
+  router.Add("POST", "/api/builds",
+             {.name = "api_builds_rebuild", .guard = access.AdminGuard(), .blocking = true},
              [builder, &access](http::Request& request) {
                return Rebuild(builder, access, request);
              });

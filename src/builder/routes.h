@@ -1,6 +1,10 @@
 // The builder's HTTP surface (routes registered on the HTTP router):
 //   POST /hooks/git/{source}      GitHub-style push webhook (X-Hub-Signature-256): 202 and an
-//                                 immediate fetch; 401 for a missing or wrong signature
+//                                 immediate fetch; 202 and nothing for a replayed delivery
+//                                 (the same X-GitHub-Delivery, or the same body); 401 for a
+//                                 missing or wrong signature and, identically, for an
+//                                 unknown source or one without a webhook_secret; 403
+//                                 outside the allowlist
 //   GET  /api/builds              builds as a JSON array, newest first (?before=ID&limit=N)
 //   GET  /api/builds/{id}         one build as JSON
 //   GET  /api/builds/{id}/log     its log as text/plain (?offset=N for the part after N bytes)
@@ -19,8 +23,8 @@
 
 namespace pipy::builder {
 
-// `builder` may be null (no sources configured): the lists still answer, the webhook and
-// rebuilds are 404. Everything passed must outlive the router.
+// `builder` may be null (no sources configured): the lists still answer, the webhook
+// answers 401 and rebuilds 404. Everything passed must outlive the router.
 void RegisterRoutes(http::Router& router, catalog::BuildQueue& queue, Builder* builder,
                     const app::Access& access);
 

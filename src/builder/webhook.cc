@@ -50,4 +50,40 @@ std::optional<std::string> PushedRef(std::string_view body) {
   return std::string(ref->as_string());
 }
 
+bool RecentDeliveries::FirstTime(std::string_view source, std::string_view delivery_id,
+                                 std::string_view body) {
+  // Digests, not the texts: 10,000 entries stay small whatever the headers carried.
+  auto sha256 = [](std::string_view text) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr);
+    return std::string(reinterpret_cast<const char*>(digest), len);
+  };
+  std::string body_digest = sha256(body);
+  std::string id = delivery_id.empty() ? "" : sha256(delivery_id);
+  std::lock_guard lock(mu_);
+  auto it = by_source_.find(source);
+  if (it == by_source_.end()) {
+    it = by_source_.emplace(std::string(source), Seen{}).first;
+  }
+  Seen& seen = it->second;
+  if ((!id.empty() && seen.ids.contains(id)) || seen.bodies.contains(body_digest)) {
+    return false;
+  }
+  if (!id.empty()) {
+    seen.ids.insert(id);
+  }
+  seen.bodies.insert(body_digest);
+  seen.order.emplace_back(std::move(id), std::move(body_digest));
+  while (seen.order.size() > capacity_) {
+    auto& [old_id, old_body] = seen.order.front();
+    if (!old_id.empty()) {
+      seen.ids.erase(old_id);
+    }
+    seen.bodies.erase(old_body);
+    seen.order.pop_front();
+  }
+  return true;
+}
+
 }  // namespace pipy::builder

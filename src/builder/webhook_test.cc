@@ -39,5 +39,29 @@ TEST(WebhookTest, PushedRefIsReadFromThePayload) {
   EXPECT_FALSE(PushedRef(R"({"ref":3})").has_value());
 }
 
+TEST(RecentDeliveriesTest, AReplayedDeliveryIsRecognizedByItsIdOrItsBody) {
+  RecentDeliveries seen;
+  EXPECT_TRUE(seen.FirstTime("mono", "d-1", R"({"after":"aaa"})"));
+  EXPECT_FALSE(seen.FirstTime("mono", "d-1", R"({"after":"aaa"})")) << "the same delivery";
+  EXPECT_FALSE(seen.FirstTime("mono", "d-1", R"({"after":"bbb"})")) << "the same id";
+  // The id is not signed: a replay with a fresh id still carries the same signed body.
+  EXPECT_FALSE(seen.FirstTime("mono", "d-2", R"({"after":"aaa"})"));
+  EXPECT_FALSE(seen.FirstTime("mono", "", R"({"after":"aaa"})"));
+  EXPECT_TRUE(seen.FirstTime("mono", "d-3", R"({"after":"ccc"})"));
+  EXPECT_TRUE(seen.FirstTime("mono", "", R"({"after":"ddd"})")) << "no id: the body decides";
+  // Each source has its own memory.
+  EXPECT_TRUE(seen.FirstTime("other", "d-1", R"({"after":"aaa"})"));
+}
+
+TEST(RecentDeliveriesTest, OnlyTheLastDeliveriesOfEachSourceAreRemembered) {
+  RecentDeliveries seen(3);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(seen.FirstTime("mono", "d-" + std::to_string(i), "body " + std::to_string(i)));
+  }
+  EXPECT_TRUE(seen.FirstTime("mono", "d-0", "body 0")) << "the oldest was forgotten";
+  EXPECT_FALSE(seen.FirstTime("mono", "d-2", "body 2"));
+  EXPECT_FALSE(seen.FirstTime("mono", "d-3", "body 3"));
+}
+
 }  // namespace
 }  // namespace pipy::builder

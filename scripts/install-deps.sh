@@ -24,6 +24,7 @@ tests=(
   python3-botocore  # reference SigV4 signatures for the S3 signer's tests
   git bubblewrap python3-hatchling   # the monorepo builder's end-to-end tests (tests/e2e/test_builder.py)
   chromium   # the web UI's browser test (tests/browser, driven by playwright-core from npm)
+  curl       # tests/services/s3.sh probes the S3 server with it
 )
 bench=(nginx-light wrk)
 
@@ -56,14 +57,25 @@ if [[ "$mode" == "--build" ]]; then
   exit 0
 fi
 
-# The browser test's driver, pinned by tests/browser/package-lock.json. Node.js and npm
-# come with the machine (Debian's nodejs is not needed).
-root=$(cd "$(dirname "$0")/.." && pwd)
-if [[ ! -d "$root/tests/browser/node_modules/playwright-core" ]]; then
-  if ! command -v npm >/dev/null; then
-    echo "install-deps: npm is needed for the browser test (install Node.js 18+)" >&2
-    exit 1
+# Node.js and npm run the S3 test server and the browser test's driver. A machine that
+# has none gets Debian's (Node 18, npm 9); a newer Node already on PATH is used as it is.
+if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+  echo "install-deps: installing Debian's nodejs and npm" >&2
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    sudo="sudo"
   fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 nodejs npm
+fi
+# The browser test's driver, pinned by tests/browser/package-lock.json (playwright-core
+# 1.61, the newest that runs on Debian's Node 18 as well as on newer Nodes).
+root=$(cd "$(dirname "$0")/.." && pwd)
+pinned=$(sed -n 's/.*"playwright-core": "\([^"]*\)".*/\1/p' "$root/tests/browser/package.json")
+installed=$(sed -n 's/^  "version": "\([^"]*\)".*/\1/p' \
+  "$root/tests/browser/node_modules/playwright-core/package.json" 2>/dev/null || true)
+if [[ "$installed" != "$pinned" ]]; then
   (cd "$root/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 # The S3 server the storage tests start (tests/services/s3.sh), pinned by its package-lock.

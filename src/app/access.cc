@@ -4,12 +4,12 @@ namespace pipy::app {
 
 namespace {
 
-// The caller of `request` if its address is allowed or it carries this process's internal
-// credential; else kPermissionDenied. Outsiders learn nothing about tokens from it.
+// The caller of `request` if its address is allowed; else kPermissionDenied, whatever
+// credential it carries (the builder's own included). Outsiders learn nothing about
+// tokens from it.
 Result<auth::Principal> Admit(const auth::Authenticator& auth, const http::Request& request) {
-  Result<auth::Principal> who = auth.Authenticate(request.header("authorization"));
-  if (auth.AddressAllowed(request.remote_address) || (who && who->internal)) {
-    return who;
+  if (auth.AddressAllowed(request.remote_address)) {
+    return auth.Authenticate(request.header("authorization"));
   }
   return PermissionDenied("address " + request.remote_address + " is not allowed");
 }
@@ -39,6 +39,47 @@ http::Guard Access::ReadGuard() const {
       return http::ErrorResponse(who.error());
     }
     return std::nullopt;
+  };
+}
+
+http::Guard Access::ProjectWriteGuard(
+    std::string param, std::function<std::string(std::string_view)> normalize) const {
+  return [this, param = std::move(param),
+          normalize = std::move(normalize)](const http::Request& request)
+             -> std::optional<http::Response> {
+    auto who = ForWrite(request);
+    if (!who) {
+      return http::ErrorResponse(who.error());
+    }
+    std::string project = normalize(request.param(param));
+    if (!who->CanUpload(project)) {
+      return http::ErrorResponse(PermissionDenied("token '" + who->token_name +
+                                                  "' may not change project '" + project + "'"));
+    }
+    return std::nullopt;
+  };
+}
+
+http::Guard Access::AdminGuard() const {
+  return [this](const http::Request& request) -> std::optional<http::Response> {
+    auto who = ForWrite(request);
+    if (!who) {
+      return http::ErrorResponse(who.error());
+    }
+    if (!who->IsAdmin()) {
+      return http::ErrorResponse(PermissionDenied("this needs an admin token"));
+    }
+    return std::nullopt;
+  };
+}
+
+http::Guard Access::AdmissionGuard() const {
+  return [this](const http::Request& request) -> std::optional<http::Response> {
+    if (auth_.AddressAllowed(request.remote_address)) {
+      return std::nullopt;
+    }
+    return http::ErrorResponse(
+        PermissionDenied("address " + request.remote_address + " is not allowed"));
   };
 }
 

@@ -2,7 +2,10 @@
 // same way by every protocol (python/, web/, npm/).
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "auth/authenticator.h"
 #include "auth/principal.h"
@@ -26,6 +29,15 @@ class Access {
   // Guards for RouteOptions: answer 401/403 before a body is read.
   http::Guard ReadGuard() const;
   http::Guard WriteGuard() const;
+  // WriteGuard, then 403 unless the token may upload to the project named by the
+  // request's `param` path parameter after `normalize` (a format's name rule).
+  http::Guard ProjectWriteGuard(std::string param,
+                                std::function<std::string(std::string_view)> normalize) const;
+  // WriteGuard, then 403 unless the token is admin.
+  http::Guard AdminGuard() const;
+  // For ServerOptions::admission: 403 outside the address allowlist, for every route but
+  // /healthz, decided before routing and before any body byte is read.
+  http::Guard AdmissionGuard() const;
 
  private:
   const auth::Authenticator& auth_;

@@ -19,10 +19,11 @@ Status SqliteStatus(int rc, sqlite3* db, std::string_view what) {
     case SQLITE_LOCKED:
     case SQLITE_CANTOPEN:
     case SQLITE_IOERR:
-    case SQLITE_FULL:
     case SQLITE_READONLY:
     case SQLITE_PROTOCOL:
       return Unavailable(std::move(m));
+    case SQLITE_FULL:
+      return InsufficientStorage(std::move(m));
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       return DataLoss(std::move(m));

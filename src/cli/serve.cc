@@ -32,6 +32,7 @@ void ClearFolder(const std::filesystem::path& dir) {
 void AddServiceRoutes(http::Router& router, http::Metrics& metrics, const app::Access& access) {
   http::RouteOptions healthz;
   healthz.name = "healthz";
+  healthz.open_to_all = true;
   http::RouteOptions metrics_route;
   metrics_route.name = "metrics";
   // /healthz answers every address, even outside the allowlist; it reveals nothing.
@@ -57,6 +58,19 @@ int Serve(const config::Config& config) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  {
+    // Error answers never name these (http::ErrorResponse).
+    std::vector<std::string> folders;
+    std::error_code ec;
+    for (const std::filesystem::path& p : {config.data_dir, config.config_file.parent_path()}) {
+      if (p.empty()) {
+        continue;
+      }
+      folders.push_back(std::filesystem::absolute(p, ec).lexically_normal().string());
+      folders.push_back(std::filesystem::weakly_canonical(p, ec).string());
+    }
+    http::SetServerFolders(std::move(folders));
+  }
   auto repo = OpenRepository(config, /*read_cache=*/true);
   if (!repo) {
     std::cerr << "pipy: " << repo.error().message() << "\n";
@@ -70,14 +84,6 @@ int Serve(const config::Config& config) {
     std::cerr << "pipy: " << authenticator.error().message() << "\n";
     return 1;
   }
-  // The builder installs a module's dependencies from this server: it reads with a
-  // credential of this process only, so private repositories and allowlists don't lock
-  // it out.
-  const std::string builder_secret = auth::NewTokenSecret();
-  auth::Principal builder_reader;
-  builder_reader.token_name = "builder";
-  builder_reader.scopes = {"read"};
-  authenticator->AddInternalToken(builder_secret, builder_reader);
   app::Access access(*authenticator);
   index::Index index(*repo->blobs, *repo->catalog);
   http::Metrics metrics;
@@ -128,9 +134,13 @@ int Serve(const config::Config& config) {
     }
   }
   if (build_queue && !config.sources.empty()) {
+    // Each build reads this server with a credential of its own (a private repository
+    // needs one), issued by the authenticator for the build's downloads only.
     auto created = builder::Builder::Create(
-        config.sources, config.builder, config.data_dir, *build_queue, index,
-        builder::DefaultNodeId(config.data_dir), [&metrics](catalog::BuildStatus status) {
+        config.sources, config.builder,
+        builder::Builder::Paths{config.data_dir, config.config_file}, *build_queue, index,
+        *authenticator, builder::DefaultNodeId(config.data_dir),
+        [&metrics](catalog::BuildStatus status) {
           metrics.Increment("pipy_builds_total", "status", catalog::BuildStatusName(status));
         });
     if (!created) {
@@ -150,6 +160,10 @@ int Serve(const config::Config& config) {
   server_options.header_timeout = config.limits.header_timeout;
   server_options.idle_timeout = config.limits.idle_timeout;
   server_options.body_timeout = config.limits.body_timeout;
+  server_options.small_body_timeout = config.limits.small_body_timeout;
+  server_options.max_connections_per_address = config.limits.max_connections_per_address;
+  // The allowlist, before routing and before any body byte: only /healthz is open to all.
+  server_options.admission = access.AdmissionGuard();
   server_options.spool_dir = spool_dir;
   server_options.access_log = config.server.access_log;
   http::Server server(server_options, router, metrics);
@@ -165,9 +179,20 @@ int Serve(const config::Config& config) {
   if (monorepo_builder) {
     // Dependencies are installed from this server, over loopback when it listens on all.
     std::string loopback = host == "0.0.0.0" ? "127.0.0.1" : host == "[::]" ? "[::1]" : host;
-    Status started = monorepo_builder->Start("http://__token__:" + builder_secret + "@" +
-                                             loopback + ":" + std::to_string(*port) +
-                                             "/simple/");
+    // The builder's credential passes the allowlist no more than any token.
+    std::string address = loopback;
+    if (address.size() > 2 && address.front() == '[' && address.back() == ']') {
+      address = address.substr(1, address.size() - 2);
+    }
+    std::string refusal;
+    if (!authenticator->AddressAllowed(address)) {
+      refusal = "the builder installs dependencies from this server at " + address +
+                ", which the allowlist ([access] allow) refuses; add " + address +
+                " to it to build modules that have dependencies";
+      std::cerr << "pipy: warning: " << refusal << std::endl;
+    }
+    Status started = monorepo_builder->Start(
+        "http://" + loopback + ":" + std::to_string(*port) + "/simple/", refusal);
     if (!started.ok()) {
       std::cerr << "pipy: builder: " << started.message() << std::endl;
       return 1;

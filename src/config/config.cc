@@ -223,6 +223,9 @@ Status ReadTables(const toml::table& root, Config& config) {
   PIPY_RETURN_IF_ERROR(limits.Duration("header_timeout", &config.limits.header_timeout));
   PIPY_RETURN_IF_ERROR(limits.Duration("idle_timeout", &config.limits.idle_timeout));
   PIPY_RETURN_IF_ERROR(limits.Duration("body_timeout", &config.limits.body_timeout));
+  PIPY_RETURN_IF_ERROR(limits.Duration("small_body_timeout", &config.limits.small_body_timeout));
+  PIPY_RETURN_IF_ERROR(limits.Int("max_connections_per_address",
+                                  &config.limits.max_connections_per_address));
   PIPY_RETURN_IF_ERROR(limits.NoOtherKeys());
 
   StorageConfig& s = config.storage;
@@ -394,7 +397,13 @@ Result<Config> LoadConfig(const std::optional<std::filesystem::path>& config_fil
   }
   std::ostringstream text;
   text << in.rdbuf();
-  return ParseConfig(text.str(), config_file->string(), data_dir);
+  Result<Config> config = ParseConfig(text.str(), config_file->string(), data_dir);
+  if (config) {
+    // The builder hides this file from the code it runs (it may hold secrets).
+    std::error_code ec;
+    config->config_file = std::filesystem::absolute(*config_file, ec);
+  }
+  return config;
 }
 
 }  // namespace pipy::config

@@ -31,6 +31,10 @@ struct LimitsConfig {
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds body_timeout{600'000};
+  // Bodies of the small-body routes (JSON APIs, the webhook) must arrive within this.
+  std::chrono::milliseconds small_body_timeout{10'000};
+  // Open connections per client address; 0 = no limit.
+  int max_connections_per_address = 128;
 };
 
 struct StorageConfig {
@@ -84,6 +88,7 @@ struct BuilderConfig {
 
 struct Config {
   std::filesystem::path data_dir;               // --data; created if missing
+  std::filesystem::path config_file;            // --config as an absolute path; empty = none
   ServerConfig server;
   AccessConfig access;
   LimitsConfig limits;

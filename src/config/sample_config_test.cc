@@ -20,6 +20,9 @@ TEST(SampleConfig, ParsesToTheDefaults) {
   EXPECT_EQ(sample->limits.header_timeout, defaults->limits.header_timeout);
   EXPECT_EQ(sample->limits.idle_timeout, defaults->limits.idle_timeout);
   EXPECT_EQ(sample->limits.body_timeout, defaults->limits.body_timeout);
+  EXPECT_EQ(sample->limits.small_body_timeout, defaults->limits.small_body_timeout);
+  EXPECT_EQ(sample->limits.max_connections_per_address,
+            defaults->limits.max_connections_per_address);
   EXPECT_EQ(sample->storage.backend, defaults->storage.backend);
   EXPECT_EQ(sample->catalog.backend, defaults->catalog.backend);
   EXPECT_EQ(sample->upstream.url, defaults->upstream.url);

@@ -26,6 +26,7 @@ enum class StatusCode {
   kUnavailable,        // a backend is down; retrying later may work (503)
   kDeadlineExceeded,   // a backend or peer took too long (504)
   kBadGateway,         // an upstream answered nonsense (502)
+  kInsufficientStorage,  // the disk (or a quota) is full; frees up by itself or by ops (507)
   kDataLoss,           // stored bytes do not match what was recorded (500)
   kInternal,           // a bug or an unexpected library failure (500)
 };
@@ -65,6 +66,9 @@ inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move
 inline Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
 inline Status TooLarge(std::string m) { return {StatusCode::kTooLarge, std::move(m)}; }
 inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+inline Status InsufficientStorage(std::string m) {
+  return {StatusCode::kInsufficientStorage, std::move(m)};
+}
 inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 

@@ -77,4 +77,18 @@ void AccessLog::WriteOut(std::string& data) {
   data.clear();
 }
 
+void AppendLogEscaped(std::string_view field, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char c : field) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f && c != '"' && c != '\\') {
+      out.push_back(c);
+      continue;
+    }
+    out += "\\x";
+    out.push_back(kHex[u >> 4]);
+    out.push_back(kHex[u & 0xf]);
+  }
+}
+
 }  // namespace pipy::http

@@ -44,4 +44,10 @@ class AccessLog {
   std::mutex write_mu_;                // one write(2) of whole lines at a time
 };
 
+// Appends `field` to `out` as it may stand inside a quoted access-log field: printable
+// ASCII as is, except '"' and '\\', and every other byte (control characters, bytes >= 0x7f)
+// as \\xHH. A client can then neither end the field, nor forge a line, nor send escape
+// sequences to an operator's terminal.
+void AppendLogEscaped(std::string_view field, std::string& out);
+
 }  // namespace pipy::http

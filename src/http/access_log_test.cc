@@ -81,5 +81,13 @@ TEST_F(AccessLogTest, ManyThreadsNeitherLoseNorSplitLines) {
   }
 }
 
+TEST(AccessLogEscape, QuotesControlAndHighBytesAreEscaped) {
+  std::string out;
+  AppendLogEscaped("/simple/a\"b\\c\r\n1.2.3.4 \"GET /x\" 200\x1b[31m\xff ok", out);
+  EXPECT_EQ(out, "/simple/a\\x22b\\x5cc\\x0d\\x0a1.2.3.4 \\x22GET /x\\x22 200\\x1b[31m\\xff ok");
+  EXPECT_EQ(out.find('"'), std::string::npos);
+  EXPECT_EQ(out.find('\n'), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pipy::http

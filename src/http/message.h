@@ -89,8 +89,17 @@ struct Response {
 Response TextResponse(int status, std::string body,
                       std::string content_type = "text/plain; charset=utf-8");
 // Builds an error response from a non-OK status through the one Status-to-HTTP table:
-// the message is both the reason phrase (twine prints it) and the body.
+// the message is both the reason phrase (twine prints it) and the body, with server paths
+// taken out (see RedactServerPaths).
 Response ErrorResponse(const Status& status);
+
+// `message` with every path under a folder named by SetServerFolders, and, for an
+// `http_status` of 500 or more, every absolute filesystem path, replaced by "[server
+// path]": error answers never tell a client where the server keeps its data.
+std::string RedactServerPaths(std::string_view message, int http_status);
+// The server's own folders (the data folder, the config file's): call once at start-up,
+// before serving.
+void SetServerFolders(std::vector<std::string> folders);
 // The HTTP status for a Status code (the one table).
 int HttpStatusFor(StatusCode code);
 

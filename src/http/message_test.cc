@@ -131,5 +131,25 @@ TEST(WireTest, HeadCarriesFramingAndDropsUnsafeHeaders) {
   EXPECT_EQ(head2.find("Connection:"), std::string::npos);
 }
 
+// "cannot write the request body to /.../data/spool/pipy-body-...: No space left on device"
+// told every client where the data folder lives.
+TEST(StatusMapTest, ErrorAnswersNameNoServerPath) {
+  Response full = ErrorResponse(InsufficientStorage(
+      "cannot write the request body to /srv/pipy/data/spool/pipy-body-00ff: No space left"));
+  EXPECT_EQ(full.status, 507);
+  EXPECT_EQ(full.reason, "cannot write the request body to [server path]: No space left");
+  EXPECT_EQ(std::get<std::string>(full.body).find("/srv"), std::string::npos);
+  // 5xx: any absolute path; URLs and relative names stay.
+  EXPECT_EQ(RedactServerPaths("open '/var/lib/x/y' failed at http://h:9000/b/k", 503),
+            "open '[server path]' failed at http://h:9000/b/k");
+  // 4xx: only paths under the server's own folders, so routes in messages stay readable.
+  SetServerFolders({"/srv/pipy/data"});
+  EXPECT_EQ(RedactServerPaths("bad archive /srv/pipy/data/uploads/u-1: truncated", 400),
+            "bad archive [server path]: truncated");
+  EXPECT_EQ(RedactServerPaths("see /simple/x/ for the project", 404),
+            "see /simple/x/ for the project");
+  SetServerFolders({});
+}
+
 }  // namespace
 }  // namespace pipy::http

@@ -25,6 +25,8 @@ struct RouteOptions {
   // The handler may block for long (a network round trip, fsyncs, an upstream fetch):
   // run it on the server's blocking pool instead of an I/O thread. Costs a thread hop.
   bool blocking = false;
+  // Answer every address: ServerOptions::admission is not applied (/healthz).
+  bool open_to_all = false;
 };
 
 struct Route {

@@ -34,6 +34,18 @@ struct ServerOptions {
   // Threads for work that may block for long (routes marked `blocking`, reads of a
   // StreamBody), so the I/O threads never wait on a network or a disk sync.
   int blocking_threads = 16;
+  // Decides from the request head alone, before routing and before any body byte is read,
+  // whether the caller may talk to the server at all (the address allowlist): a response
+  // to answer at once, or nullopt. Not applied to routes marked open_to_all. Optional.
+  Guard admission = nullptr;
+  // Routes whose body limit is at most small_body_bytes (JSON APIs, webhooks) must send
+  // the whole body within small_body_timeout: a client dripping a tiny body holds a
+  // connection for seconds, not for body_timeout.
+  std::uint64_t small_body_bytes = 1 << 20;
+  std::chrono::milliseconds small_body_timeout{10'000};
+  // Open connections one client address may hold; the next ones get 429 and are closed
+  // before anything is read. 0 = no limit.
+  int max_connections_per_address = 128;
 };
 
 // Typical use (main): Start(); run Run() on the main thread; stop from a signal thread:

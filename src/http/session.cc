@@ -73,13 +73,17 @@ bool IsParseError(const error_code& ec) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, SessionHost& host)
+  // `remote` was counted by SessionHost::AcquireConnection; the session releases it.
+  Session(tcp::socket&& socket, SessionHost& host, std::string remote)
       : stream_(std::move(socket)),
         host_(host),
         send_timer_(stream_.get_executor()),
-        remote_(PeerAddress(stream_.socket())) {}
+        remote_(std::move(remote)) {}
 
-  ~Session() { host_.Unregister(this); }
+  ~Session() {
+    host_.Unregister(this);
+    host_.ReleaseConnection(remote_);
+  }
 
   void Start() {
     host_.Register(this, weak_from_this());
@@ -104,7 +108,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHeaderError(error_code ec);
   void StartBody();
   void ReadBodySome();
+  void ParseBody();
   void OnBody(error_code ec);
+  std::chrono::milliseconds BodyTimeout() const;
+  bool Admitted(bool body_follows);
   Status StoreChunk(const char* data, std::size_t n);
   Response Guarded(const std::function<Response()>& fn);
   Response RunHandler();
@@ -255,11 +262,27 @@ void Session::OnHeader(error_code ec) {
   request_.path = std::move(target->path);
   request_.query = std::move(target->query);
   request_.remote_address = remote_;
+  Framing framing;
+  framing.version = version_;
   for (const auto& field : msg) {
     request_.headers.push_back(Header{std::string(field.name_string()), std::string(field.value())});
+    if (field.name() == bhttp::field::host) {
+      ++framing.host_fields;
+    } else if (field.name() == bhttp::field::transfer_encoding) {
+      framing.transfer_encoding.push_back(field.value());
+    } else if (field.name() == bhttp::field::content_length) {
+      framing.content_length = true;
+    }
+  }
+  if (Status framed = CheckFraming(framing); !framed.ok()) {
+    SendError(400, framed.message(), true);  // where this request ends is unknown: close
+    return;
   }
 
   Router::Match match = host_.router.Find(request_.method, request_.path);
+  if ((match.route == nullptr || !match.route->options.open_to_all) && !Admitted(body_follows)) {
+    return;
+  }
   if (match.route == nullptr) {
     if (match.method_mismatch) {
       Response r = TextResponse(405, "method not allowed\n");
@@ -302,7 +325,7 @@ void Session::OnHeader(error_code ec) {
   if (expect != msg.end() && EqualsIgnoreCase(expect->value(), "100-continue") && version_ == 11) {
     // RFC 9110 section 10.1.1: the checks passed, so ask for the body.
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    stream_.expires_after(host_.options.body_timeout);
+    stream_.expires_after(BodyTimeout());
     asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
                       [self = shared_from_this()](error_code ec, std::size_t) {
                         if (ec) {
@@ -314,6 +337,33 @@ void Session::OnHeader(error_code ec) {
     return;
   }
   StartBody();
+}
+
+// Applies ServerOptions::admission; false when it answered (the body is then never read).
+bool Session::Admitted(bool body_follows) {
+  if (!host_.options.admission) {
+    return true;
+  }
+  std::optional<Response> rejected;
+  try {
+    rejected = host_.options.admission(request_);
+  } catch (const std::exception& e) {
+    spdlog::error("http: admission check threw: {}", e.what());
+    rejected = TextResponse(500, "internal error\n");
+  }
+  if (!rejected.has_value()) {
+    return true;
+  }
+  close_after_ = body_follows;
+  SendResponse(std::move(*rejected));
+  return false;
+}
+
+std::chrono::milliseconds Session::BodyTimeout() const {
+  if (max_body_ <= host_.options.small_body_bytes) {
+    return std::min(host_.options.small_body_timeout, host_.options.body_timeout);
+  }
+  return host_.options.body_timeout;
 }
 
 void Session::OnHeaderError(error_code ec) {
@@ -342,7 +392,8 @@ void Session::OnHeaderError(error_code ec) {
 }
 
 void Session::StartBody() {
-  stream_.expires_after(host_.options.body_timeout);
+  stream_.expires_after(BodyTimeout());  // for the whole body
+  parser_->eager(true);
   auto length = parser_->content_length();
   if (length.has_value() && *length <= host_.options.spool_threshold_bytes) {
     request_.body.memory.resize(*length);
@@ -354,7 +405,8 @@ void Session::StartBody() {
     if (length.has_value()) {
       if (Status s = spool_.Create(host_.options.spool_dir); !s.ok()) {
         spdlog::error("http: {}", s.ToString());
-        SendError(503, s.message(), true);
+        SendResponse(ErrorResponse(s));
+        close_after_ = true;
         return;
       }
     }
@@ -377,8 +429,50 @@ void Session::ReadBodySome() {
   }
   body.more = true;
   last_size_ = body.size;
-  bhttp::async_read(stream_, buffer_, *parser_,
-                    [self = shared_from_this()](error_code ec, std::size_t) { self->OnBody(ec); });
+  ParseBody();
+}
+
+// Feeds what is buffered to the parser and reads more when it needs more (Beast's
+// async_read, unrolled so that a stalled chunked body can be looked at: Beast skips a bare
+// LF and would wait for a CR until the deadline).
+void Session::ParseBody() {
+  while (buffer_.size() > 0) {
+    error_code ec;
+    std::size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == bhttp::error::need_more) {
+      break;
+    }
+    if (ec || parser_->is_done()) {
+      OnBody(ec);  // need_buffer (the body piece is full), the end, or a parse error
+      return;
+    }
+    if (used == 0) {
+      break;
+    }
+  }
+  if (parser_->chunked() && buffer_.size() > 0) {
+    // Only a chunk-size line or a trailer is left unparsed here.
+    auto data = buffer_.data();
+    std::string_view unparsed(static_cast<const char*>(data.data()), data.size());
+    if (HasBareLineFeed(unparsed)) {
+      SendError(400, "chunked body: a line not ended by CRLF", true);
+      return;
+    }
+    if (unparsed.size() > kChunkBytes) {
+      SendError(400, "chunked body: chunk header too long", true);
+      return;
+    }
+  }
+  stream_.async_read_some(buffer_.prepare(kChunkBytes),
+                          [self = shared_from_this()](error_code ec, std::size_t n) {
+                            if (ec) {
+                              self->Close();  // the peer went away or the deadline passed
+                              return;
+                            }
+                            self->buffer_.commit(n);
+                            self->ParseBody();
+                          });
 }
 
 void Session::OnBody(error_code ec) {
@@ -406,7 +500,8 @@ void Session::OnBody(error_code ec) {
   if (!direct_) {
     if (Status s = StoreChunk(chunk_buf_.get(), n); !s.ok()) {
       spdlog::error("http: {}", s.ToString());
-      SendError(503, s.message(), true);
+      SendResponse(ErrorResponse(s));
+      close_after_ = true;
       return;
     }
   }
@@ -783,12 +878,15 @@ void Session::Finish(bool completed) {
   }
   host_.metrics.ObserveRequest(route, response_.status, seconds, bytes_);
   if (host_.access_log) {
-    fmt::memory_buffer line;
-    fmt::format_to(std::back_inserter(line), "{} \"{} {}\" {} {} {:.3f}ms {}{}", remote_,
-                   request_.method.empty() ? "-" : request_.method,
-                   request_.target.empty() ? "-" : request_.target, response_.status, bytes_,
+    // Method and target are the client's bytes: escaped, so a line can't be forged.
+    std::string line = remote_;
+    line += " \"";
+    AppendLogEscaped(request_.method.empty() ? "-" : request_.method, line);
+    line += ' ';
+    AppendLogEscaped(request_.target.empty() ? "-" : request_.target, line);
+    fmt::format_to(std::back_inserter(line), "\" {} {} {:.3f}ms {}{}", response_.status, bytes_,
                    seconds * 1000, route, completed ? "" : " aborted");
-    host_.access_log->Write(std::string_view(line.data(), line.size()));
+    host_.access_log->Write(line);
   }
   spool_.Reset();
   if (!completed) {
@@ -873,11 +971,46 @@ bool SessionHost::WaitForSessions(std::chrono::milliseconds timeout) {
   return cv_.wait_for(lock, timeout, [this] { return sessions_.empty(); });
 }
 
+bool SessionHost::AcquireConnection(const std::string& address) {
+  std::lock_guard lock(mu_);
+  int& open = connections_[address];
+  if (options.max_connections_per_address > 0 && open >= options.max_connections_per_address) {
+    if (open == 0) {
+      connections_.erase(address);
+    }
+    return false;
+  }
+  ++open;
+  return true;
+}
+
+void SessionHost::ReleaseConnection(const std::string& address) {
+  std::lock_guard lock(mu_);
+  auto it = connections_.find(address);
+  if (it != connections_.end() && --it->second <= 0) {
+    connections_.erase(it);
+  }
+}
+
 void StartSession(tcp::socket socket, SessionHost& host) {
   error_code ignored;
+  std::string remote = PeerAddress(socket);
+  if (!host.AcquireConnection(remote)) {
+    // Answered before anything is read, on the still-blocking socket: the head fits in
+    // an empty send buffer.
+    static constexpr std::string_view kTooMany =
+        "HTTP/1.1 429 Too Many Requests\r\nServer: pipy\r\nRetry-After: 1\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 39\r\n"
+        "Connection: close\r\n\r\ntoo many connections from this address\n";
+    asio::write(socket, asio::buffer(kTooMany.data(), kTooMany.size()), ignored);
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    socket.close(ignored);
+    host.metrics.ObserveRequest("connection_limit", 429, 0, 0);
+    return;
+  }
   socket.set_option(tcp::no_delay(true), ignored);
   socket.native_non_blocking(true, ignored);  // sendfile(2) must not block the I/O thread
-  std::make_shared<Session>(std::move(socket), host)->Start();
+  std::make_shared<Session>(std::move(socket), host, std::move(remote))->Start();
 }
 
 }  // namespace pipy::http

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -37,6 +38,11 @@ struct SessionHost {
   void CloseIdleSessions();
   // Waits until no session is left or `timeout` passed; true when none is left.
   bool WaitForSessions(std::chrono::milliseconds timeout);
+  // Counts a new connection from `address` against max_connections_per_address: false
+  // (and nothing counted) when the address already holds that many.
+  bool AcquireConnection(const std::string& address);
+  // Ends a connection counted by AcquireConnection.
+  void ReleaseConnection(const std::string& address);
 
   const ServerOptions options;
   const Router& router;
@@ -50,6 +56,7 @@ struct SessionHost {
   std::mutex mu_;
   std::condition_variable cv_;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+  std::unordered_map<std::string, int> connections_;  // address -> open connections
 };
 
 // Serves HTTP on an accepted socket (whose executor is a strand) until the connection

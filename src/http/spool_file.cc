@@ -11,6 +11,20 @@
 
 namespace pipy::http {
 
+namespace {
+
+// A full disk is 507; anything else keeps the body from being taken now (503). The path
+// in `what` is for the server's log: error answers have paths taken out (ErrorResponse).
+Status SpoolError(int err, const std::string& what) {
+  std::string m = what + ": " + std::strerror(err);
+  if (err == ENOSPC || err == EDQUOT) {
+    return InsufficientStorage(std::move(m));
+  }
+  return Unavailable(std::move(m));
+}
+
+}  // namespace
+
 Status SpoolFile::Create(const std::filesystem::path& dir) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   for (int attempt = 0; attempt < 8; ++attempt) {
@@ -22,8 +36,7 @@ Status SpoolFile::Create(const std::filesystem::path& dir) {
       return Status::Ok();
     }
     if (errno != EEXIST) {
-      return Unavailable(fmt::format("cannot create a temp file in {}: {}", dir.string(),
-                                     std::strerror(errno)));
+      return SpoolError(errno, fmt::format("cannot create a temp file in {}", dir.string()));
     }
   }
   return Internal("cannot find a free temp file name");
@@ -36,8 +49,8 @@ Status SpoolFile::Write(const char* data, std::size_t n) {
       continue;
     }
     if (w <= 0) {
-      return Unavailable(fmt::format("cannot write the request body to {}: {}",
-                                     path_.string(), std::strerror(errno)));
+      return SpoolError(w < 0 ? errno : ENOSPC,
+                        fmt::format("cannot write the request body to {}", path_.string()));
     }
     data += w;
     n -= static_cast<std::size_t>(w);

@@ -28,7 +28,64 @@ std::string SanitizeReason(std::string_view message) {
   return out;
 }
 
+std::vector<std::string>& ServerFolders() {
+  static std::vector<std::string> folders;
+  return folders;
+}
+
+// Characters that end a path token in a message.
+bool EndsPath(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\'' || c == '"' || c == ')' || c == ',' ||
+         c == ':' || c == ';';
+}
+
+// True when an absolute path starts at `i`: a '/' at the start of a word, followed by a
+// path character (so URLs, "a/b" and a lone "/" are left alone).
+bool PathStartsAt(std::string_view m, std::size_t i) {
+  if (m[i] != '/' || i + 1 >= m.size()) {
+    return false;
+  }
+  if (i > 0 && !(EndsPath(m[i - 1]) || m[i - 1] == '(' || m[i - 1] == '=')) {
+    return false;
+  }
+  char next = m[i + 1];
+  return (next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z') ||
+         (next >= '0' && next <= '9') || next == '.' || next == '_' || next == '-';
+}
+
 }  // namespace
+
+void SetServerFolders(std::vector<std::string> folders) {
+  std::erase_if(folders, [](const std::string& f) { return f.size() < 2; });
+  ServerFolders() = std::move(folders);
+}
+
+std::string RedactServerPaths(std::string_view m, int http_status) {
+  std::string out;
+  out.reserve(m.size());
+  std::size_t i = 0;
+  while (i < m.size()) {
+    bool redact = false;
+    for (const std::string& folder : ServerFolders()) {
+      if (m.substr(i).starts_with(folder)) {
+        redact = true;
+        break;
+      }
+    }
+    if (!redact && http_status >= 500) {
+      redact = PathStartsAt(m, i);
+    }
+    if (!redact) {
+      out.push_back(m[i++]);
+      continue;
+    }
+    out += "[server path]";
+    while (i < m.size() && !EndsPath(m[i])) {
+      ++i;
+    }
+  }
+  return out;
+}
 
 int HttpStatusFor(StatusCode code) {
   switch (code) {
@@ -43,6 +100,7 @@ int HttpStatusFor(StatusCode code) {
     case StatusCode::kInternal: return 500;
     case StatusCode::kDataLoss: return 500;
     case StatusCode::kBadGateway: return 502;
+    case StatusCode::kInsufficientStorage: return 507;
     case StatusCode::kUnavailable: return 503;
     case StatusCode::kDeadlineExceeded: return 504;
   }
@@ -50,8 +108,10 @@ int HttpStatusFor(StatusCode code) {
 }
 
 Response ErrorResponse(const Status& status) {
-  Response r = TextResponse(HttpStatusFor(status.code()), status.message() + "\n");
-  r.reason = SanitizeReason(status.message());
+  const int http_status = HttpStatusFor(status.code());
+  std::string message = RedactServerPaths(status.message(), http_status);
+  Response r = TextResponse(http_status, message + "\n");
+  r.reason = SanitizeReason(message);
   if (r.status == 401) {
     // Clients such as pip only send credentials after a challenge (RFC 7617).
     r.SetHeader("WWW-Authenticate", "Basic realm=\"pipy\"");

@@ -23,6 +23,8 @@ http::Response ServeRoot(Context& ctx, const http::Request& request);
 // GET /simple/{name}/ — a project page; a non-normalized name gets a 301 to the normalized
 // URL (query kept), an unknown project 404.
 http::Response ServeProject(Context& ctx, const http::Request& request);
+// GET /simple (no trailing slash): 301 to /simple/.
+http::Response RedirectToRoot(Context& ctx, const http::Request& request);
 // GET /simple/{name} — PEP 503 asks for the trailing slash: 301 to the normalized URL.
 http::Response RedirectToProject(Context& ctx, const http::Request& request);
 // GET /files/{sha256}/{filename} and {filename}.metadata (PEP 658 / 714).

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "core/names.h"
 #include "python/handlers.h"
 
 namespace pipy::python {
@@ -14,6 +15,8 @@ void RegisterRoutes(http::Router& router, index::Index& index, const app::Access
   };
 
   router.Add("GET", "/simple/", {.name = "simple_root"}, bind(&ServeRoot));
+  // PEP 503: a URL without its trailing slash SHOULD redirect to the one with it.
+  router.Add("GET", "/simple", {.name = "simple_redirect"}, bind(&RedirectToRoot));
   // (With an upstream, a page not in the cache is built on the blocking pool: see
   // ServeProject.)
   router.Add("GET", "/simple/{name}/", {.name = "simple_project"}, bind(&ServeProject));
@@ -34,11 +37,17 @@ void RegisterRoutes(http::Router& router, index::Index& index, const app::Access
   router.Add("GET", "/api/python/{name}/{version}", {.name = "python_release"},
              bind(&HandleRelease));
 
+  // Who may yank is decided from the headers: a body is never read for a caller who may not.
   const std::string yank = "/api/python/{name}/{version}/yank";
-  router.Add("POST", yank, {.name = "python_yank", .blocking = true}, [ctx](http::Request& request) {
+  http::RouteOptions yank_options{
+      .name = "python_yank",
+      .guard = access.ProjectWriteGuard(
+          "name", [](std::string_view name) { return NormalizeName(name); }),
+      .blocking = true};
+  router.Add("POST", yank, yank_options, [ctx](http::Request& request) {
     return HandleYank(*ctx, request, /*yanked=*/true);
   });
-  router.Add("DELETE", yank, {.name = "python_yank", .blocking = true},
+  router.Add("DELETE", yank, yank_options,
              [ctx](http::Request& request) {
     return HandleYank(*ctx, request, /*yanked=*/false);
   });

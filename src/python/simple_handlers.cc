@@ -52,8 +52,8 @@ std::string CacheKey(std::string_view project, SimpleFormat format) {
   return key;
 }
 
-http::Response Redirect(const std::string& normalized, const http::Request& request) {
-  std::string location = "/simple/" + normalized + "/";
+// A permanent redirect to `path`, keeping the query.
+http::Response RedirectTo(std::string location, const http::Request& request) {
   if (!request.query.empty()) {
     location += '?';
     location += request.query;
@@ -61,6 +61,10 @@ http::Response Redirect(const std::string& normalized, const http::Request& requ
   http::Response response = http::TextResponse(301, "Moved to " + location + "\n");
   response.SetHeader("Location", location);
   return response;
+}
+
+http::Response Redirect(const std::string& normalized, const http::Request& request) {
+  return RedirectTo("/simple/" + normalized + "/", request);
 }
 
 }  // namespace
@@ -146,6 +150,14 @@ http::Response ServeProject(Context& ctx, const http::Request& request) {
     return http::ErrorResponse(page.error());
   }
   return PageResponse(*page, request);
+}
+
+http::Response RedirectToRoot(Context& ctx, const http::Request& request) {
+  Result<auth::Principal> who = ctx.access.ForRead(request);
+  if (!who) {
+    return http::ErrorResponse(who.error());
+  }
+  return RedirectTo("/simple/", request);
 }
 
 http::Response RedirectToProject(Context& ctx, const http::Request& request) {

@@ -46,7 +46,9 @@ Status TempFile::Write(std::string_view data) {
       if (errno == EINTR) {
         continue;
       }
-      return Internal("writing the upload to " + path_.string() + ": " + std::strerror(errno));
+      std::string m = "writing the upload to " + path_.string() + ": " + std::strerror(errno);
+      return errno == ENOSPC || errno == EDQUOT ? InsufficientStorage(std::move(m))
+                                                : Internal(std::move(m));
     }
     data.remove_prefix(static_cast<std::size_t>(n));
   }

@@ -21,8 +21,9 @@ namespace {
 constexpr mode_t kFileMode = 0644;
 constexpr mode_t kDirMode = 0755;
 
-// Maps an errno from `what` to a Status: a full or read-only disk is an outage an operator
-// can fix (kUnavailable); anything else is unexpected.
+// Maps an errno from `what` to a Status: a full disk is kInsufficientStorage (507), a
+// read-only or failing one an outage an operator can fix (kUnavailable); anything else is
+// unexpected.
 Status ErrnoStatus(int err, const std::string& what) {
   std::string m = what + ": " + std::strerror(err);
   switch (err) {
@@ -30,6 +31,7 @@ Status ErrnoStatus(int err, const std::string& what) {
       return NotFound(std::move(m));
     case ENOSPC:
     case EDQUOT:
+      return InsufficientStorage(std::move(m));
     case EROFS:
     case EIO:
       return Unavailable(std::move(m));

@@ -70,7 +70,7 @@ class S3BlobWriter final : public BlobWriter {
       }
       if (n <= 0) {
         Status s = (errno == ENOSPC || errno == EDQUOT)
-                       ? Unavailable("S3 spool: the local disk is full")
+                       ? InsufficientStorage("S3 spool: the local disk is full")
                        : Internal(std::string("S3 spool: cannot write: ") + std::strerror(errno));
         Close();
         return s;

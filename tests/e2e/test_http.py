@@ -110,6 +110,12 @@ def test_non_normalized_name_redirects_permanently(server, published, alias):
     assert r.header("Location", "").endswith(f"/simple/{P}/"), r.header("Location")
 
 
+def test_root_without_trailing_slash_redirects_permanently(server):
+    r = server.get("/simple")  # PEP 503: SHOULD redirect to the URL with the slash
+    assert r.status in (301, 308), r.status
+    assert r.header("Location") == "/simple/"
+
+
 def test_project_page_etag_and_invalidation(server, upload_token, published, dist_dir):
     n = "pipyh-etag"
     assert upload(server, make_wheel(dist_dir, n, "1.0"), upload_token).status == 200

@@ -1,6 +1,7 @@
 // The HTTP/1.1 server, after Beast's advanced server: a listener accepts connections onto
 // strands of one io_context run by a pool of threads; each connection is a Session
-// (session.cc, the one translation unit with Beast). Start/Run/Stop live here.
+// (session_impl.h; session_read.cc and session_write.cc are the translation units with
+// Beast). Start/Run/Stop live here.
 #include "http/server.h"
 
 #include <unistd.h>
@@ -166,7 +167,7 @@ void Server::Stop() {
     s.CloseIdleSessions();
   }
   // In-flight requests finish (their sessions then close); the rest are cut off.
-  s.WaitForSessions(std::chrono::seconds(5));
+  s.WaitForSessions(s.options.stop_grace);
   s.ioc.stop();
   if (s.access_log) {
     s.access_log->Flush();

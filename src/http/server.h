@@ -46,6 +46,8 @@ struct ServerOptions {
   // Open connections one client address may hold; the next ones get 429 and are closed
   // before anything is read. 0 = no limit.
   int max_connections_per_address = 128;
+  // How long Stop() lets in-flight requests finish before it cuts them off.
+  std::chrono::milliseconds stop_grace{5'000};
 };
 
 // Typical use (main): Start(); run Run() on the main thread; stop from a signal thread:
@@ -70,9 +72,10 @@ class Server {
   Result<int> Start();
   // Runs the I/O threads until Stop(); returns when all have finished.
   void Run();
-  // Stops accepting, closes idle connections, lets in-flight requests finish (up to 5 s),
-  // then makes Run() return; returns after that. Safe to call from another thread (e.g. a
-  // signal-waiting thread), and more than once; not from inside a handler.
+  // Stops accepting, closes idle connections, lets in-flight requests finish (up to
+  // options.stop_grace), then makes Run() return; returns after that. Safe to call from
+  // another thread (e.g. a signal-waiting thread), and more than once; not from inside a
+  // handler.
   void Stop();
 
  private:

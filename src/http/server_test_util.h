@@ -13,14 +13,18 @@
 #include <unistd.h>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
-#include <random>
-#include <thread>
-#include <gtest/gtest.h>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace pipy::http::testing_util {
 
@@ -47,6 +51,46 @@ struct Reply {
     }
     return std::nullopt;
   }
+};
+
+// Holds a handler (or a stream read) until the test opens it, so a test can order events
+// without sleeping: "the handler is running" -> "another client is served" -> "the
+// handler finishes". Copies share one gate. A handler gives up after 30 s, so that a test
+// that fails before Open() still ends.
+class Gate {
+ public:
+  // From the handler: says it has started, then waits until Open().
+  void Pass() const {
+    std::unique_lock lock(state_->mu);
+    state_->entered = true;
+    state_->cv.notify_all();
+    state_->cv.wait_for(lock, 30s, [this] { return state_->open; });
+  }
+  // From the test: waits until a handler is inside Pass(); false after `timeout`.
+  bool WaitEntered(std::chrono::milliseconds timeout = 10s) const {
+    std::unique_lock lock(state_->mu);
+    return state_->cv.wait_for(lock, timeout, [this] { return state_->entered; });
+  }
+  void Open() const {
+    std::lock_guard lock(state_->mu);
+    state_->open = true;
+    state_->cv.notify_all();
+  }
+
+ private:
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool entered = false;
+    bool open = false;
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+};
+
+// Opens a gate when the test ends, however it ends.
+struct OpenAtExit {
+  Gate gate;
+  ~OpenAtExit() { gate.Open(); }
 };
 
 // A client connection with its own read buffer, so pipelined responses can be split.

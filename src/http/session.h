@@ -1,6 +1,7 @@
 // Internal to http/: what a connection's Session needs from the server, and the registry
-// that lets Stop() close idle connections and wait for in-flight ones. Asio only; Beast
-// stays in session.cc.
+// that lets Stop() close idle connections and wait for in-flight ones (session_registry.cc).
+// Asio only: the Session itself, and Beast with it, is declared in session_impl.h, which
+// only session_read.cc and session_write.cc include.
 #pragma once
 
 #include <algorithm>
@@ -22,7 +23,13 @@
 
 namespace pipy::http {
 
-class Session;
+// A served connection as the registry sees it (implemented by Session).
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Closes the connection unless a request is being served. Thread-safe.
+  virtual void CloseIfIdle() = 0;
+};
 
 struct SessionHost {
   SessionHost(ServerOptions o, const Router& r, Metrics& m)
@@ -31,8 +38,9 @@ struct SessionHost {
         metrics(m),
         blocking(static_cast<std::size_t>(std::max(1, options.blocking_threads))) {}
 
-  void Register(Session* session, std::weak_ptr<Session> weak);
-  void Unregister(Session* session);
+  // A connection starts and ends: Stop() closes it when idle and waits until it is gone.
+  void Register(Connection* connection, std::weak_ptr<Connection> weak);
+  void Unregister(Connection* connection);
   // Asks every session waiting for a request to close; busy ones close after their
   // response because `stopping` is set.
   void CloseIdleSessions();
@@ -55,12 +63,17 @@ struct SessionHost {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> sessions_;
   std::unordered_map<std::string, int> connections_;  // address -> open connections
 };
 
 // Serves HTTP on an accepted socket (whose executor is a strand) until the connection
-// ends. The session keeps itself alive through its pending operations.
+// ends, or answers 429 and closes it when its address holds too many connections
+// (session_registry.cc). The session keeps itself alive through its pending operations.
 void StartSession(boost::asio::ip::tcp::socket socket, SessionHost& host);
+
+// Creates the Session for a connection StartSession has counted for `remote` (the
+// session releases it when it ends) and starts reading requests (session_read.cc).
+void ServeConnection(boost::asio::ip::tcp::socket socket, SessionHost& host, std::string remote);
 
 }  // namespace pipy::http

@@ -1,0 +1,138 @@
+// Internal to http/ (included by session_read.cc and session_write.cc only): one HTTP/1.1
+// connection (RFC 9112), after Beast's advanced server session. Beast parses the request
+// (header under a deadline, header size capped, then the body under its own deadline); the
+// response head is serialized by wire.cc and written together with an in-memory body in
+// one gather write; files go out with sendfile(2), streams in chunks.
+//
+// Everything for one connection runs on its strand; the handler runs on the I/O thread
+// that read the request (no hand-off), unless its route is marked blocking: then it runs
+// on the blocking pool, as every StreamBody read does.
+//
+// The two halves meet here: session_read.cc reads and checks the request and calls the
+// handler, then SendResponse/SendError (session_write.cc) answer; Finish() goes back to
+// WaitForRequest() on a kept-alive connection. Only the Beast headers the class itself
+// needs are included: each translation unit that includes Beast costs ~12 s to compile.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include "core/status.h"
+#include "http/message.h"
+#include "http/router.h"
+#include "http/session.h"
+#include "http/spool_file.h"
+
+namespace pipy::http {
+
+class Session : public Connection, public std::enable_shared_from_this<Session> {
+ public:
+  // `remote` was counted by SessionHost::AcquireConnection; the session releases it.
+  Session(boost::asio::ip::tcp::socket&& socket, SessionHost& host, std::string remote);
+  ~Session() override;
+
+  // Registers with the host and waits for the first request.
+  void Start();
+  // From Stop(): closes the connection unless a request is being served.
+  void CloseIfIdle() override;
+
+ private:
+  using error_code = boost::system::error_code;
+
+  // Request bodies are read, and lingering input drained, in pieces of this size.
+  static constexpr std::size_t kChunkBytes = 64 * 1024;
+
+  // --- reading (session_read.cc) ------------------------------------------------------
+
+  void WaitForRequest();
+  void ResetRequest();
+  void ReadHeader();
+  void OnHeader(error_code ec);
+  void OnHeaderError(error_code ec);
+  void StartBody();
+  void ReadBodySome();
+  void ParseBody();
+  void OnBody(error_code ec);
+  std::chrono::milliseconds BodyTimeout() const;
+  bool Admitted(bool body_follows);
+  Status StoreChunk(const char* data, std::size_t n);
+  Response Guarded(const std::function<Response()>& fn);
+  Response RunHandler();
+  void CallHandler();
+  void ContinueBlocking(std::function<Response()> fn);
+
+  // --- writing (session_write.cc) -----------------------------------------------------
+
+  void SendError(int status, std::string_view detail, bool close);
+  void SendResponse(Response response);
+  void WriteHeadThen(void (Session::*next)());
+  void SendFileSome();
+  void WaitWritable();
+  void StreamSome();
+  void ReadNextChunk();
+  void OnStreamRead(Result<std::size_t> got, std::size_t want, int index);
+  void WriteReadyChunk();
+  void FinishStreamIfDone();
+  void FailStream();
+  void Finish(bool completed);
+  void LingeringClose();
+  void Linger();
+  void Close();
+
+  boost::beast::tcp_stream stream_;
+  SessionHost& host_;
+  boost::asio::steady_timer send_timer_;
+  const std::string remote_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::buffer_body>> parser_;
+  std::unique_ptr<char[]> chunk_buf_;   // request bodies
+  // StreamBody responses: two buffers (one filling, one being written), allocated on
+  // first use, and the state of the transfer.
+  std::unique_ptr<char[]> stream_bufs_[2];
+  std::uint64_t stream_requested_ = 0;  // bytes the source has delivered
+  int stream_fill_ = 0;                 // the buffer the next read fills
+  int stream_ready_index_ = 0;          // the buffer read but not yet written...
+  std::size_t stream_ready_bytes_ = 0;  // ...and how much it holds
+  bool stream_reading_ = false;
+  bool stream_writing_ = false;
+  bool stream_has_ready_ = false;
+  bool stream_end_ = false;             // the source has no more bytes
+  bool stream_failed_ = false;
+  std::string head_;
+  std::string chunk_head_;
+  bool first_ = true;
+  bool idle_ = true;
+  unsigned send_generation_ = 0;
+  std::chrono::steady_clock::time_point linger_deadline_;
+
+  // Per request.
+  Request request_;
+  const Route* route_ = nullptr;
+  Response response_;
+  SpoolFile spool_;
+  std::chrono::steady_clock::time_point start_;
+  unsigned version_ = 11;
+  bool close_after_ = false;  // unread input is left: close (lingering) after the response
+  bool keep_alive_ = false;
+  bool direct_ = false;       // the body is read straight into request_.body.memory
+  bool chunked_ = false;      // the response is sent with chunked encoding
+  std::size_t last_size_ = 0;
+  std::uint64_t body_read_ = 0;
+  std::uint64_t max_body_ = 0;
+  std::uint64_t bytes_ = 0;   // response body bytes sent
+  std::uint64_t file_sent_ = 0;
+};
+
+}  // namespace pipy::http

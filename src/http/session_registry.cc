@@ -1,0 +1,113 @@
+// The host's registry of open connections (for Stop() and the per-address cap) and the
+// start of a connection. Beast-free: the Session is created in session_read.cc.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/write.hpp>
+
+#include "http/session.h"
+
+namespace pipy::http {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+std::string PeerAddress(const tcp::socket& socket) {
+  error_code ec;
+  tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) {
+    return "-";
+  }
+  asio::ip::address address = peer.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+  }
+  return address.to_string();
+}
+
+}  // namespace
+
+void SessionHost::Register(Connection* connection, std::weak_ptr<Connection> weak) {
+  std::lock_guard lock(mu_);
+  sessions_.emplace(connection, std::move(weak));
+}
+
+void SessionHost::Unregister(Connection* connection) {
+  std::lock_guard lock(mu_);
+  sessions_.erase(connection);
+  if (sessions_.empty()) {
+    cv_.notify_all();
+  }
+}
+
+void SessionHost::CloseIdleSessions() {
+  std::vector<std::shared_ptr<Connection>> alive;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [raw, weak] : sessions_) {
+      if (auto s = weak.lock()) {
+        alive.push_back(std::move(s));
+      }
+    }
+  }
+  for (auto& s : alive) {
+    s->CloseIfIdle();
+  }
+}
+
+bool SessionHost::WaitForSessions(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [this] { return sessions_.empty(); });
+}
+
+bool SessionHost::AcquireConnection(const std::string& address) {
+  std::lock_guard lock(mu_);
+  int& open = connections_[address];
+  if (options.max_connections_per_address > 0 && open >= options.max_connections_per_address) {
+    if (open == 0) {
+      connections_.erase(address);
+    }
+    return false;
+  }
+  ++open;
+  return true;
+}
+
+void SessionHost::ReleaseConnection(const std::string& address) {
+  std::lock_guard lock(mu_);
+  auto it = connections_.find(address);
+  if (it != connections_.end() && --it->second <= 0) {
+    connections_.erase(it);
+  }
+}
+
+void StartSession(tcp::socket socket, SessionHost& host) {
+  error_code ignored;
+  std::string remote = PeerAddress(socket);
+  if (!host.AcquireConnection(remote)) {
+    // Answered before anything is read, on the still-blocking socket: the head fits in
+    // an empty send buffer.
+    static constexpr std::string_view kTooMany =
+        "HTTP/1.1 429 Too Many Requests\r\nServer: pipy\r\nRetry-After: 1\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 39\r\n"
+        "Connection: close\r\n\r\ntoo many connections from this address\n";
+    asio::write(socket, asio::buffer(kTooMany.data(), kTooMany.size()), ignored);
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    socket.close(ignored);
+    host.metrics.ObserveRequest("connection_limit", 429, 0, 0);
+    return;
+  }
+  socket.set_option(tcp::no_delay(true), ignored);
+  socket.native_non_blocking(true, ignored);  // sendfile(2) must not block the I/O thread
+  ServeConnection(std::move(socket), host, std::move(remote));
+}
+
+}  // namespace pipy::http

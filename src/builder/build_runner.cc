@@ -188,8 +188,12 @@ class BuildRunner::Job {
   // True when the version has files that this job did not publish itself (a job re-run
   // after a crash finishes its own half-done publication).
   Result<bool> AlreadyPublished(const ModuleConfig& module) {
-    PIPY_ASSIGN_OR_RETURN(auto files, r_.index_.catalog().ListFiles(module.normalized_name));
-    for (const catalog::FileRecord& f : files) {
+    auto view = r_.index_.GetProject(module.normalized_name);
+    if (!view && view.error().code() == StatusCode::kNotFound) {
+      return false;
+    }
+    PIPY_RETURN_IF_ERROR(view.status());
+    for (const catalog::FileRecord& f : (*view)->files) {
       if (f.version == module.version &&
           !(f.provenance && f.provenance->build_id == job_.id)) {
         return true;

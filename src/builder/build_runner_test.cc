@@ -171,7 +171,7 @@ class BuildRunnerTest : public ::testing::Test {
   std::string Log(std::int64_t id) { return queue_->ReadLog(id, 0, 1 << 20).value_or(""); }
 
   std::size_t FileCount(const std::string& project) {
-    return catalog_->ListFiles(project).value_or(std::vector<catalog::FileRecord>{}).size();
+    return catalog_->ListFiles(catalog::kPython, project).value_or(std::vector<catalog::FileRecord>{}).size();
   }
 
   pipy::testing::TempDir tmp_;
@@ -203,7 +203,7 @@ TEST_F(BuildRunnerTest, APassingModuleIsPublishedWithProvenance) {
   EXPECT_EQ(job.finished_ms, 5'000);
   EXPECT_EQ(finished_, std::vector<BuildStatus>{BuildStatus::kPassed});
 
-  auto files = catalog_->ListFiles("acme-logger");
+  auto files = catalog_->ListFiles(catalog::kPython, "acme-logger");
   ASSERT_TRUE(files.has_value());
   ASSERT_EQ(files->size(), 2u);
   for (const auto& f : *files) {

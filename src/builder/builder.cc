@@ -15,17 +15,20 @@ std::string DefaultNodeId(const std::filesystem::path& data_dir) {
   return std::string(host) + ":" + (ec ? data_dir : absolute).lexically_normal().string();
 }
 
-Result<bool> IsPublished(catalog::Catalog& catalog, std::string_view project,
+Result<bool> IsPublished(index::Index& index, std::string_view project,
                          std::string_view version) {
-  PIPY_ASSIGN_OR_RETURN(auto releases, catalog.ListReleases(project));
-  for (const catalog::ReleaseRecord& release : releases) {
-    if (release.version == version) {
-      PIPY_ASSIGN_OR_RETURN(auto files, catalog.ListFiles(project));
-      for (const catalog::FileRecord& f : files) {
-        if (f.version == version) {
-          return true;
-        }
-      }
+  auto view = index.GetProject(project);
+  if (!view) {
+    if (view.error().code() == StatusCode::kNotFound) {
+      return false;
+    }
+    return view.error();
+  }
+  // PEP 440 equality: "1.0.0" in pyproject.toml is the release published as "1.0".
+  auto wanted = index::PythonFormat().ParseVersion(version);
+  for (const catalog::FileRecord& f : (*view)->files) {
+    if (f.version == version || (wanted && f.version_key == wanted->key)) {
+      return true;
     }
   }
   return false;
@@ -76,13 +79,12 @@ Result<std::unique_ptr<Builder>> Builder::Create(
                                                    std::move(on_finished));
   builder->pool_ =
       std::make_unique<RunnerPool>(*builder->runner_, builder->node_id_, config.concurrency);
-  catalog::Catalog& catalog = index.catalog();
   for (auto& [name, entry] : entries) {
     RunnerPool* pool = builder->pool_.get();
     builder->watchers_[name] = std::make_unique<Watcher>(
         entry.config, *entry.git, queue, builder->clock_,
-        [&catalog](std::string_view project, std::string_view version) {
-          return IsPublished(catalog, project, version);
+        [&index](std::string_view project, std::string_view version) {
+          return IsPublished(index, project, version);
         },
         builder->node_id_, [pool] { pool->Notify(); });
   }

@@ -81,8 +81,9 @@ class Builder {
 // stable across restarts so a restarted node re-queues the jobs it left running.
 std::string DefaultNodeId(const std::filesystem::path& data_dir);
 
-// True when `version` of `project` (normalized) has a file in the catalog.
-Result<bool> IsPublished(catalog::Catalog& catalog, std::string_view project,
+// True when `version` of `project` (normalized) has a file in the index (PEP 440
+// equality).
+Result<bool> IsPublished(index::Index& index, std::string_view project,
                          std::string_view version);
 
 }  // namespace pipy::builder

@@ -1,17 +1,26 @@
-// Catalog: the metadata store — projects, releases, files, yanks and API tokens.
+// Catalog: the metadata store — projects, releases, files, yanks, tags, deprecations,
+// tombstones and API tokens, neutral to the package format.
+//
+// A project belongs to one format ("python", "npm", ...) and is unique by (format, name):
+// the same name may exist once per format. A release is identified within its project by
+// a version key the format computes (PEP 440-equal versions share one key); a file by its
+// filename within its project. Format-specific fields are opaque attributes.
 //
 // AddFile is the repository's one commit point: a file is invisible before its row is
-// inserted and complete after. Filenames are unique across the catalog, so two concurrent
-// uploads of one filename can never both win.
+// inserted and complete after. A filename is unique within its project, so two concurrent
+// uploads of one filename can never both win, and the release of a file is found or
+// created by its version key inside the same transaction, so concurrent uploads of equal
+// versions end in one release.
 //
 // Every implementation passes the conformance suite in catalog_conformance.h. All methods
 // are thread-safe and may block on I/O. Implementations are reached through MakeCatalog
-// (factory.h). Names passed in are already normalized (PEP 503) and versions normalized
-// (PEP 440) by the caller; the catalog stores what it is given.
+// (factory.h). Names and versions passed in are already normalized by the caller's format;
+// the catalog stores what it is given and never interprets a version.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +30,16 @@
 #include "core/status.h"
 
 namespace pipy::catalog {
+
+// Format names as stored. A format is any short lowercase word; these are the ones Pipy
+// serves.
+inline constexpr std::string_view kPython = "python";
+inline constexpr std::string_view kNpm = "npm";
+
+// Per-format fields of a file or a release (a Python file's "packagetype",
+// "metadata_sha256", "requires_python"; a release's "description_content_type"): stored
+// as given, never interpreted by the catalog. Adding a format adds keys, not columns.
+using Attributes = std::map<std::string, std::string>;
 
 // Where a file built by the monorepo builder came from; absent for uploaded files.
 struct Provenance {
@@ -32,12 +51,22 @@ struct Provenance {
 };
 
 struct FileRecord {
+  std::string format = std::string(kPython);
   std::string project;          // normalized name, e.g. "acme-logger"
-  std::string version;          // normalized version, e.g. "1.0rc1"
-  std::string filename;         // unique across the catalog
-  std::string packagetype;      // "bdist_wheel" or "sdist"
+  // The release's version as stored (the spelling of its first file, e.g. "1.0rc1"): on
+  // reads always the release's; on AddFile the new file's spelling.
+  std::string version;
+  // What identifies the release within the project (AddFile: the format's key of
+  // `version`; empty = `version` itself). Reads return the release's key.
+  std::string version_key;
+  std::string filename;         // unique within its project
   std::uint64_t size = 0;
   std::string sha256;           // hex; also the blob key
+  Attributes attributes;        // the format's fields of this file
+  // Python's fields, kept in `attributes` by the catalog (keys "packagetype",
+  // "metadata_sha256", "requires_python"). Transitional: python/ will read them from
+  // `attributes` itself.
+  std::string packagetype;      // "bdist_wheel" or "sdist"
   std::string metadata_sha256;  // hex of the PEP 658 metadata blob; empty when none
   std::string requires_python;  // as declared; empty when none
   std::int64_t upload_time_ms = 0;  // Unix epoch milliseconds
@@ -48,25 +77,48 @@ struct FileRecord {
   std::string yanked_reason;
 };
 
-// Release-level metadata, taken from the first file of a release that carries it.
+// Release-level metadata, taken from the first file of a release that carries it (a
+// field is filled while empty, never overwritten).
 struct ReleaseMetadata {
   std::string display_name;     // project name as the uploader spelled it
   std::string summary;
   std::string description;      // the README
+  // sha256 of the manifest as published (npm's package.json), stored as a blob; "" = none.
+  std::string manifest_sha256;
+  Attributes attributes;        // the format's fields of the release
+  // Python's fields, kept in `attributes` (keys "description_content_type",
+  // "requires_python"). Transitional, as in FileRecord.
   std::string description_content_type;
   std::string requires_python;
 };
 
 struct ReleaseRecord {
+  std::string format = std::string(kPython);
   std::string project;
-  std::string version;
+  std::string version;          // as stored: the spelling of the release's first file
+  std::string version_key;
   ReleaseMetadata metadata;
   bool yanked = false;
   std::string yanked_reason;
+  std::string deprecated;       // npm's deprecation message; "" = not deprecated
   std::int64_t created_ms = 0;
 };
 
+// What a tombstone names: a removed release (by version key) or a removed file.
+enum class TombstoneKind { kVersion, kFile };
+
+// A name removed by an admin: it can never be published again in its project
+// (Warehouse's and npm's rule). AddFile refuses files whose filename or version key is
+// tombstoned.
+struct Tombstone {
+  TombstoneKind kind = TombstoneKind::kVersion;
+  std::string name;             // the version key, or the filename
+  std::int64_t removed_ms = 0;
+  std::string removed_by;       // token name
+};
+
 struct ProjectRecord {
+  std::string format = std::string(kPython);
   std::string name;             // normalized
   std::string display_name;
   std::int64_t created_ms = 0;
@@ -96,29 +148,65 @@ class Catalog {
  public:
   virtual ~Catalog() = default;
 
-  // Inserts `file`, creating its project and release when missing, in one transaction.
-  // When the filename exists with the same sha256 and size: kIdenticalExists. With other
-  // bytes: kAlreadyExists, nothing changed. `release` fills release fields still empty.
+  // Inserts `file`, creating its project (file.format, file.project) and its release (by
+  // file.version_key) when missing, in one transaction. When the filename exists in the
+  // project with the same sha256 and size: kIdenticalExists. With other bytes:
+  // kAlreadyExists, nothing changed. A tombstoned filename or version key: kAlreadyExists
+  // saying so, nothing changed. `release` fills release fields still empty.
   virtual Result<AddFileOutcome> AddFile(const FileRecord& file,
                                          const ReleaseMetadata& release) = 0;
 
-  // The file named `filename`, or nullopt.
-  virtual Result<std::optional<FileRecord>> FindFile(std::string_view filename) = 0;
+  // The file `filename` of the project, or nullopt.
+  virtual Result<std::optional<FileRecord>> FindFile(std::string_view format,
+                                                     std::string_view project,
+                                                     std::string_view filename) = 0;
   // The project, or nullopt.
-  virtual Result<std::optional<ProjectRecord>> FindProject(std::string_view project) = 0;
-  // Every project, ordered by name.
-  virtual Result<std::vector<ProjectRecord>> ListProjects() = 0;
-  // Every release of `project` (any order); empty when the project does not exist.
-  virtual Result<std::vector<ReleaseRecord>> ListReleases(std::string_view project) = 0;
-  // Every file of `project` with its release's yank state (any order).
-  virtual Result<std::vector<FileRecord>> ListFiles(std::string_view project) = 0;
-  // Calls `fn` for every file of the catalog; stops early with fn's non-OK status.
+  virtual Result<std::optional<ProjectRecord>> FindProject(std::string_view format,
+                                                           std::string_view project) = 0;
+  // Every project of `format`, ordered by name.
+  virtual Result<std::vector<ProjectRecord>> ListProjects(std::string_view format) = 0;
+  // Every release of the project (any order); empty when the project does not exist.
+  virtual Result<std::vector<ReleaseRecord>> ListReleases(std::string_view format,
+                                                          std::string_view project) = 0;
+  // Every file of the project with its release's yank state (any order).
+  virtual Result<std::vector<FileRecord>> ListFiles(std::string_view format,
+                                                    std::string_view project) = 0;
+  // Calls `fn` for every file of the catalog, every format; stops early with fn's non-OK
+  // status.
   virtual Status ForEachFile(const std::function<Status(const FileRecord&)>& fn) = 0;
 
-  // Marks a release yanked (with `reason`) or un-yanks it. kNotFound when the release
-  // does not exist. Idempotent.
-  virtual Status SetYanked(std::string_view project, std::string_view version, bool yanked,
+  // Marks the release whose version key is `version_key` yanked (with `reason`) or
+  // un-yanks it. kNotFound when the release does not exist. Idempotent.
+  virtual Status SetYanked(std::string_view format, std::string_view project,
+                           std::string_view version_key, bool yanked,
                            std::string_view reason) = 0;
+  // Sets a release's deprecation message ("" un-deprecates). kNotFound when the release
+  // does not exist. Idempotent.
+  virtual Status SetDeprecated(std::string_view format, std::string_view project,
+                               std::string_view version_key, std::string_view message) = 0;
+
+  // Tags (npm's dist-tags): tag -> the version key of one of the project's releases.
+  // SetTag: kNotFound when the release does not exist. RemoveTag: kNotFound when the tag
+  // does not exist.
+  virtual Status SetTag(std::string_view format, std::string_view project, std::string_view tag,
+                        std::string_view version_key) = 0;
+  virtual Status RemoveTag(std::string_view format, std::string_view project,
+                           std::string_view tag) = 0;
+  // Every tag of the project (empty when none, or no such project).
+  virtual Result<std::map<std::string, std::string>> ListTags(std::string_view format,
+                                                             std::string_view project) = 0;
+
+  // Takedowns. RemoveRelease deletes the release with its files and tags and tombstones
+  // its version key and every filename; RemoveFile deletes one file (its release stays)
+  // and tombstones the filename. kNotFound when there is no such release or file. The
+  // blobs stay until `pipy gc` finds them unreferenced.
+  virtual Status RemoveRelease(std::string_view format, std::string_view project,
+                               std::string_view version_key, std::string_view removed_by) = 0;
+  virtual Status RemoveFile(std::string_view format, std::string_view project,
+                            std::string_view filename, std::string_view removed_by) = 0;
+  // The project's tombstones (any order).
+  virtual Result<std::vector<Tombstone>> ListTombstones(std::string_view format,
+                                                        std::string_view project) = 0;
 
   // A number that grows whenever anything above changes, from any process sharing the
   // catalog: caches compare it to decide whether they are stale.
@@ -143,5 +231,9 @@ class Catalog {
   // Marks the named token revoked; kNotFound when there is none.
   virtual Status RevokeToken(std::string_view name) = 0;
 };
+
+// The file named `filename` in any project of any format (the first found), or nullopt. A
+// full scan through ForEachFile: for tools and tests, never for a request path.
+Result<std::optional<FileRecord>> FindFileAnywhere(Catalog& catalog, std::string_view filename);
 
 }  // namespace pipy::catalog

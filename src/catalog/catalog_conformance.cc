@@ -68,7 +68,7 @@ TEST_P(CatalogConformanceTest, AddedFileIsFoundWithEveryField) {
   ASSERT_TRUE(outcome.has_value()) << outcome.status().ToString();
   EXPECT_EQ(*outcome, AddFileOutcome::kCreated);
 
-  auto found = catalog_->FindFile(file.filename);
+  auto found = catalog_->FindFile("python", file.project, file.filename);
   ASSERT_TRUE(found.has_value()) << found.status().ToString();
   ASSERT_TRUE(found->has_value());
   const FileRecord& f = **found;
@@ -84,7 +84,7 @@ TEST_P(CatalogConformanceTest, AddedFileIsFoundWithEveryField) {
   EXPECT_EQ(f.uploader, "ci-token");
   EXPECT_FALSE(f.yanked);
 
-  auto missing = catalog_->FindFile("acme_logger-9.9.tar.gz");
+  auto missing = catalog_->FindFile("python", "acme-logger", "acme_logger-9.9.tar.gz");
   ASSERT_TRUE(missing.has_value());
   EXPECT_FALSE(missing->has_value());
 }
@@ -98,7 +98,7 @@ TEST_P(CatalogConformanceTest, ProvenanceIsStoredAndReadBackOnlyForBuiltFiles) {
   uploaded.packagetype = "sdist";
   ASSERT_TRUE(catalog_->AddFile(uploaded, Meta("acme-built", "Built")).has_value());
 
-  auto found = catalog_->FindFile(built.filename);
+  auto found = catalog_->FindFile("python", built.project, built.filename);
   ASSERT_TRUE(found.has_value() && found->has_value());
   ASSERT_TRUE((*found)->provenance.has_value());
   const Provenance& p = *(*found)->provenance;
@@ -108,7 +108,7 @@ TEST_P(CatalogConformanceTest, ProvenanceIsStoredAndReadBackOnlyForBuiltFiles) {
   EXPECT_EQ(p.build_id, 42);
   EXPECT_EQ(p.test_result, "passed");
 
-  auto files = catalog_->ListFiles("acme-built");
+  auto files = catalog_->ListFiles("python", "acme-built");
   ASSERT_TRUE(files.has_value());
   ASSERT_EQ(files->size(), 2u);
   for (const FileRecord& f : *files) {
@@ -126,7 +126,7 @@ TEST_P(CatalogConformanceTest, IdenticalReAddChangesNothing) {
   auto outcome = catalog_->AddFile(again, Meta("Acme", "new summary"));
   ASSERT_TRUE(outcome.has_value()) << outcome.status().ToString();
   EXPECT_EQ(*outcome, AddFileOutcome::kIdenticalExists);
-  auto files = catalog_->ListFiles("acme");
+  auto files = catalog_->ListFiles("python", "acme");
   ASSERT_TRUE(files.has_value());
   ASSERT_EQ(files->size(), 1u);
   EXPECT_EQ((*files)[0].uploader, "ci-token");
@@ -149,7 +149,7 @@ TEST_P(CatalogConformanceTest, DifferentBytesUnderATakenFilenameAreRefused) {
   EXPECT_EQ(catalog_->AddFile(resized, Meta("Acme", "")).status().code(),
             StatusCode::kAlreadyExists);
 
-  auto stored = catalog_->FindFile(file.filename);
+  auto stored = catalog_->FindFile("python", file.project, file.filename);
   ASSERT_TRUE(stored.has_value() && stored->has_value());
   EXPECT_EQ((*stored)->sha256, file.sha256);
   EXPECT_EQ((*stored)->size, file.size);
@@ -163,7 +163,7 @@ TEST_P(CatalogConformanceTest, ProjectIsCreatedWithItsDisplayName) {
   second.upload_time_ms = 5000;
   ASSERT_TRUE(catalog_->AddFile(second, Meta("ACME_logger", "")).has_value());
 
-  auto project = catalog_->FindProject("acme-logger");
+  auto project = catalog_->FindProject("python", "acme-logger");
   ASSERT_TRUE(project.has_value()) << project.status().ToString();
   ASSERT_TRUE(project->has_value());
   EXPECT_EQ((*project)->name, "acme-logger");
@@ -171,7 +171,7 @@ TEST_P(CatalogConformanceTest, ProjectIsCreatedWithItsDisplayName) {
   EXPECT_EQ((*project)->created_ms, 1000);
   EXPECT_EQ((*project)->last_upload_ms, 5000);
 
-  auto missing = catalog_->FindProject("nobody");
+  auto missing = catalog_->FindProject("python", "nobody");
   ASSERT_TRUE(missing.has_value());
   EXPECT_FALSE(missing->has_value());
 }
@@ -185,7 +185,7 @@ TEST_P(CatalogConformanceTest, ReleasesAreListedWithTheirMetadata) {
   ASSERT_TRUE(catalog_->AddFile(two, Meta("Acme", "second")).has_value());
   ASSERT_TRUE(catalog_->AddFile(TestFile("other", "1.0"), Meta("Other", "x")).has_value());
 
-  auto releases = catalog_->ListReleases("acme");
+  auto releases = catalog_->ListReleases("python", "acme");
   ASSERT_TRUE(releases.has_value()) << releases.status().ToString();
   ASSERT_EQ(releases->size(), 2u);
   std::sort(releases->begin(), releases->end(),
@@ -201,7 +201,7 @@ TEST_P(CatalogConformanceTest, ReleasesAreListedWithTheirMetadata) {
   EXPECT_EQ((*releases)[1].metadata.summary, "second");
   EXPECT_EQ((*releases)[1].created_ms, 222);
 
-  auto none = catalog_->ListReleases("nobody");
+  auto none = catalog_->ListReleases("python", "nobody");
   ASSERT_TRUE(none.has_value());
   EXPECT_TRUE(none->empty());
 }
@@ -209,14 +209,18 @@ TEST_P(CatalogConformanceTest, ReleasesAreListedWithTheirMetadata) {
 TEST_P(CatalogConformanceTest, EmptyReleaseFieldsAreFilledButNeverOverwritten) {
   FileRecord sdist = TestFile("acme", "1.0");
   sdist.filename = "acme-1.0.tar.gz";
-  ASSERT_TRUE(catalog_->AddFile(sdist, ReleaseMetadata{"Acme", "", "", "", ""}).has_value());
+  ASSERT_TRUE(catalog_->AddFile(sdist, ReleaseMetadata{.display_name = "Acme"}).has_value());
   ASSERT_TRUE(catalog_->AddFile(TestFile("acme", "1.0"), Meta("Acme", "filled")).has_value());
   FileRecord third = TestFile("acme", "1.0");
   third.filename = "acme-1.0-py2-none-any.whl";
-  ReleaseMetadata other{"Acme", "overwritten?", "other readme", "text/x-rst", ">=2.7"};
+  ReleaseMetadata other{.display_name = "Acme",
+                        .summary = "overwritten?",
+                        .description = "other readme",
+                        .description_content_type = "text/x-rst",
+                        .requires_python = ">=2.7"};
   ASSERT_TRUE(catalog_->AddFile(third, other).has_value());
 
-  auto releases = catalog_->ListReleases("acme");
+  auto releases = catalog_->ListReleases("python", "acme");
   ASSERT_TRUE(releases.has_value());
   ASSERT_EQ(releases->size(), 1u);
   const ReleaseMetadata& m = (*releases)[0].metadata;
@@ -235,35 +239,35 @@ TEST_P(CatalogConformanceTest, YankingMarksEveryFileOfTheRelease) {
     ASSERT_TRUE(catalog_->AddFile(f, Meta("Acme", "")).has_value());
   }
   {
-    Status s = catalog_->SetYanked("acme", "1.0", true, "broken import");
+    Status s = catalog_->SetYanked("python", "acme", "1.0", true, "broken import");
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
   {
-    Status s = catalog_->SetYanked("acme", "1.0", true, "broken import");
+    Status s = catalog_->SetYanked("python", "acme", "1.0", true, "broken import");
     ASSERT_TRUE(s.ok()) << s.ToString();
   }  // idempotent
 
-  auto files = catalog_->ListFiles("acme");
+  auto files = catalog_->ListFiles("python", "acme");
   ASSERT_TRUE(files.has_value());
   ASSERT_EQ(files->size(), 3u);
   for (const FileRecord& f : *files) {
     EXPECT_EQ(f.yanked, f.version == "1.0") << f.filename;
     EXPECT_EQ(f.yanked_reason, f.version == "1.0" ? "broken import" : "") << f.filename;
   }
-  auto found = catalog_->FindFile(sdist.filename);
+  auto found = catalog_->FindFile("python", sdist.project, sdist.filename);
   ASSERT_TRUE(found.has_value() && found->has_value());
   EXPECT_TRUE((*found)->yanked);
-  auto releases = catalog_->ListReleases("acme");
+  auto releases = catalog_->ListReleases("python", "acme");
   ASSERT_TRUE(releases.has_value());
   for (const ReleaseRecord& r : *releases) {
     EXPECT_EQ(r.yanked, r.version == "1.0");
   }
 
   {
-    Status s = catalog_->SetYanked("acme", "1.0", false, "");
+    Status s = catalog_->SetYanked("python", "acme", "1.0", false, "");
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
-  files = catalog_->ListFiles("acme");
+  files = catalog_->ListFiles("python", "acme");
   ASSERT_TRUE(files.has_value());
   for (const FileRecord& f : *files) {
     EXPECT_FALSE(f.yanked) << f.filename;
@@ -273,8 +277,8 @@ TEST_P(CatalogConformanceTest, YankingMarksEveryFileOfTheRelease) {
 
 TEST_P(CatalogConformanceTest, YankingAMissingReleaseIsNotFound) {
   ASSERT_TRUE(catalog_->AddFile(TestFile("acme", "1.0"), Meta("Acme", "")).has_value());
-  EXPECT_EQ(catalog_->SetYanked("acme", "3.0", true, "x").code(), StatusCode::kNotFound);
-  EXPECT_EQ(catalog_->SetYanked("nobody", "1.0", true, "x").code(), StatusCode::kNotFound);
+  EXPECT_EQ(catalog_->SetYanked("python", "acme", "3.0", true, "x").code(), StatusCode::kNotFound);
+  EXPECT_EQ(catalog_->SetYanked("python", "nobody", "1.0", true, "x").code(), StatusCode::kNotFound);
 }
 
 TEST_P(CatalogConformanceTest, ProjectsAreListedByName) {
@@ -282,7 +286,7 @@ TEST_P(CatalogConformanceTest, ProjectsAreListedByName) {
     ASSERT_TRUE(catalog_->AddFile(TestFile(name, "1.0"), Meta(name, "")).has_value());
   }
   ASSERT_TRUE(catalog_->AddFile(TestFile("alpha", "2.0"), Meta("alpha", "")).has_value());
-  auto projects = catalog_->ListProjects();
+  auto projects = catalog_->ListProjects("python");
   ASSERT_TRUE(projects.has_value()) << projects.status().ToString();
   std::vector<std::string> names;
   for (const ProjectRecord& p : *projects) {
@@ -327,23 +331,23 @@ TEST_P(CatalogConformanceTest, ChangeSequenceGrowsOnWritesOnly) {
   expect_grew("AddFile");
   ASSERT_TRUE(catalog_->AddFile(TestFile("acme", "1.1"), Meta("Acme", "")).has_value());
   expect_grew("second AddFile");
-  (void)catalog_->FindFile(TestFile("acme", "1.0").filename);
-  (void)catalog_->FindProject("acme");
-  (void)catalog_->ListProjects();
-  (void)catalog_->ListReleases("acme");
-  (void)catalog_->ListFiles("acme");
+  (void)catalog_->FindFile("python", TestFile("acme", "1.0").project, TestFile("acme", "1.0").filename);
+  (void)catalog_->FindProject("python", "acme");
+  (void)catalog_->ListProjects("python");
+  (void)catalog_->ListReleases("python", "acme");
+  (void)catalog_->ListFiles("python", "acme");
   (void)catalog_->ListTokens();
   (void)catalog_->ForEachFile([](const FileRecord&) { return Status::Ok(); });
   expect_same("reads");
   ASSERT_FALSE(catalog_->AddFile(TestFile("acme", "1.0", "other"), Meta("", "")).has_value());
   expect_same("a refused AddFile");
   {
-    Status s = catalog_->SetYanked("acme", "1.0", true, "bad");
+    Status s = catalog_->SetYanked("python", "acme", "1.0", true, "bad");
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
   expect_grew("yank");
   {
-    Status s = catalog_->SetYanked("acme", "1.0", false, "");
+    Status s = catalog_->SetYanked("python", "acme", "1.0", false, "");
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
   expect_grew("unyank");
@@ -420,12 +424,12 @@ std::string Describe(const TokenRecord& t) {
 // Everything a catalog holds, record by record, in a stable order.
 std::vector<std::string> Dump(Catalog& catalog) {
   std::vector<std::string> out;
-  auto projects = catalog.ListProjects();
+  auto projects = catalog.ListProjects("python");
   EXPECT_TRUE(projects.has_value());
   for (const ProjectRecord& p : projects.value_or(std::vector<ProjectRecord>{})) {
     out.push_back("project " + Describe(p));
-    auto releases = catalog.ListReleases(p.name);
-    auto files = catalog.ListFiles(p.name);
+    auto releases = catalog.ListReleases("python", p.name);
+    auto files = catalog.ListFiles("python", p.name);
     EXPECT_TRUE(releases.has_value() && files.has_value());
     std::vector<std::string> rows;
     for (const ReleaseRecord& r : releases.value_or(std::vector<ReleaseRecord>{})) {
@@ -468,7 +472,7 @@ TEST_P(CatalogConformanceTest, ACopyMadeThroughTheInterfaceReadsTheSame) {
   ASSERT_TRUE(catalog_->AddFile(other, Meta("Zeta", "Z")).has_value());
   ASSERT_TRUE(catalog_->AddFile(sdist, Meta("Acme.Copy", "One")).has_value());
   ASSERT_TRUE(catalog_->AddFile(built, Meta("Acme.Copy", "Two")).has_value());
-  ASSERT_TRUE(catalog_->SetYanked("acme-copy", "1.0", true, "broken").ok());
+  ASSERT_TRUE(catalog_->SetYanked("python", "acme-copy", "1.0", true, "broken").ok());
   ASSERT_TRUE(catalog_->AddToken(Token("deploy", "s1", {"upload:acme-*"})).ok());
   TokenRecord old = Token("old", "s2", {"admin"});
   old.created_ms = 1'600'000'000'000;
@@ -477,11 +481,11 @@ TEST_P(CatalogConformanceTest, ACopyMadeThroughTheInterfaceReadsTheSame) {
 
   std::unique_ptr<Catalog> copy = GetParam().make_catalog();
   ASSERT_NE(copy, nullptr);
-  auto projects = catalog_->ListProjects();
+  auto projects = catalog_->ListProjects("python");
   ASSERT_TRUE(projects.has_value());
   for (const ProjectRecord& p : *projects) {
-    auto releases = catalog_->ListReleases(p.name);
-    auto files = catalog_->ListFiles(p.name);
+    auto releases = catalog_->ListReleases("python", p.name);
+    auto files = catalog_->ListFiles("python", p.name);
     ASSERT_TRUE(releases.has_value() && files.has_value());
     std::sort(files->begin(), files->end(), [](const FileRecord& a, const FileRecord& b) {
       return a.upload_time_ms < b.upload_time_ms;
@@ -493,7 +497,7 @@ TEST_P(CatalogConformanceTest, ACopyMadeThroughTheInterfaceReadsTheSame) {
       ASSERT_TRUE(copy->AddFile(f, release->metadata).has_value()) << f.filename;
     }
     for (const ReleaseRecord& r : *releases) {
-      ASSERT_TRUE(copy->SetYanked(r.project, r.version, r.yanked, r.yanked_reason).ok());
+      ASSERT_TRUE(copy->SetYanked("python", r.project, r.version_key, r.yanked, r.yanked_reason).ok());
     }
   }
   auto tokens = catalog_->ListTokens();
@@ -545,7 +549,7 @@ TEST_P(CatalogConformanceTest, ConcurrentUploadsOfOneFilenameHaveOneWinner) {
     }
   }
   ASSERT_EQ(created, 1);
-  auto stored = catalog_->FindFile(TestFile("race", "1.0").filename);
+  auto stored = catalog_->FindFile("python", TestFile("race", "1.0").project, TestFile("race", "1.0").filename);
   ASSERT_TRUE(stored.has_value() && stored->has_value());
   EXPECT_EQ((*stored)->sha256, TestFile("race", "1.0", std::to_string(winner)).sha256);
 }
@@ -567,13 +571,13 @@ TEST_P(CatalogConformanceTest, ConcurrentUploadsToANewProjectShareOneProjectAndR
   for (const Status& s : results) {
     EXPECT_TRUE(s.ok()) << s.ToString();
   }
-  auto projects = catalog_->ListProjects();
+  auto projects = catalog_->ListProjects("python");
   ASSERT_TRUE(projects.has_value());
   EXPECT_EQ(projects->size(), 1u);
-  auto releases = catalog_->ListReleases("fresh");
+  auto releases = catalog_->ListReleases("python", "fresh");
   ASSERT_TRUE(releases.has_value());
   EXPECT_EQ(releases->size(), 1u);
-  auto files = catalog_->ListFiles("fresh");
+  auto files = catalog_->ListFiles("python", "fresh");
   ASSERT_TRUE(files.has_value());
   EXPECT_EQ(files->size(), static_cast<std::size_t>(kThreads));
 }

@@ -1,10 +1,12 @@
 // PostgresCatalog: the Catalog in a PostgreSQL database shared by several Pipy nodes.
 //
 // Same behaviour as SqliteCatalog (the conformance suite runs against both): AddFile is one
-// transaction whose arbiter is the UNIQUE constraint on files.filename, so of concurrent
-// uploads of one filename from any number of nodes exactly one is kCreated. Every write
-// transaction bumps meta.change_seq (ChangeSequence, read by every node) and NOTIFYs
-// pg::kChangeChannel with the project's name, which WatchChanges delivers on every node.
+// transaction whose arbiter is the UNIQUE constraint on files(project_id, filename), so of
+// concurrent uploads of one filename from any number of nodes exactly one is kCreated; the
+// release is found or created by (project_id, version_key) in it, so equal versions uploaded
+// at once share one release. Every write transaction bumps meta.change_seq (ChangeSequence,
+// read by every node) and NOTIFYs pg::kChangeChannel with the project's name, which
+// WatchChanges delivers on every node.
 //
 // Connections come from a bounded pool (pool_size). A lost connection is dropped and
 // replaced, and a call that failed on one before changing anything is retried once on a
@@ -17,9 +19,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -44,14 +49,32 @@ class PostgresCatalog final : public Catalog {
   ~PostgresCatalog() override;
 
   Result<AddFileOutcome> AddFile(const FileRecord& file, const ReleaseMetadata& release) override;
-  Result<std::optional<FileRecord>> FindFile(std::string_view filename) override;
-  Result<std::optional<ProjectRecord>> FindProject(std::string_view project) override;
-  Result<std::vector<ProjectRecord>> ListProjects() override;
-  Result<std::vector<ReleaseRecord>> ListReleases(std::string_view project) override;
-  Result<std::vector<FileRecord>> ListFiles(std::string_view project) override;
+  Result<std::optional<FileRecord>> FindFile(std::string_view format, std::string_view project,
+                                             std::string_view filename) override;
+  Result<std::optional<ProjectRecord>> FindProject(std::string_view format,
+                                                   std::string_view project) override;
+  Result<std::vector<ProjectRecord>> ListProjects(std::string_view format) override;
+  Result<std::vector<ReleaseRecord>> ListReleases(std::string_view format,
+                                                  std::string_view project) override;
+  Result<std::vector<FileRecord>> ListFiles(std::string_view format,
+                                            std::string_view project) override;
   Status ForEachFile(const std::function<Status(const FileRecord&)>& fn) override;
-  Status SetYanked(std::string_view project, std::string_view version, bool yanked,
-                   std::string_view reason) override;
+  Status SetYanked(std::string_view format, std::string_view project,
+                   std::string_view version_key, bool yanked, std::string_view reason) override;
+  Status SetDeprecated(std::string_view format, std::string_view project,
+                       std::string_view version_key, std::string_view message) override;
+  Status SetTag(std::string_view format, std::string_view project, std::string_view tag,
+                std::string_view version_key) override;
+  Status RemoveTag(std::string_view format, std::string_view project,
+                   std::string_view tag) override;
+  Result<std::map<std::string, std::string>> ListTags(std::string_view format,
+                                                     std::string_view project) override;
+  Status RemoveRelease(std::string_view format, std::string_view project,
+                       std::string_view version_key, std::string_view removed_by) override;
+  Status RemoveFile(std::string_view format, std::string_view project, std::string_view filename,
+                    std::string_view removed_by) override;
+  Result<std::vector<Tombstone>> ListTombstones(std::string_view format,
+                                                std::string_view project) override;
   Result<std::int64_t> ChangeSequence() override;
   Result<std::unique_ptr<ChangeWatch>> WatchChanges(
       std::function<void(std::string_view project)> on_change) override;

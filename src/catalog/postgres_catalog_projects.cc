@@ -1,5 +1,8 @@
-// PostgresCatalog: projects, releases, yanks (PEP 592), the change sequence and tokens.
+// PostgresCatalog: projects, releases, yanks (PEP 592), deprecations, the change sequence and
+// tokens.
+#include "catalog/attributes.h"
 #include "catalog/postgres_catalog.h"
+#include "catalog/postgres_catalog_internal.h"
 #include "catalog/token_scopes.h"
 
 namespace pipy::catalog {
@@ -11,12 +14,13 @@ namespace {
 
 // last_upload_ms is MAX over the project's files; the files_by_project index answers it.
 constexpr std::string_view kSelectProject =
-    "SELECT p.name, p.display_name, p.created_ms,"
+    "SELECT p.format, p.name, p.display_name, p.created_ms,"
     " COALESCE((SELECT MAX(f.upload_time_ms) FROM files f WHERE f.project_id = p.id), 0)"
     " FROM projects p";
 
 ProjectRecord ReadProjectRow(const Rows& rows, int i) {
-  return ProjectRecord{rows.Text(i, 0), rows.Text(i, 1), rows.Int(i, 2), rows.Int(i, 3)};
+  return ProjectRecord{rows.Text(i, 0), rows.Text(i, 1), rows.Text(i, 2), rows.Int(i, 3),
+                       rows.Int(i, 4)};
 }
 
 constexpr std::string_view kSelectToken =
@@ -29,23 +33,52 @@ TokenRecord ReadTokenRow(const Rows& rows, int i) {
 
 }  // namespace
 
-Result<std::optional<ProjectRecord>> PostgresCatalog::FindProject(std::string_view project) {
+Result<std::int64_t> PostgresProjectId(Connection& conn, std::string_view format,
+                                       std::string_view project) {
+  PIPY_ASSIGN_OR_RETURN(Rows rows,
+                        conn.Execute("SELECT id FROM projects WHERE format = $1 AND name = $2",
+                                     {format, project}));
+  return rows.empty() ? 0 : rows.Int(0, 0);
+}
+
+Result<PostgresReleaseIds> PostgresLockRelease(Connection& conn, std::string_view format,
+                                               std::string_view project,
+                                               std::string_view version_key) {
+  PIPY_ASSIGN_OR_RETURN(
+      Rows rows,
+      conn.Execute("SELECT r.project_id, r.id FROM releases r"
+                   " JOIN projects p ON p.id = r.project_id"
+                   " WHERE p.format = $1 AND p.name = $2 AND r.version_key = $3 FOR UPDATE OF r",
+                   {format, project, version_key}));
+  if (rows.empty()) {
+    return NotFound("no release " + std::string(version_key) + " of project " +
+                    std::string(project));
+  }
+  return PostgresReleaseIds{rows.Int(0, 0), rows.Int(0, 1)};
+}
+
+Result<std::optional<ProjectRecord>> PostgresCatalog::FindProject(std::string_view format,
+                                                                  std::string_view project) {
   std::optional<ProjectRecord> out;
   PIPY_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
-    PIPY_ASSIGN_OR_RETURN(
-        Rows rows, conn.Execute(std::string(kSelectProject) + " WHERE p.name = $1", {project}));
+    PIPY_ASSIGN_OR_RETURN(Rows rows,
+                          conn.Execute(std::string(kSelectProject) +
+                                           " WHERE p.format = $1 AND p.name = $2",
+                                       {format, project}));
     out = rows.empty() ? std::nullopt : std::optional<ProjectRecord>(ReadProjectRow(rows, 0));
     return Status::Ok();
   }));
   return out;
 }
 
-Result<std::vector<ProjectRecord>> PostgresCatalog::ListProjects() {
+Result<std::vector<ProjectRecord>> PostgresCatalog::ListProjects(std::string_view format) {
   std::vector<ProjectRecord> out;
   PIPY_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     // Byte order, as SQLite sorts, whatever the database's collation.
-    PIPY_ASSIGN_OR_RETURN(
-        Rows rows, conn.Execute(std::string(kSelectProject) + " ORDER BY p.name COLLATE \"C\""));
+    PIPY_ASSIGN_OR_RETURN(Rows rows,
+                          conn.Execute(std::string(kSelectProject) +
+                                           " WHERE p.format = $1 ORDER BY p.name COLLATE \"C\"",
+                                       {format}));
     out.clear();
     for (int i = 0; i < rows.size(); ++i) {
       out.push_back(ReadProjectRow(rows, i));
@@ -55,30 +88,35 @@ Result<std::vector<ProjectRecord>> PostgresCatalog::ListProjects() {
   return out;
 }
 
-Result<std::vector<ReleaseRecord>> PostgresCatalog::ListReleases(std::string_view project) {
+Result<std::vector<ReleaseRecord>> PostgresCatalog::ListReleases(std::string_view format,
+                                                                 std::string_view project) {
   std::vector<ReleaseRecord> out;
   PIPY_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
     PIPY_ASSIGN_OR_RETURN(
         Rows rows,
-        conn.Execute("SELECT p.name, r.version, p.display_name, r.summary, r.description,"
-                     " r.description_content_type, r.requires_python, r.yanked,"
-                     " r.yanked_reason, r.created_ms"
+        conn.Execute("SELECT p.format, p.name, r.version, r.version_key, p.display_name,"
+                     " r.summary, r.description, r.manifest_sha256, r.attributes, r.yanked,"
+                     " r.yanked_reason, r.deprecated, r.created_ms"
                      " FROM releases r JOIN projects p ON p.id = r.project_id"
-                     " WHERE p.name = $1",
-                     {project}));
+                     " WHERE p.format = $1 AND p.name = $2",
+                     {format, project}));
     out.clear();
     for (int i = 0; i < rows.size(); ++i) {
       ReleaseRecord r;
-      r.project = rows.Text(i, 0);
-      r.version = rows.Text(i, 1);
-      r.metadata.display_name = rows.Text(i, 2);
-      r.metadata.summary = rows.Text(i, 3);
-      r.metadata.description = rows.Text(i, 4);
-      r.metadata.description_content_type = rows.Text(i, 5);
-      r.metadata.requires_python = rows.Text(i, 6);
-      r.yanked = rows.Bool(i, 7);
-      r.yanked_reason = rows.Text(i, 8);
-      r.created_ms = rows.Int(i, 9);
+      r.format = rows.Text(i, 0);
+      r.project = rows.Text(i, 1);
+      r.version = rows.Text(i, 2);
+      r.version_key = rows.Text(i, 3);
+      r.metadata.display_name = rows.Text(i, 4);
+      r.metadata.summary = rows.Text(i, 5);
+      r.metadata.description = rows.Text(i, 6);
+      r.metadata.manifest_sha256 = rows.Text(i, 7);
+      r.metadata.attributes = DecodeAttributes(rows.Text(i, 8));
+      FillNamedFields(r.metadata);
+      r.yanked = rows.Bool(i, 9);
+      r.yanked_reason = rows.Text(i, 10);
+      r.deprecated = rows.Text(i, 11);
+      r.created_ms = rows.Int(i, 12);
       out.push_back(std::move(r));
     }
     return Status::Ok();
@@ -86,28 +124,39 @@ Result<std::vector<ReleaseRecord>> PostgresCatalog::ListReleases(std::string_vie
   return out;
 }
 
-Status PostgresCatalog::SetYanked(std::string_view project, std::string_view version,
-                                  bool yanked, std::string_view reason) {
+Status PostgresCatalog::SetYanked(std::string_view format, std::string_view project,
+                                  std::string_view version_key, bool yanked,
+                                  std::string_view reason) {
   // PEP 592: un-yanking clears the reason.
   const std::string_view stored_reason = yanked ? reason : std::string_view();
   return Write([&](Connection& conn) -> Status {
+    PIPY_ASSIGN_OR_RETURN(PostgresReleaseIds ids,
+                          PostgresLockRelease(conn, format, project, version_key));
+    // No write (and no new change sequence) when the release is already in that state.
     PIPY_ASSIGN_OR_RETURN(
         Rows rows,
-        conn.Execute("SELECT r.id, r.yanked, r.yanked_reason FROM releases r"
-                     " JOIN projects p ON p.id = r.project_id"
-                     " WHERE p.name = $1 AND r.version = $2 FOR UPDATE OF r",
-                     {project, version}));
-    if (rows.empty()) {
-      return NotFound("no release " + std::string(version) + " of project " +
-                      std::string(project));
+        conn.Execute("UPDATE releases SET yanked = $2, yanked_reason = $3"
+                     " WHERE id = $1 AND (yanked <> $2 OR yanked_reason <> $3)",
+                     {ids.release_id, yanked, stored_reason}));
+    if (rows.Affected() == 0) {
+      return Status::Ok();
     }
-    if (rows.Bool(0, 1) == yanked && rows.Text(0, 2) == stored_reason) {
-      return Status::Ok();  // already in that state: no write, the sequence stays
+    return PostgresRecordChange(conn, project);
+  });
+}
+
+Status PostgresCatalog::SetDeprecated(std::string_view format, std::string_view project,
+                                      std::string_view version_key, std::string_view message) {
+  return Write([&](Connection& conn) -> Status {
+    PIPY_ASSIGN_OR_RETURN(PostgresReleaseIds ids,
+                          PostgresLockRelease(conn, format, project, version_key));
+    PIPY_ASSIGN_OR_RETURN(Rows rows,
+                          conn.Execute("UPDATE releases SET deprecated = $2"
+                                       " WHERE id = $1 AND deprecated <> $2",
+                                       {ids.release_id, message}));
+    if (rows.Affected() == 0) {
+      return Status::Ok();  // already so: no write, the sequence stays
     }
-    PIPY_RETURN_IF_ERROR(
-        conn.Execute("UPDATE releases SET yanked = $2, yanked_reason = $3 WHERE id = $1",
-                     {rows.Int(0, 0), yanked, stored_reason})
-            .status());
     return PostgresRecordChange(conn, project);
   });
 }

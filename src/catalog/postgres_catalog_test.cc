@@ -5,8 +5,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "catalog/catalog_conformance.h"
 #include "catalog/factory.h"
@@ -39,7 +42,12 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(CatalogConformanceParam{"postgres", FreshPostgresCatalog}),
     CatalogConformanceName);
 
-ReleaseMetadata Meta() { return ReleaseMetadata{"Acme", "summary", "", "", ""}; }
+ReleaseMetadata Meta() {
+  ReleaseMetadata m;
+  m.display_name = "Acme";
+  m.summary = "summary";
+  return m;
+}
 
 // Counts the notifications a watch reports per project, for waiting on them.
 class Notifications {
@@ -112,7 +120,7 @@ TEST_F(PostgresCatalogTest, TwoNodesRacingOneFilenameHaveOneWinner) {
       }
     }
     EXPECT_EQ(created, 1) << (identical ? "identical" : "different") << " uploads";
-    auto files = b->ListFiles("race");
+    auto files = b->ListFiles("python", "race");
     ASSERT_TRUE(files.has_value());
     EXPECT_EQ(files->size(), identical ? 2u : 1u);
   }
@@ -177,9 +185,9 @@ TEST_F(PostgresCatalogTest, WatchChangesDeliversWritesFromAnotherNode) {
 
   ASSERT_TRUE(b->AddFile(TestFile("watched", "1.0"), Meta()).has_value());
   EXPECT_TRUE(seen.WaitFor("watched", 2s, 1)) << "no notification for an upload on node b";
-  ASSERT_TRUE(b->SetYanked("watched", "1.0", true, "bad").ok());
+  ASSERT_TRUE(b->SetYanked("python", "watched", "1.0", true, "bad").ok());
   EXPECT_TRUE(seen.WaitFor("watched", 2s, 2)) << "no notification for a yank on node b";
-  ASSERT_TRUE(b->SetYanked("watched", "1.0", false, "").ok());
+  ASSERT_TRUE(b->SetYanked("python", "watched", "1.0", false, "").ok());
   EXPECT_TRUE(seen.WaitFor("watched", 2s, 3)) << "no notification for an un-yank on node b";
 
   // A refused write notifies nobody; after the watch is gone nothing is delivered.
@@ -188,6 +196,100 @@ TEST_F(PostgresCatalogTest, WatchChangesDeliversWritesFromAnotherNode) {
   watch->reset();
   ASSERT_TRUE(b->AddFile(TestFile("watched", "2.0"), Meta()).has_value());
   EXPECT_FALSE(seen.WaitFor("watched", 500ms, 4));
+}
+
+TEST_F(PostgresCatalogTest, EveryKindOfWriteNotifiesAndMovesTheSequence) {
+  auto a = OpenCatalog(url_);
+  auto b = OpenCatalog(url_);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  Notifications seen;
+  auto watch = a->WatchChanges(seen.Callback());
+  ASSERT_TRUE(watch.has_value()) << watch.status().ToString();
+  ASSERT_NE(*watch, nullptr);
+  ASSERT_TRUE(b->AddFile(TestFile("pkg", "1.0"), Meta()).has_value());
+  ASSERT_TRUE(b->AddFile(TestFile("pkg", "2.0"), Meta()).has_value());
+  ASSERT_TRUE(seen.WaitFor("pkg", 2s, 2));
+
+  int expected = 2;
+  const std::vector<std::pair<std::string, std::function<Status()>>> writes = {
+      {"deprecate", [&] { return b->SetDeprecated("python", "pkg", "1.0", "use 2"); }},
+      {"undeprecate", [&] { return b->SetDeprecated("python", "pkg", "1.0", ""); }},
+      {"tag", [&] { return b->SetTag("python", "pkg", "latest", "1.0"); }},
+      {"move tag", [&] { return b->SetTag("python", "pkg", "latest", "2.0"); }},
+      {"untag", [&] { return b->RemoveTag("python", "pkg", "latest"); }},
+      {"remove file",
+       [&] { return b->RemoveFile("python", "pkg", TestFile("pkg", "2.0").filename, "admin"); }},
+      {"remove release", [&] { return b->RemoveRelease("python", "pkg", "1.0", "admin"); }},
+  };
+  for (const auto& [what, write] : writes) {
+    const std::int64_t before = a->ChangeSequence().value_or(-1);
+    Status s = write();
+    ASSERT_TRUE(s.ok()) << what << ": " << s.ToString();
+    EXPECT_TRUE(seen.WaitFor("pkg", 2s, ++expected)) << "no notification for: " << what;
+    EXPECT_GT(a->ChangeSequence().value_or(-1), before) << what;
+  }
+  // Writes that change nothing (or fail) move nothing and notify nobody.
+  const std::int64_t settled = a->ChangeSequence().value_or(-1);
+  ASSERT_TRUE(b->SetDeprecated("python", "pkg", "2.0", "").ok());
+  EXPECT_EQ(b->SetTag("python", "pkg", "x", "1.0").code(), StatusCode::kNotFound);
+  EXPECT_EQ(b->RemoveTag("python", "pkg", "latest").code(), StatusCode::kNotFound);
+  EXPECT_EQ(b->RemoveRelease("python", "pkg", "1.0", "admin").code(), StatusCode::kNotFound);
+  EXPECT_FALSE(seen.WaitFor("pkg", 300ms, expected + 1));
+  EXPECT_EQ(a->ChangeSequence().value_or(-1), settled);
+}
+
+// READ COMMITTED lets an upload run beside a takedown of its release on another node: the
+// upload must either land before the takedown (and be removed with it) or be refused by the
+// tombstone, never re-create the removed release.
+TEST_F(PostgresCatalogTest, UploadsRacingARemovalNeverResurrectTheRelease) {
+  auto a = OpenCatalog(url_);
+  auto b = OpenCatalog(url_);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  constexpr int kRounds = 20;
+  constexpr int kUploaders = 4;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string version = std::to_string(round) + ".0";
+    ASSERT_TRUE(a->AddFile(TestFile("takedown", version, "first"), Meta()).has_value());
+    std::atomic<bool> removed{false};
+    std::atomic<int> late_creations{0};
+    std::vector<std::thread> uploaders;
+    for (int t = 0; t < kUploaders; ++t) {
+      uploaders.emplace_back([&, t] {
+        for (int i = 0; i < 30; ++i) {
+          const bool after = removed.load();
+          FileRecord f = TestFile("takedown", version, std::to_string(t));
+          f.filename = "takedown-" + version + "-" + std::to_string(t) + "-" + std::to_string(i) +
+                       ".tar.gz";
+          auto added = a->AddFile(f, Meta());
+          if (added.has_value() && after) {
+            ++late_creations;
+          }
+          if (!added.has_value()) {
+            // The tombstone's answer, whichever statement of the upload met the removal.
+            EXPECT_EQ(added.error().code(), StatusCode::kAlreadyExists)
+                << added.error().ToString();
+            EXPECT_NE(added.error().message().find("removed by an admin"), std::string::npos)
+                << added.error().ToString();
+          }
+        }
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2 + round % 5));
+    Status s = b->RemoveRelease("python", "takedown", version, "admin");
+    removed.store(true);
+    for (auto& th : uploaders) {
+      th.join();
+    }
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(late_creations.load(), 0) << "an upload started after the removal landed";
+    auto releases = b->ListReleases("python", "takedown");
+    ASSERT_TRUE(releases.has_value());
+    for (const ReleaseRecord& r : *releases) {
+      EXPECT_NE(r.version_key, version) << "the removed release " << version << " came back";
+    }
+  }
 }
 
 TEST(PostgresCatalogOutageTest, CallsFailFastWhileDownAndWorkAgainAfterARestart) {
@@ -214,7 +316,7 @@ TEST(PostgresCatalogOutageTest, CallsFailFastWhileDownAndWorkAgainAfterARestart)
   EXPECT_EQ(added.error().code(), StatusCode::kUnavailable) << added.error().ToString();
   EXPECT_NE(added.error().message().find("pipy_test"), std::string::npos)
       << added.error().ToString();
-  auto found = catalog->FindFile(TestFile("before", "1.0").filename);
+  auto found = catalog->FindFile("python", "before", TestFile("before", "1.0").filename);
   ASSERT_FALSE(found.has_value());
   EXPECT_EQ(found.error().code(), StatusCode::kUnavailable);
   EXPECT_EQ(catalog->ChangeSequence().status().code(), StatusCode::kUnavailable);
@@ -224,15 +326,15 @@ TEST(PostgresCatalogOutageTest, CallsFailFastWhileDownAndWorkAgainAfterARestart)
   auto again = catalog->AddFile(TestFile("after", "1.0"), Meta());
   ASSERT_TRUE(again.has_value()) << again.status().ToString();
   EXPECT_EQ(*again, AddFileOutcome::kCreated);
-  auto before = catalog->FindFile(TestFile("before", "1.0").filename);
+  auto before = catalog->FindFile("python", "before", TestFile("before", "1.0").filename);
   ASSERT_TRUE(before.has_value() && before->has_value());
-  auto during = catalog->FindFile(TestFile("during", "1.0").filename);
+  auto during = catalog->FindFile("python", "during", TestFile("during", "1.0").filename);
   ASSERT_TRUE(during.has_value()) << during.status().ToString();
   EXPECT_FALSE(during->has_value()) << "a failed upload left a row";
   // The listener reconnects by itself (backoff up to 5 s).
   bool notified = false;
   for (int i = 0; i < 40 && !notified; ++i) {
-    ASSERT_TRUE(catalog->SetYanked("after", "1.0", i % 2 == 0, "x").ok());
+    ASSERT_TRUE(catalog->SetYanked("python", "after", "1.0", i % 2 == 0, "x").ok());
     notified = seen.WaitFor("after", 250ms);
   }
   EXPECT_TRUE(notified) << "the listener did not come back after the restart";

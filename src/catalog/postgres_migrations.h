@@ -4,6 +4,8 @@
 // a change is a new entry appended to the list.
 #pragma once
 
+#include <cstdint>
+#include <limits>
 #include <span>
 #include <string_view>
 
@@ -17,7 +19,8 @@ std::span<const std::string_view> PostgresMigrations();
 
 // Brings the schema (in the connection's search_path) up to date in one transaction, holding
 // the migration advisory lock meanwhile. kInternal when the database was migrated by a newer
-// Pipy.
-Status ApplyPostgresMigrations(pg::Connection& conn);
+// Pipy. `max_version` stops at that version (tests build an old schema with it).
+Status ApplyPostgresMigrations(pg::Connection& conn,
+                               std::int64_t max_version = std::numeric_limits<std::int64_t>::max());
 
 }  // namespace pipy::catalog

@@ -25,14 +25,32 @@ class SqliteCatalog final : public Catalog {
   static Result<std::unique_ptr<SqliteCatalog>> Open(const std::filesystem::path& path);
 
   Result<AddFileOutcome> AddFile(const FileRecord& file, const ReleaseMetadata& release) override;
-  Result<std::optional<FileRecord>> FindFile(std::string_view filename) override;
-  Result<std::optional<ProjectRecord>> FindProject(std::string_view project) override;
-  Result<std::vector<ProjectRecord>> ListProjects() override;
-  Result<std::vector<ReleaseRecord>> ListReleases(std::string_view project) override;
-  Result<std::vector<FileRecord>> ListFiles(std::string_view project) override;
+  Result<std::optional<FileRecord>> FindFile(std::string_view format, std::string_view project,
+                                             std::string_view filename) override;
+  Result<std::optional<ProjectRecord>> FindProject(std::string_view format,
+                                                   std::string_view project) override;
+  Result<std::vector<ProjectRecord>> ListProjects(std::string_view format) override;
+  Result<std::vector<ReleaseRecord>> ListReleases(std::string_view format,
+                                                  std::string_view project) override;
+  Result<std::vector<FileRecord>> ListFiles(std::string_view format,
+                                            std::string_view project) override;
   Status ForEachFile(const std::function<Status(const FileRecord&)>& fn) override;
-  Status SetYanked(std::string_view project, std::string_view version, bool yanked,
-                   std::string_view reason) override;
+  Status SetYanked(std::string_view format, std::string_view project,
+                   std::string_view version_key, bool yanked, std::string_view reason) override;
+  Status SetDeprecated(std::string_view format, std::string_view project,
+                       std::string_view version_key, std::string_view message) override;
+  Status SetTag(std::string_view format, std::string_view project, std::string_view tag,
+                std::string_view version_key) override;
+  Status RemoveTag(std::string_view format, std::string_view project,
+                   std::string_view tag) override;
+  Result<std::map<std::string, std::string>> ListTags(std::string_view format,
+                                                     std::string_view project) override;
+  Status RemoveRelease(std::string_view format, std::string_view project,
+                       std::string_view version_key, std::string_view removed_by) override;
+  Status RemoveFile(std::string_view format, std::string_view project, std::string_view filename,
+                    std::string_view removed_by) override;
+  Result<std::vector<Tombstone>> ListTombstones(std::string_view format,
+                                                std::string_view project) override;
   Result<std::int64_t> ChangeSequence() override;
   Status AddToken(const TokenRecord& token) override;
   Result<std::optional<TokenRecord>> FindTokenByHash(std::string_view hash) override;

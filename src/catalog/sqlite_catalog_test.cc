@@ -73,7 +73,7 @@ class RawDb {
   sqlite3* db_ = nullptr;
 };
 
-ReleaseMetadata Meta() { return ReleaseMetadata{"Acme", "summary", "", "", ""}; }
+ReleaseMetadata Meta() { return ReleaseMetadata{.display_name = "Acme", .summary = "summary"}; }
 
 class SqliteCatalogTest : public ::testing::Test {
  protected:
@@ -103,7 +103,7 @@ TEST_F(SqliteCatalogTest, ReopeningKeepsDataAndDoesNotRerunMigrations) {
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   auto catalog = OpenCatalog();
   ASSERT_NE(catalog, nullptr);
-  auto found = catalog->FindFile(TestFile("acme", "1.0").filename);
+  auto found = catalog->FindFile("python", TestFile("acme", "1.0").project, TestFile("acme", "1.0").filename);
   ASSERT_TRUE(found.has_value() && found->has_value());
   auto migrations = catalog->AppliedMigrations();
   ASSERT_TRUE(migrations.has_value());
@@ -118,13 +118,13 @@ TEST_F(SqliteCatalogTest, ASecondCatalogOnTheSameFileSeesWritesAndTheSequenceMov
   std::int64_t before = b->ChangeSequence().value_or(-1);
   ASSERT_TRUE(a->AddFile(TestFile("acme", "1.0"), Meta()).has_value());
   EXPECT_GT(b->ChangeSequence().value_or(-1), before);
-  auto found = b->FindFile(TestFile("acme", "1.0").filename);
+  auto found = b->FindFile("python", TestFile("acme", "1.0").project, TestFile("acme", "1.0").filename);
   ASSERT_TRUE(found.has_value() && found->has_value());
 
   std::int64_t a_before = a->ChangeSequence().value_or(-1);
-  ASSERT_TRUE(b->SetYanked("acme", "1.0", true, "from b").ok());
+  ASSERT_TRUE(b->SetYanked("python", "acme", "1.0", true, "from b").ok());
   EXPECT_GT(a->ChangeSequence().value_or(-1), a_before);
-  auto files = a->ListFiles("acme");
+  auto files = a->ListFiles("python", "acme");
   ASSERT_TRUE(files.has_value() && files->size() == 1);
   EXPECT_TRUE((*files)[0].yanked);
   // The same filename from the other object is still refused.
@@ -168,15 +168,15 @@ TEST_F(SqliteCatalogTest, ForEachFilePagesThroughManyFiles) {
   RawDb raw(path_);
   ASSERT_EQ(
       raw.Exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1100)"
-               " INSERT INTO files (release_id, project_id, filename, packagetype, size,"
-               " sha256, upload_time_ms) SELECT 1, 1, 'f' || i || '.whl', 'bdist_wheel', i,"
-               " 'x', 0 FROM n"),
+               " INSERT INTO files (release_id, project_id, filename, attributes, size,"
+               " sha256, upload_time_ms) SELECT 1, 1, 'f' || i || '.whl',"
+               " '{\"packagetype\":\"bdist_wheel\"}', i, 'x', 0 FROM n"),
       SQLITE_OK);
   int visits = 0;
   ASSERT_TRUE(catalog
                   ->ForEachFile([&](const FileRecord& f) {
                     ++visits;
-                    return catalog->FindProject(f.project).status();
+                    return catalog->FindProject("python", f.project).status();
                   })
                   .ok());
   EXPECT_EQ(visits, 1101);

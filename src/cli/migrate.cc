@@ -89,7 +89,7 @@ Result<bool> CopyBlob(storage::BlobStore& from, storage::BlobStore& to, const st
 // Copies one file: its blobs, then its catalog row (the commit point).
 Status MigrateFile(Repository& from, Repository& to, const catalog::FileRecord& file,
                    const catalog::ReleaseMetadata& release, Tally& tally) {
-  PIPY_ASSIGN_OR_RETURN(auto present, to.catalog->FindFile(file.filename));
+  PIPY_ASSIGN_OR_RETURN(auto present, to.catalog->FindFile(file.format, file.project, file.filename));
   if (present.has_value()) {
     if (present->sha256 != file.sha256 || present->size != file.size) {
       return AlreadyExists("the target holds another file under this name (sha256 " +
@@ -120,18 +120,18 @@ Status MigrateFile(Repository& from, Repository& to, const catalog::FileRecord& 
 // times, taken from their first file, match the source's), then its releases' yank state.
 Status MigrateProject(Repository& from, Repository& to, const catalog::ProjectRecord& project,
                       Tally& tally) {
-  PIPY_ASSIGN_OR_RETURN(auto releases, from.catalog->ListReleases(project.name));
-  PIPY_ASSIGN_OR_RETURN(auto files, from.catalog->ListFiles(project.name));
-  std::map<std::string, const catalog::ReleaseRecord*> by_version;
+  PIPY_ASSIGN_OR_RETURN(auto releases, from.catalog->ListReleases(project.format, project.name));
+  PIPY_ASSIGN_OR_RETURN(auto files, from.catalog->ListFiles(project.format, project.name));
+  std::map<std::string, const catalog::ReleaseRecord*> by_version;  // by version key
   for (const auto& release : releases) {
-    by_version[release.version] = &release;
+    by_version[release.version_key] = &release;
   }
   std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) {
     return std::tie(a.upload_time_ms, a.filename) < std::tie(b.upload_time_ms, b.filename);
   });
   for (const auto& file : files) {
     catalog::ReleaseMetadata metadata;
-    if (auto it = by_version.find(file.version); it != by_version.end()) {
+    if (auto it = by_version.find(file.version_key); it != by_version.end()) {
       metadata = it->second->metadata;
     }
     metadata.display_name = project.display_name;
@@ -141,9 +141,9 @@ Status MigrateProject(Repository& from, Repository& to, const catalog::ProjectRe
     }
   }
   // PEP 592 yanks belong to releases; match the source's state exactly (also un-yanks).
-  PIPY_ASSIGN_OR_RETURN(auto target_releases, to.catalog->ListReleases(project.name));
+  PIPY_ASSIGN_OR_RETURN(auto target_releases, to.catalog->ListReleases(project.format, project.name));
   for (const auto& target : target_releases) {
-    auto it = by_version.find(target.version);
+    auto it = by_version.find(target.version_key);
     if (it == by_version.end()) {
       continue;  // a release only the target has: not ours to change
     }
@@ -152,12 +152,30 @@ Status MigrateProject(Repository& from, Repository& to, const catalog::ProjectRe
       continue;
     }
     Status status =
-        to.catalog->SetYanked(project.name, source.version, source.yanked, source.yanked_reason);
+        to.catalog->SetYanked(project.format, project.name, source.version_key, source.yanked,
+                              source.yanked_reason);
     if (!status.ok()) {
       Problem(tally, project.name + " " + source.version + " (yank state)", status);
       continue;
     }
     ++tally.yanks_set;
+  }
+  // Deprecations and tags, as the source has them.
+  for (const auto& [key, source] : by_version) {
+    if (!source->deprecated.empty()) {
+      Status status =
+          to.catalog->SetDeprecated(project.format, project.name, key, source->deprecated);
+      if (!status.ok()) {
+        Problem(tally, project.name + " " + source->version + " (deprecation)", status);
+      }
+    }
+  }
+  PIPY_ASSIGN_OR_RETURN(auto tags, from.catalog->ListTags(project.format, project.name));
+  for (const auto& [tag, key] : tags) {
+    Status status = to.catalog->SetTag(project.format, project.name, tag, key);
+    if (!status.ok()) {
+      Problem(tally, project.name + " tag " + tag, status);
+    }
   }
   return Status::Ok();
 }
@@ -263,16 +281,18 @@ int Migrate(const config::Config& from_config, const config::Config& to_config) 
     return 2;
   }
   Tally tally;
-  auto projects = from->catalog->ListProjects();
-  if (!projects) {
-    std::cerr << "pipy migrate: source: " << projects.error().message() << "\n";
-    return 2;
-  }
-  for (const auto& project : *projects) {
-    ++tally.projects;
-    Status status = MigrateProject(*from, *to, project, tally);
-    if (!status.ok()) {
-      Problem(tally, "project " + project.name, status);
+  for (std::string_view format : {catalog::kPython, catalog::kNpm}) {
+    auto projects = from->catalog->ListProjects(format);
+    if (!projects) {
+      std::cerr << "pipy migrate: source: " << projects.error().message() << "\n";
+      return 2;
+    }
+    for (const auto& project : *projects) {
+      ++tally.projects;
+      Status status = MigrateProject(*from, *to, project, tally);
+      if (!status.ok()) {
+        Problem(tally, "project " + project.name, status);
+      }
     }
   }
   Status tokens = MigrateTokens(*from, *to, tally);

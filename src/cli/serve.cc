@@ -110,8 +110,10 @@ int Serve(const config::Config& config) {
       return 1;
     }
     proxy = std::move(*created);
-    index.SetNewProjectCheck([&proxy](const auth::Principal& who, std::string_view name) {
-      return proxy->CheckNewProject(who, name);
+    // [upstream] is a Python index: it guards Python names only.
+    index.SetNewProjectCheck([&proxy](const auth::Principal& who, std::string_view format,
+                                      std::string_view name) {
+      return format == catalog::kPython ? proxy->CheckNewProject(who, name) : Status::Ok();
     });
     python_options.unknown_projects = proxy.get();
     upstream::RegisterRoutes(router, *proxy, access);

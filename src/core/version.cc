@@ -276,6 +276,14 @@ std::string Version::ToString() const {
   return out;
 }
 
+std::string Version::Key() const {
+  Version v = *this;
+  while (v.release_.size() > 1 && v.release_.back() == 0) {
+    v.release_.pop_back();
+  }
+  return v.ToString();
+}
+
 Version Version::WithoutLocal() const {
   Version v = *this;
   v.local_.clear();

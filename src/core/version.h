@@ -41,6 +41,10 @@ class Version {
   std::string ToString() const;
   // ToString() without the "+local" part.
   std::string Public() const;
+  // One string for every version equal to this one ("1", "1.0" and "1.0.0" give "1"):
+  // ToString() with the release's trailing zeros dropped. The catalog identifies a
+  // release by it.
+  std::string Key() const;
 
   std::uint64_t epoch() const { return epoch_; }
   // The release numbers as written (trailing zeros kept: "1.0" has {1, 0}). Never empty.

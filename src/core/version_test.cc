@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <regex>
 #include <string>
 #include <vector>
@@ -271,6 +272,56 @@ TEST(VersionTest, OrderingRules) {
   EXPECT_EQ(MustParse("1.0.0.0.0"), MustParse("1"));
   EXPECT_EQ(MustParse("0!1.0"), MustParse("1.0"));
   EXPECT_NE(MustParse("1.0+0"), MustParse("1.0"));
+}
+
+TEST(VersionKey, EqualVersionsShareOneKey) {
+  auto key = [](std::string_view text) { return Version::Parse(text)->Key(); };
+  EXPECT_EQ(key("1"), "1");
+  EXPECT_EQ(key("1.0"), "1");
+  EXPECT_EQ(key("1.0.0"), "1");
+  EXPECT_EQ(key("v1.0.0.post0"), "1.post0");
+  EXPECT_EQ(key("1.0.0+ABC.01"), "1+abc.1");
+  EXPECT_EQ(key("0"), "0");
+  EXPECT_EQ(key("0.0.1"), "0.0.1");
+  EXPECT_NE(key("1.0a1"), key("1.0"));
+  // Equality and key agree on every pair of the shared test vectors.
+  std::ifstream in(std::string(PIPY_TESTDATA_DIR) + "/pep440_equal.tsv");
+  ASSERT_TRUE(in) << "pep440_equal.tsv";
+  std::string line;
+  int pairs = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') {
+      continue;
+    }
+    auto tab = line.find('\t');
+    if (tab == std::string::npos) {
+      continue;
+    }
+    auto a = Version::Parse(line.substr(0, tab));
+    auto rest = line.substr(tab + 1);
+    auto tab2 = rest.find('\t');
+    auto b = Version::Parse(rest.substr(0, tab2));
+    if (!a || !b) {
+      continue;
+    }
+    EXPECT_EQ(*a == *b, a->Key() == b->Key()) << line;
+    ++pairs;
+  }
+  EXPECT_GT(pairs, 0);
+  // ... and versions that differ never share one.
+  std::ifstream sorted(std::string(PIPY_TESTDATA_DIR) + "/pep440_sorted.txt");
+  ASSERT_TRUE(sorted) << "pep440_sorted.txt";
+  std::optional<Version> previous;
+  while (std::getline(sorted, line)) {
+    auto v = Version::Parse(line);
+    if (line.empty() || line[0] == '#' || !v) {
+      continue;
+    }
+    if (previous && *previous != *v) {
+      EXPECT_NE(previous->Key(), v->Key()) << previous->ToString() << " " << line;
+    }
+    previous = *v;
+  }
 }
 
 }  // namespace

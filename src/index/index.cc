@@ -119,7 +119,7 @@ Result<PublishResult> Index::PublishPython(const auth::Principal& who, const Pyt
     return InvalidArgument("invalid distribution filename '" + upload.filename +
                            "': " + parsed_or.error().message());
   }
-  const ParsedFilename& parsed = *parsed_or;
+  const ParsedFilename parsed = *parsed_or;
 
   if (!upload.declared_name.empty()) {
     if (!IsValidName(upload.declared_name) ||
@@ -137,50 +137,34 @@ Result<PublishResult> Index::PublishPython(const auth::Principal& who, const Pyt
                              upload.declared_version + "'");
     }
   }
-  if (!who.CanUpload(parsed.project)) {
-    return PermissionDenied("token '" + who.token_name + "' may not upload to project '" +
-                            parsed.project + "'");
-  }
-  if (new_project_check_) {
-    PIPY_ASSIGN_OR_RETURN(auto project, catalog_.FindProject(parsed.project));
-    if (!project) {
-      PIPY_RETURN_IF_ERROR(new_project_check_(who, parsed.project));
+
+  PublishRequest request;
+  request.project = parsed.project;
+  request.version = parsed.version.ToString();
+  request.filename = upload.filename;
+  request.file = upload.file;
+  request.file_is_disposable = upload.file_is_disposable;
+  request.declared_sha256 = upload.declared_sha256;
+  request.attributes["packagetype"] = parsed.wheel ? "bdist_wheel" : "sdist";
+  request.release.display_name =
+      upload.declared_name.empty() ? parsed.project : upload.declared_name;
+  request.uploader = upload.uploader;
+  request.provenance = upload.provenance;
+  // The wheel and sdist rules: the archive opens, its METADATA / PKG-INFO agrees with the
+  // filename, and the wheel's METADATA is served on its own (PEP 658).
+  request.inspect = [this, parsed](PublishRequest& r) -> Status {
+    ArchiveLimits limits;
+    limits.max_metadata_bytes = options_.max_metadata_bytes;
+    limits.max_entries = options_.max_archive_entries;
+    std::optional<std::string> metadata_text;
+    if (parsed.wheel) {
+      PIPY_ASSIGN_OR_RETURN(metadata_text, ReadWheelMetadata(r.file, limits));
+    } else {
+      PIPY_ASSIGN_OR_RETURN(metadata_text, ReadSdistPkgInfo(r.file, parsed.zip, limits));
     }
-  }
-
-  PIPY_ASSIGN_OR_RETURN(FileDigest digest, HashFile(upload.file));
-  if (digest.size == 0) {
-    return InvalidArgument("the uploaded file is empty");
-  }
-  if (!upload.declared_sha256.empty() && AsciiLower(upload.declared_sha256) != digest.sha256) {
-    return InvalidArgument("sha256_digest does not match the uploaded content");
-  }
-
-  // A retry of an upload that already succeeded is answered before any archive work.
-  PIPY_ASSIGN_OR_RETURN(auto existing, catalog_.FindFile(upload.filename));
-  if (existing) {
-    if (existing->sha256 == digest.sha256 && existing->size == digest.size) {
-      return PublishResult{catalog::AddFileOutcome::kIdenticalExists, *existing};
+    if (!metadata_text) {
+      return Status::Ok();
     }
-    return AlreadyExists("file '" + upload.filename +
-                         "' already exists with different content; published files are "
-                         "immutable, upload a new version");
-  }
-
-  ArchiveLimits limits;
-  limits.max_metadata_bytes = options_.max_metadata_bytes;
-  limits.max_entries = options_.max_archive_entries;
-  std::optional<std::string> metadata_text;
-  if (parsed.wheel) {
-    PIPY_ASSIGN_OR_RETURN(metadata_text, ReadWheelMetadata(upload.file, limits));
-  } else {
-    PIPY_ASSIGN_OR_RETURN(metadata_text, ReadSdistPkgInfo(upload.file, parsed.zip, limits));
-  }
-
-  catalog::ReleaseMetadata release;
-  release.display_name = upload.declared_name.empty() ? parsed.project : upload.declared_name;
-  catalog::FileRecord record;
-  if (metadata_text) {
     auto metadata = ParseCoreMetadata(*metadata_text);
     std::string_view what = parsed.wheel ? "METADATA" : "PKG-INFO";
     if (!metadata) {
@@ -188,121 +172,278 @@ Result<PublishResult> Index::PublishPython(const auth::Principal& who, const Pyt
                              metadata.error().message());
     }
     PIPY_RETURN_IF_ERROR(CheckMetadataAgrees(*metadata, parsed, what));
-    release.display_name = metadata->name;
-    release.summary = metadata->summary;
-    release.description = metadata->description;
-    release.description_content_type = metadata->description_content_type;
-    release.requires_python = metadata->requires_python;
-    record.requires_python = metadata->requires_python;
+    r.release.display_name = metadata->name;
+    r.release.summary = metadata->summary;
+    r.release.description = metadata->description;
+    r.release.description_content_type = metadata->description_content_type;
+    r.release.requires_python = metadata->requires_python;
+    if (!metadata->requires_python.empty()) {
+      r.attributes["requires_python"] = metadata->requires_python;
+    }
+    if (parsed.wheel) {
+      r.extra_blobs.push_back({"metadata_sha256", std::move(*metadata_text)});
+    }
+    return Status::Ok();
+  };
+  return Publish(who, PythonFormat(), std::move(request));
+}
+
+Result<PublishResult> Index::Publish(const auth::Principal& who, const Format& format,
+                                     PublishRequest request) {
+  PIPY_ASSIGN_OR_RETURN(std::string project, format.NormalizeName(request.project));
+  PIPY_ASSIGN_OR_RETURN(FormatVersion version, format.ParseVersion(request.version));
+  const std::string& filename = request.filename;
+  if (filename.empty() || filename.size() > 255 ||
+      filename.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos) {
+    return InvalidArgument("invalid filename '" + filename + "'");
+  }
+  if (!who.CanUpload(project)) {
+    return PermissionDenied("token '" + who.token_name + "' may not upload to project '" +
+                            project + "'");
+  }
+  if (new_project_check_) {
+    PIPY_ASSIGN_OR_RETURN(auto existing_project, catalog_.FindProject(format.name(), project));
+    if (!existing_project) {
+      PIPY_RETURN_IF_ERROR(new_project_check_(who, format.name(), project));
+    }
   }
 
-  // Blobs first, row last: a crash in between leaves only an unreferenced blob. The
-  // metadata blob is stored on a second thread while the file is: their fsyncs overlap
-  // (the file system commits them together), which is most of an upload's latency.
-  std::future<Result<storage::BlobInfo>> metadata_blob;
-  if (parsed.wheel && metadata_text) {
-    metadata_blob = std::async(std::launch::async, [this, &metadata_text] {
-      return storage::PutBytes(blobs_, *metadata_text);
+  PIPY_ASSIGN_OR_RETURN(FileDigest digest, HashFile(request.file));
+  if (digest.size == 0) {
+    return InvalidArgument("the uploaded file is empty");
+  }
+  if (!request.declared_sha256.empty() && AsciiLower(request.declared_sha256) != digest.sha256) {
+    return InvalidArgument("sha256_digest does not match the uploaded content");
+  }
+
+  // A retry of a publish that already succeeded is answered before any archive work.
+  PIPY_ASSIGN_OR_RETURN(auto existing, catalog_.FindFile(format.name(), project, filename));
+  if (existing) {
+    if (existing->sha256 == digest.sha256 && existing->size == digest.size) {
+      return PublishResult{catalog::AddFileOutcome::kIdenticalExists, *existing};
+    }
+    return AlreadyExists("file '" + filename +
+                         "' already exists with different content; published files are "
+                         "immutable, upload a new version");
+  }
+  // Tombstones are checked again inside the commit; checking here stores no blob for a
+  // publish that cannot succeed.
+  PIPY_ASSIGN_OR_RETURN(auto tombstones, catalog_.ListTombstones(format.name(), project));
+  for (const catalog::Tombstone& t : tombstones) {
+    if ((t.kind == catalog::TombstoneKind::kFile && t.name == filename) ||
+        (t.kind == catalog::TombstoneKind::kVersion && t.name == version.key)) {
+      return AlreadyExists((t.kind == catalog::TombstoneKind::kFile
+                                ? "file '" + filename + "'"
+                                : "version " + version.spelling + " of " + project) +
+                           " was removed by an admin and can never be published again; "
+                           "publish a new version");
+    }
+  }
+  if (request.inspect) {
+    PIPY_RETURN_IF_ERROR(request.inspect(request));
+  }
+
+  // Blobs first, row last: a crash in between leaves only an unreferenced blob. Extra
+  // blobs are stored on a second thread while the file is: their fsyncs overlap (the file
+  // system commits them together), which is most of a publish's latency.
+  std::future<Result<std::vector<std::string>>> extra_blobs;
+  if (!request.extra_blobs.empty() || !request.manifest.empty()) {
+    extra_blobs = std::async(std::launch::async, [this, &request]()
+                                 -> Result<std::vector<std::string>> {
+      std::vector<std::string> keys;
+      for (const auto& extra : request.extra_blobs) {
+        PIPY_ASSIGN_OR_RETURN(storage::BlobInfo info, storage::PutBytes(blobs_, extra.bytes));
+        keys.push_back(info.key);
+      }
+      if (!request.manifest.empty()) {
+        PIPY_ASSIGN_OR_RETURN(storage::BlobInfo info, storage::PutBytes(blobs_, request.manifest));
+        keys.push_back(info.key);
+      }
+      return keys;
     });
   }
   // A disposable temp file is handed over: a local store renames it into place.
-  auto stored = upload.file_is_disposable ? blobs_.Adopt(upload.file, digest.sha256)
-                                          : storage::PutFile(blobs_, upload.file, digest.sha256);
-  if (metadata_blob.valid()) {
-    auto metadata = metadata_blob.get();
-    if (!metadata) {
-      return metadata.error().WithContext("storing the metadata");
+  auto stored = request.file_is_disposable ? blobs_.Adopt(request.file, digest.sha256)
+                                           : storage::PutFile(blobs_, request.file, digest.sha256);
+  catalog::FileRecord record;
+  if (extra_blobs.valid()) {
+    auto keys = extra_blobs.get();
+    if (!keys) {
+      return keys.error().WithContext("storing the metadata");
     }
-    record.metadata_sha256 = metadata->key;
+    for (std::size_t i = 0; i < request.extra_blobs.size(); ++i) {
+      request.attributes[request.extra_blobs[i].attribute] = (*keys)[i];
+    }
+    if (!request.manifest.empty()) {
+      request.release.manifest_sha256 = keys->back();
+    }
   }
   if (!stored) {
     return stored.error().WithContext("storing the file");
   }
 
-  record.project = parsed.project;
-  // PEP 440: "1.0" and "1.0.0" are one version, so they are one release — the one already
-  // stored, spelled as it was first published.
-  PIPY_ASSIGN_OR_RETURN(record.version, ReleaseVersionFor(parsed.project, parsed.version));
-  record.filename = upload.filename;
-  record.packagetype = parsed.wheel ? "bdist_wheel" : "sdist";
+  record.format = std::string(format.name());
+  record.project = project;
+  // The release is found by its key inside the catalog's commit, so two publishes of equal
+  // versions at once still meet there; it keeps the spelling it was first published with.
+  record.version = version.spelling;
+  record.version_key = version.key;
+  record.filename = filename;
+  record.attributes = std::move(request.attributes);
   record.size = digest.size;
   record.sha256 = digest.sha256;
   record.upload_time_ms = NowMs();
-  record.uploader = upload.uploader;
-  record.provenance = upload.provenance;
-  PIPY_ASSIGN_OR_RETURN(catalog::AddFileOutcome outcome, catalog_.AddFile(record, release));
+  record.uploader = request.uploader;
+  record.provenance = request.provenance;
+  PIPY_ASSIGN_OR_RETURN(catalog::AddFileOutcome outcome,
+                        catalog_.AddFile(record, request.release));
   pages_.Invalidate(record.project);
-  if (outcome == catalog::AddFileOutcome::kIdenticalExists) {
-    PIPY_ASSIGN_OR_RETURN(auto row, catalog_.FindFile(upload.filename));
-    if (row) {
-      record = *row;
-    }
+  // The stored row: its release's spelling of the version (and, for a no-op, its bytes).
+  PIPY_ASSIGN_OR_RETURN(auto row, catalog_.FindFile(format.name(), project, filename));
+  if (row) {
+    record = *row;
   }
   return PublishResult{outcome, record};
 }
 
-Result<std::string> Index::ReleaseVersionFor(std::string_view project, const Version& version) {
-  PIPY_ASSIGN_OR_RETURN(auto releases, catalog_.ListReleases(project));
-  for (const auto& release : releases) {
-    auto stored = Version::Parse(release.version);
-    if (stored && *stored == version) {
-      return release.version;
-    }
-  }
-  return version.ToString();
-}
-
 Status Index::SetYanked(const auth::Principal& who, std::string_view project,
                         std::string_view version, bool yanked, std::string_view reason) {
-  std::string name = NormalizeName(project);
-  if (!IsValidName(project)) {
-    return InvalidArgument("invalid project name '" + std::string(project) + "'");
+  return SetYanked(who, PythonFormat(), project, version, yanked, reason);
+}
+
+Result<Index::ReleaseRef> Index::ResolveRelease(const auth::Principal& who, const Format& format,
+                                                std::string_view project,
+                                                std::string_view version, bool admin_only) {
+  PIPY_ASSIGN_OR_RETURN(std::string name, format.NormalizeName(project));
+  PIPY_ASSIGN_OR_RETURN(FormatVersion parsed, format.ParseVersion(version));
+  if (admin_only ? !who.IsAdmin() : !who.CanUpload(name)) {
+    return PermissionDenied(admin_only ? "removing releases and files needs an admin token"
+                                       : "token '" + who.token_name +
+                                             "' may not change project '" + name + "'");
   }
-  auto parsed = Version::Parse(version);
-  if (!parsed) {
-    return InvalidArgument("invalid version '" + std::string(version) + "'");
+  return ReleaseRef{std::move(name), std::move(parsed)};
+}
+
+namespace {
+
+// The catalog's kNotFound for a release, in the caller's words; other errors unchanged.
+Status NotFoundAs(Status s, const std::string& project, std::string_view version) {
+  if (s.code() == StatusCode::kNotFound) {
+    return NotFound("project '" + project + "' has no release " + std::string(version));
   }
+  return s;
+}
+
+}  // namespace
+
+Status Index::SetYanked(const auth::Principal& who, const Format& format,
+                        std::string_view project, std::string_view version, bool yanked,
+                        std::string_view reason) {
+  PIPY_ASSIGN_OR_RETURN(ReleaseRef ref, ResolveRelease(who, format, project, version, false));
+  // Equality, not spelling: "1.0.0" names the Python release stored as "1.0".
+  PIPY_RETURN_IF_ERROR(NotFoundAs(
+      catalog_.SetYanked(format.name(), ref.project, ref.version.key, yanked, reason),
+      ref.project, version));
+  pages_.Invalidate(ref.project);
+  return Status::Ok();
+}
+
+Status Index::SetDeprecated(const auth::Principal& who, const Format& format,
+                            std::string_view project, std::string_view version,
+                            std::string_view message) {
+  PIPY_ASSIGN_OR_RETURN(ReleaseRef ref, ResolveRelease(who, format, project, version, false));
+  PIPY_RETURN_IF_ERROR(NotFoundAs(
+      catalog_.SetDeprecated(format.name(), ref.project, ref.version.key, message), ref.project,
+      version));
+  pages_.Invalidate(ref.project);
+  return Status::Ok();
+}
+
+Status Index::SetTag(const auth::Principal& who, const Format& format, std::string_view project,
+                     std::string_view tag, std::string_view version) {
+  PIPY_ASSIGN_OR_RETURN(ReleaseRef ref, ResolveRelease(who, format, project, version, false));
+  if (tag.empty()) {
+    return InvalidArgument("a tag needs a name");
+  }
+  PIPY_RETURN_IF_ERROR(NotFoundAs(
+      catalog_.SetTag(format.name(), ref.project, tag, ref.version.key), ref.project, version));
+  pages_.Invalidate(ref.project);
+  return Status::Ok();
+}
+
+Status Index::RemoveTag(const auth::Principal& who, const Format& format,
+                        std::string_view project, std::string_view tag) {
+  PIPY_ASSIGN_OR_RETURN(std::string name, format.NormalizeName(project));
   if (!who.CanUpload(name)) {
     return PermissionDenied("token '" + who.token_name + "' may not change project '" + name +
                             "'");
   }
-  // PEP 440 equality, not spelling: "1.0.0" names the release stored as "1.0".
-  PIPY_ASSIGN_OR_RETURN(auto releases, catalog_.ListReleases(name));
-  const catalog::ReleaseRecord* release = nullptr;
-  for (const auto& candidate : releases) {
-    auto candidate_version = Version::Parse(candidate.version);
-    if (candidate_version && *candidate_version == *parsed) {
-      release = &candidate;
-      break;
-    }
-  }
-  if (release == nullptr) {
-    return NotFound("project '" + name + "' has no release " + std::string(version));
-  }
-  PIPY_RETURN_IF_ERROR(catalog_.SetYanked(name, release->version, yanked, reason));
+  PIPY_RETURN_IF_ERROR(catalog_.RemoveTag(format.name(), name, tag));
   pages_.Invalidate(name);
   return Status::Ok();
 }
 
+Result<std::map<std::string, std::string>> Index::ListTags(const Format& format,
+                                                          std::string_view project) {
+  PIPY_ASSIGN_OR_RETURN(auto tags, catalog_.ListTags(format.name(), project));
+  PIPY_ASSIGN_OR_RETURN(auto releases, catalog_.ListReleases(format.name(), project));
+  std::map<std::string, std::string> spelling;  // version key -> stored version
+  for (const auto& release : releases) {
+    spelling[release.version_key] = release.version;
+  }
+  for (auto& [tag, key] : tags) {
+    if (auto it = spelling.find(key); it != spelling.end()) {
+      key = it->second;
+    }
+  }
+  return tags;
+}
+
+Status Index::RemoveRelease(const auth::Principal& who, const Format& format,
+                            std::string_view project, std::string_view version) {
+  PIPY_ASSIGN_OR_RETURN(ReleaseRef ref, ResolveRelease(who, format, project, version, true));
+  PIPY_RETURN_IF_ERROR(NotFoundAs(
+      catalog_.RemoveRelease(format.name(), ref.project, ref.version.key, who.token_name),
+      ref.project, version));
+  ForgetFiles();
+  pages_.Invalidate(ref.project);
+  return Status::Ok();
+}
+
+Status Index::RemoveFile(const auth::Principal& who, const Format& format,
+                         std::string_view project, std::string_view filename) {
+  PIPY_ASSIGN_OR_RETURN(std::string name, format.NormalizeName(project));
+  if (!who.IsAdmin()) {
+    return PermissionDenied("removing releases and files needs an admin token");
+  }
+  PIPY_RETURN_IF_ERROR(catalog_.RemoveFile(format.name(), name, filename, who.token_name));
+  ForgetFiles();
+  pages_.Invalidate(name);
+  return Status::Ok();
+}
+
+void Index::ForgetFiles() {
+  std::lock_guard lock(files_mu_);
+  files_.clear();
+}
+
 Result<std::shared_ptr<const ProjectView>> Index::GetProject(std::string_view project) {
-  PIPY_ASSIGN_OR_RETURN(auto record, catalog_.FindProject(project));
+  return GetProject(PythonFormat(), project);
+}
+
+Result<std::shared_ptr<const ProjectView>> Index::GetProject(const Format& format,
+                                                             std::string_view project) {
+  PIPY_ASSIGN_OR_RETURN(auto record, catalog_.FindProject(format.name(), project));
   if (!record) {
     return NotFound("no project named '" + std::string(project) + "'");
   }
   auto view = std::make_shared<ProjectView>();
   view->project = *record;
-  PIPY_ASSIGN_OR_RETURN(view->releases, catalog_.ListReleases(project));
-  PIPY_ASSIGN_OR_RETURN(view->files, catalog_.ListFiles(project));
+  PIPY_ASSIGN_OR_RETURN(view->releases, catalog_.ListReleases(format.name(), project));
+  PIPY_ASSIGN_OR_RETURN(view->files, catalog_.ListFiles(format.name(), project));
 
-  // Newest first by PEP 440; stored versions are normalized, so they parse.
-  auto newer = [](std::string_view a, std::string_view b) {
-    auto va = Version::Parse(a);
-    auto vb = Version::Parse(b);
-    if (va && vb) {
-      return *vb < *va;
-    }
-    return b < a;
-  };
+  // Newest first by the format's order.
+  auto newer = [&format](std::string_view a, std::string_view b) { return format.Newer(a, b); };
   std::sort(view->releases.begin(), view->releases.end(),
             [&](const auto& a, const auto& b) { return newer(a.version, b.version); });
   std::sort(view->files.begin(), view->files.end(), [&](const auto& a, const auto& b) {
@@ -315,7 +456,25 @@ Result<std::shared_ptr<const ProjectView>> Index::GetProject(std::string_view pr
 }
 
 Result<std::vector<catalog::ProjectRecord>> Index::ListProjects() {
-  return catalog_.ListProjects();
+  return ListProjects(PythonFormat());
+}
+
+Result<bool> Index::HasProject(const Format& format, std::string_view project) {
+  PIPY_ASSIGN_OR_RETURN(auto record, catalog_.FindProject(format.name(), project));
+  return record.has_value();
+}
+
+Result<storage::BlobInfo> Index::StoreBlob(std::string_view bytes) {
+  return storage::PutBytes(blobs_, bytes);
+}
+
+Result<storage::BlobInfo> Index::AdoptBlob(const std::filesystem::path& file,
+                                           std::string_view sha256) {
+  return blobs_.Adopt(file, sha256);
+}
+
+Result<std::vector<catalog::ProjectRecord>> Index::ListProjects(const Format& format) {
+  return catalog_.ListProjects(format.name());
 }
 
 Result<catalog::FileRecord> Index::FindFile(std::string_view filename) {
@@ -326,7 +485,12 @@ Result<catalog::FileRecord> Index::FindFile(std::string_view filename) {
       return it->second;
     }
   }
-  PIPY_ASSIGN_OR_RETURN(auto row, catalog_.FindFile(filename));
+  // A Python filename names its project (PEP 427 / 625).
+  auto parsed = ParseDistributionFilename(filename);
+  if (!parsed) {
+    return NotFound("no file named '" + key + "'");
+  }
+  PIPY_ASSIGN_OR_RETURN(auto row, catalog_.FindFile(catalog::kPython, parsed->project, filename));
   if (!row) {
     return NotFound("no file named '" + key + "'");  // not cached: it may be uploaded later
   }

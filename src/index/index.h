@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "core/status.h"
 #include "core/version.h"
 #include "index/blob_cache.h"
+#include "index/format.h"
 #include "index/page_cache.h"
 #include "storage/blob_store.h"
 
@@ -47,6 +49,32 @@ struct PythonUpload {
   std::optional<catalog::Provenance> provenance;  // set by the builder; stored with the file
 };
 
+// One file to publish through the neutral path, in any format: what the format's own code
+// (twine's upload, npm's publish, the builder) found valid in it.
+struct PublishRequest {
+  std::string project;               // as named by the client; normalized by the format
+  std::string version;               // parsed by the format's scheme
+  std::string filename;              // unique within the project
+  std::filesystem::path file;        // the bytes; owned by the caller (see file_is_disposable)
+  bool file_is_disposable = false;   // a private temp copy: may be moved into the store
+  std::string declared_sha256;       // as the client sent it; empty = not sent
+  catalog::Attributes attributes;    // the format's fields of the file
+  catalog::ReleaseMetadata release;  // the release's fields, filled while empty
+  // Bytes stored as blobs of their own beside the file, each blob's sha256 recorded in the
+  // file's attributes under `attribute` (a wheel's METADATA, for PEP 658).
+  struct ExtraBlob {
+    std::string attribute;
+    std::string bytes;
+  };
+  std::vector<ExtraBlob> extra_blobs;
+  std::string manifest;              // stored as a blob (release.manifest_sha256); "" = none
+  std::string uploader;
+  std::optional<catalog::Provenance> provenance;
+  // Runs after the cheap checks and the no-op test, before anything is stored: the
+  // format's archive rules, which may fill the fields above. May be empty.
+  std::function<Status(PublishRequest&)> inspect;
+};
+
 struct PublishResult {
   catalog::AddFileOutcome outcome;   // kCreated, or kIdenticalExists for a no-op re-upload
   catalog::FileRecord file;
@@ -55,7 +83,7 @@ struct PublishResult {
 // What a project page needs, in one consistent read.
 struct ProjectView {
   catalog::ProjectRecord project;
-  std::vector<catalog::ReleaseRecord> releases;   // newest version first (PEP 440 order)
+  std::vector<catalog::ReleaseRecord> releases;   // newest version first (the format's order)
   std::vector<catalog::FileRecord> files;         // by version (newest first), then filename
 };
 
@@ -76,21 +104,56 @@ class Index {
   // bytes under an existing filename are kAlreadyExists. Nothing is stored on error.
   Result<PublishResult> PublishPython(const auth::Principal& who, const PythonUpload& upload);
 
-  // Asked by PublishPython, after the upload permission check, before it creates a project
-  // that does not exist yet: OK lets the publish go on, an error refuses it as is. The
-  // upstream proxy sets it to refuse taking over public names (dependency confusion).
+  // The one publish path every format goes through, in this order: the name and version by
+  // the format's rules; `who` may upload to the project (upload:<glob> or admin, else
+  // kPermissionDenied); a project that does not exist yet passes the new-project check; the
+  // sha256 matches `declared_sha256`; a file already stored under the filename is a no-op
+  // (same bytes) or kAlreadyExists (other bytes), and a tombstoned filename or version is
+  // kAlreadyExists; `inspect`; then the blobs, then the one catalog commit, then the pages.
+  // Nothing is stored on error (at most an unreferenced blob, for gc).
+  Result<PublishResult> Publish(const auth::Principal& who, const Format& format,
+                                PublishRequest request);
+
+  // Asked by Publish, after the upload permission check, before it creates a project that
+  // does not exist yet in its format: OK lets the publish go on, an error refuses it as is.
+  // The upstream proxies set it to refuse taking over public names (dependency confusion).
   // Set once before serving (not synchronized with publishes).
-  using NewProjectCheck =
-      std::function<Status(const auth::Principal& who, std::string_view normalized_project)>;
+  using NewProjectCheck = std::function<Status(
+      const auth::Principal& who, std::string_view format, std::string_view normalized_project)>;
   void SetNewProjectCheck(NewProjectCheck check) { new_project_check_ = std::move(check); }
 
   // PEP 592: yanks (or un-yanks) a release. Needs upload rights on the project.
   Status SetYanked(const auth::Principal& who, std::string_view project,
                    std::string_view version, bool yanked, std::string_view reason);
 
-  // Reads. Names must be normalized; kNotFound when the project does not exist.
+  // Release changes in any format, each needing upload rights on the project; versions are
+  // matched by the format's equality. kNotFound for a release or tag that does not exist.
+  Status SetYanked(const auth::Principal& who, const Format& format, std::string_view project,
+                   std::string_view version, bool yanked, std::string_view reason);
+  Status SetDeprecated(const auth::Principal& who, const Format& format,
+                       std::string_view project, std::string_view version,
+                       std::string_view message);
+  Status SetTag(const auth::Principal& who, const Format& format, std::string_view project,
+                std::string_view tag, std::string_view version);
+  Status RemoveTag(const auth::Principal& who, const Format& format, std::string_view project,
+                   std::string_view tag);
+  // Tag -> the stored version of its release.
+  Result<std::map<std::string, std::string>> ListTags(const Format& format,
+                                                     std::string_view project);
+  // Takedowns (admin only): a release with its files, or one file; their names become
+  // tombstones and can never be published again.
+  Status RemoveRelease(const auth::Principal& who, const Format& format,
+                       std::string_view project, std::string_view version);
+  Status RemoveFile(const auth::Principal& who, const Format& format, std::string_view project,
+                    std::string_view filename);
+
+  // Reads. Names must be normalized; kNotFound when the project does not exist. Without a
+  // format: Python's.
   Result<std::shared_ptr<const ProjectView>> GetProject(std::string_view project);
+  Result<std::shared_ptr<const ProjectView>> GetProject(const Format& format,
+                                                        std::string_view project);
   Result<std::vector<catalog::ProjectRecord>> ListProjects();
+  Result<std::vector<catalog::ProjectRecord>> ListProjects(const Format& format);
   // The catalog row of `filename`; kNotFound when absent. Served from memory after the
   // first lookup: a published file never changes (its yank state, which can, is not
   // reliable here — read it from GetProject).
@@ -116,13 +179,27 @@ class Index {
   // Called before serving from the cache; cheap (one query at most every 250 ms).
   void Revalidate();
 
-  catalog::Catalog& catalog() { return catalog_; }
-  storage::BlobStore& blobs() { return blobs_; }
+  // True when the project exists in `format` (checked now, not from a cache).
+  Result<bool> HasProject(const Format& format, std::string_view project);
+  // Blobs of another origin kept in this repository's store (the upstream proxy's cache):
+  // referenced by no catalog row, so `pipy gc` applies to them as to any orphan.
+  Result<storage::BlobInfo> StoreBlob(std::string_view bytes);
+  Result<storage::BlobInfo> AdoptBlob(const std::filesystem::path& file, std::string_view sha256);
+  // True when blobs are files on this machine (opening one does not block on a network).
+  bool BlobsAreLocal() const { return blobs_.is_local(); }
 
  private:
-  // The stored spelling of the release of `project` equal to `version` (PEP 440), or
-  // `version` normalized when there is none yet.
-  Result<std::string> ReleaseVersionFor(std::string_view project, const Version& version);
+  // A release named by a client, its project normalized and its version parsed, after the
+  // permission check (upload rights, or admin when `admin_only`).
+  struct ReleaseRef {
+    std::string project;
+    FormatVersion version;
+  };
+  Result<ReleaseRef> ResolveRelease(const auth::Principal& who, const Format& format,
+                                    std::string_view project, std::string_view version,
+                                    bool admin_only);
+  // Drops the filename cache: removed files must stop being served at once.
+  void ForgetFiles();
 
   storage::BlobStore& blobs_;
   catalog::Catalog& catalog_;

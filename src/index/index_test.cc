@@ -13,6 +13,8 @@
 namespace pipy::index {
 namespace {
 
+
+
 using pipy::testing::MakeSdist;
 using pipy::testing::MakeWheel;
 using pipy::testing::ReadFile;
@@ -69,7 +71,7 @@ class IndexTest : public ::testing::Test {
     EXPECT_NE(result.error().message().find(needle), std::string::npos)
         << result.error().message();
     EXPECT_EQ(BlobCount(), before) << "a refused upload stored a blob";
-    auto found = catalog_->FindFile(upload.filename);
+    auto found = catalog::FindFileAnywhere(*catalog_, upload.filename);
     ASSERT_TRUE(found);
     EXPECT_EQ(found->has_value(), filename_taken) << "a refused upload reached the catalog";
   }
@@ -117,7 +119,7 @@ TEST_F(IndexTest, StoresTheBuildersProvenanceWithTheFile) {
   upload.provenance = catalog::Provenance{"mono", std::string(40, 'f'), "built", 7, "passed"};
   auto result = index_->PublishPython(uploader_, upload);
   ASSERT_TRUE(result) << result.error().ToString();
-  auto row = catalog_->FindFile(upload.filename);
+  auto row = catalog::FindFileAnywhere(*catalog_, upload.filename);
   ASSERT_TRUE(row && row->has_value());
   ASSERT_TRUE((*row)->provenance.has_value());
   EXPECT_EQ((*row)->provenance->commit, std::string(40, 'f'));

@@ -1,0 +1,45 @@
+#include "core/names.h"
+#include "core/version.h"
+#include "index/format.h"
+
+namespace pipy::index {
+
+namespace {
+
+class Python final : public Format {
+ public:
+  std::string_view name() const override { return "python"; }
+
+  Result<std::string> NormalizeName(std::string_view name) const override {
+    if (!IsValidName(name)) {
+      return InvalidArgument("invalid project name '" + std::string(name) + "'");
+    }
+    return pipy::NormalizeName(name);
+  }
+
+  Result<FormatVersion> ParseVersion(std::string_view version) const override {
+    auto parsed = Version::Parse(version);
+    if (!parsed) {
+      return InvalidArgument("invalid version '" + std::string(version) + "'");
+    }
+    return FormatVersion{parsed->ToString(), parsed->Key()};
+  }
+
+  bool Newer(std::string_view a, std::string_view b) const override {
+    auto va = Version::Parse(a);
+    auto vb = Version::Parse(b);
+    if (va && vb) {
+      return *vb < *va;
+    }
+    return b < a;
+  }
+};
+
+}  // namespace
+
+const Format& PythonFormat() {
+  static const Python python;
+  return python;
+}
+
+}  // namespace pipy::index

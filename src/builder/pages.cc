@@ -1,7 +1,7 @@
 #include "builder/pages.h"
 
+#include "app/page_layout.h"
 #include "core/escape.h"
-#include "web/html.h"
 
 namespace pipy::builder {
 namespace {
@@ -15,7 +15,7 @@ std::string ProjectCell(const catalog::BuildJob& job) {
   if (job.project.empty()) {
     return "<span class=\"muted\">-</span>";
   }
-  std::string out = "<a href=\"/project/" + HtmlEscape(web::EncodePathSegment(job.project)) +
+  std::string out = "<a href=\"/project/" + HtmlEscape(app::EncodePathSegment(job.project)) +
                     "/\">" + HtmlEscape(job.project) + "</a>";
   if (!job.version.empty()) {
     out += " " + HtmlEscape(job.version);
@@ -29,7 +29,7 @@ std::string RenderBuildsPage(const std::vector<catalog::BuildJob>& jobs, int pag
   std::string body = "<h1>Builds</h1>\n";
   if (jobs.empty()) {
     body += "<p class=\"muted\">No builds yet.</p>\n";
-    return web::Layout("Builds", body);
+    return app::Layout("Builds", body);
   }
   body += "<table><tr><th>Build</th><th>Status</th><th>Module</th><th>Project</th>"
           "<th>Commit</th><th>Created</th><th>Finished</th><th>Log</th></tr>\n";
@@ -43,7 +43,7 @@ std::string RenderBuildsPage(const std::vector<catalog::BuildJob>& jobs, int pag
     body += "</td><td>" + HtmlEscape(job.source) + "/" + HtmlEscape(job.module) + "</td><td>";
     body += ProjectCell(job);
     body += "</td><td class=\"hash\">" + HtmlEscape(job.commit.substr(0, 12)) + "</td><td>";
-    body += web::FormatUtc(job.created_ms) + "</td><td>" + web::FormatUtc(job.finished_ms);
+    body += app::FormatUtc(job.created_ms) + "</td><td>" + app::FormatUtc(job.finished_ms);
     body += "</td><td><a href=\"/api/builds/" + id + "/log\">log</a></td></tr>\n";
   }
   body += "</table>\n";
@@ -51,7 +51,7 @@ std::string RenderBuildsPage(const std::vector<catalog::BuildJob>& jobs, int pag
     body += "<p><a href=\"/builds?before=" + std::to_string(jobs.back().id) +
             "\">Older builds</a></p>\n";
   }
-  return web::Layout("Builds", body);
+  return app::Layout("Builds", body);
 }
 
 std::string RenderBuildPage(const catalog::BuildJob& job, const std::string& log) {
@@ -69,12 +69,12 @@ std::string RenderBuildPage(const catalog::BuildJob& job, const std::string& log
   row("Project", ProjectCell(job));
   row("Commit", "<span class=\"hash\">" + HtmlEscape(job.commit) + "</span>");
   row("Message", HtmlEscape(job.message));
-  row("Created", web::FormatUtc(job.created_ms));
-  row("Started", web::FormatUtc(job.started_ms));
-  row("Finished", web::FormatUtc(job.finished_ms));
+  row("Created", app::FormatUtc(job.created_ms));
+  row("Started", app::FormatUtc(job.started_ms));
+  row("Finished", app::FormatUtc(job.finished_ms));
   body += "</table>\n<h2>Log <a class=\"muted\" href=\"/api/builds/" + id +
           "/log\">(plain text)</a></h2>\n<pre>" + HtmlEscape(log) + "</pre>\n";
-  return web::Layout("Build #" + id, body);
+  return app::Layout("Build #" + id, body);
 }
 
 }  // namespace pipy::builder

@@ -1,4 +1,4 @@
-// The builder's HTML pages (pure renderers, in the web UI's layout).
+// The builder's HTML pages (pure renderers, in the web UI's layout: app/page_layout.h).
 #pragma once
 
 #include <string>

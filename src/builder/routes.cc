@@ -4,9 +4,9 @@
 
 #include <boost/json.hpp>
 #include <charconv>
-#include <fstream>
 #include <memory>
 
+#include "app/body_reader.h"
 #include "builder/pages.h"
 #include "builder/webhook.h"
 
@@ -52,22 +52,6 @@ http::Response Json(int status, const boost::json::value& value) {
   return http::TextResponse(status, boost::json::serialize(value) + "\n", "application/json");
 }
 
-Result<std::string> BodyText(const http::RequestBody& body, std::uint64_t limit) {
-  if (body.size > limit) {
-    return TooLarge("the body is over " + std::to_string(limit) + " bytes");
-  }
-  if (!body.in_file()) {
-    return body.memory;
-  }
-  std::ifstream in(body.file, std::ios::binary);
-  std::string text(static_cast<std::size_t>(body.size), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (!in) {
-    return Internal("cannot read the request body");
-  }
-  return text;
-}
-
 // Everything the webhook route needs besides the request.
 struct HookContext {
   Builder* builder = nullptr;
@@ -86,7 +70,7 @@ http::Response Hook(HookContext& hook, const http::Request& request) {
   // An unknown source, one without a webhook_secret and a wrong signature get the same
   // answer, after the same work: which source names exist is nobody's business.
   const std::string secret = watcher == nullptr ? "" : watcher->source().webhook_secret;
-  Result<std::string> body = BodyText(request.body, kMaxHookBody);
+  Result<std::string> body = app::ReadSmallBody(request.body, kMaxHookBody);
   if (!body) {
     return http::ErrorResponse(body.error());
   }
@@ -161,7 +145,7 @@ http::Response Rebuild(Builder* builder, const app::Access& access, const http::
   if (builder == nullptr) {
     return http::ErrorResponse(NotFound("no [[sources]] are configured"));
   }
-  Result<std::string> body = BodyText(request.body, 64 * 1024);
+  Result<std::string> body = app::ReadSmallBody(request.body, 64 * 1024);
   if (!body) {
     return http::ErrorResponse(body.error());
   }

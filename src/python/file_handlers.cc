@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "app/blob_response.h"
 #include "http/conditional.h"
-#include "python/blob_response.h"
 #include "python/handlers.h"
 
 namespace pipy::python {
@@ -78,7 +78,7 @@ http::Response ServeFile(Context& ctx, const http::Request& request) {
     if (!content) {
       return http::ErrorResponse(content.error());
     }
-    Result<http::Response> body = BlobResponse(std::move(*content));
+    Result<http::Response> body = app::BlobResponse(std::move(*content));
     if (!body) {
       return http::ErrorResponse(body.error());
     }

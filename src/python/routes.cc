@@ -23,7 +23,7 @@ void RegisterRoutes(http::Router& router, index::Index& index, const app::Access
   router.Add("GET", "/simple/{name}", {.name = "simple_redirect"}, bind(&RedirectToProject));
   // Opening a remote blob is a network round trip; a local one is a file open.
   router.Add("GET", "/files/{sha256}/{filename}",
-             {.name = "files", .blocking = !index.blobs().is_local()}, bind(&ServeFile));
+             {.name = "files", .blocking = !index.BlobsAreLocal()}, bind(&ServeFile));
 
   // The guard answers 401/403 before a (possibly huge) body is read. Publishing syncs to
   // disk (or uploads to a store) and may take a while: off the I/O threads.

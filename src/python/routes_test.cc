@@ -20,6 +20,8 @@
 namespace pipy::python {
 namespace {
 
+
+
 namespace json = boost::json;
 using pipy::testing::CoreMetadataText;
 using pipy::testing::MakeSdist;
@@ -509,7 +511,7 @@ TEST_F(RoutesTest, ReuploadsAndRefusals) {
   http::Response bad_digest = Call(UploadRequest(
       fresh, upload_token_, {{"version", "3.0"}, {"sha256_digest", std::string(64, 'f')}}));
   EXPECT_EQ(bad_digest.status, 400) << bad_digest.reason;
-  auto found = catalog_->FindFile(fresh.filename().string());
+  auto found = catalog::FindFileAnywhere(*catalog_, fresh.filename().string());
   ASSERT_TRUE(found);
   EXPECT_FALSE(found->has_value()) << "a refused upload reached the catalog";
   EXPECT_NE(metrics_.Render().find("pipy_uploads_total{result=\"rejected\"} 2"),

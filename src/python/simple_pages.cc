@@ -40,9 +40,9 @@ std::size_t Utf8Length(unsigned char lead) {
   return 0;
 }
 
-void AppendHtmlHead(std::string& out, std::string_view title) {
+void AppendHtmlHead(std::string& out, std::string_view api_version, std::string_view title) {
   out += "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"";
-  out += kApiVersion;
+  out += api_version;
   out += "\">\n    <title>";
   out += title;
   out += "</title>\n  </head>\n  <body>\n";
@@ -50,9 +50,38 @@ void AppendHtmlHead(std::string& out, std::string_view title) {
 
 constexpr std::string_view kHtmlTail = "  </body>\n</html>\n";
 
-void AppendMeta(std::string& out) {
+void AppendFileAnchor(std::string& out, const SimpleFile& file) {
+  out += "    <a href=\"";
+  out += HtmlEscape(file.url);
+  out += "#sha256=";
+  out += file.sha256;
+  out += '"';
+  if (!file.requires_python.empty()) {
+    out += " data-requires-python=\"";
+    out += HtmlEscape(file.requires_python);
+    out += '"';
+  }
+  if (!file.metadata_sha256.empty()) {
+    // PEP 714 renamed the attribute; older pips only know the PEP 658 name.
+    out += " data-core-metadata=\"sha256=";
+    out += file.metadata_sha256;
+    out += "\" data-dist-info-metadata=\"sha256=";
+    out += file.metadata_sha256;
+    out += '"';
+  }
+  if (file.yanked) {
+    out += " data-yanked=\"";
+    out += HtmlEscape(file.yanked_reason);
+    out += '"';
+  }
+  out += '>';
+  out += HtmlEscape(file.filename);
+  out += "</a><br>\n";
+}
+
+void AppendMeta(std::string& out, std::string_view api_version = kApiVersion) {
   out += "{\"meta\":{\"api-version\":\"";
-  out += kApiVersion;
+  out += api_version;
   out += "\"}";
 }
 
@@ -124,7 +153,7 @@ std::string FileUrl(const catalog::FileRecord& file) {
 std::string RenderRootHtml(const std::vector<catalog::ProjectRecord>& projects) {
   std::string out;
   out.reserve(256 + projects.size() * 96);
-  AppendHtmlHead(out, "Simple index");
+  AppendHtmlHead(out, kApiVersion, "Simple index");
   for (const catalog::ProjectRecord& p : projects) {
     out += "    <a href=\"/simple/";
     AppendPercentEncoded(out, p.name);
@@ -155,82 +184,47 @@ std::string RenderRootJson(const std::vector<catalog::ProjectRecord>& projects) 
   return out;
 }
 
-void AppendFileAnchor(std::string& out, const FileLink& link) {
-  out += "    <a href=\"";
-  out += HtmlEscape(link.url);
-  out += "#sha256=";
-  out += link.sha256;
-  out += '"';
-  if (!link.requires_python.empty()) {
-    out += " data-requires-python=\"";
-    out += HtmlEscape(link.requires_python);
-    out += '"';
-  }
-  if (!link.metadata_sha256.empty()) {
-    // PEP 714 renamed the attribute; older pips only know the PEP 658 name.
-    out += " data-core-metadata=\"sha256=";
-    out += link.metadata_sha256;
-    out += "\" data-dist-info-metadata=\"sha256=";
-    out += link.metadata_sha256;
-    out += '"';
-  }
-  if (link.yanked) {
-    out += " data-yanked=\"";
-    out += HtmlEscape(link.yanked_reason);
-    out += '"';
-  }
-  out += '>';
-  out += HtmlEscape(link.filename);
-  out += "</a><br>\n";
-}
-
-std::string RenderProjectHtml(const index::ProjectView& view) {
+std::string RenderSimpleProjectHtml(const SimpleProjectPage& page) {
   std::string out;
-  out.reserve(512 + view.files.size() * 400);
-  const std::string& shown =
-      view.project.display_name.empty() ? view.project.name : view.project.display_name;
-  std::string title = "Links for " + HtmlEscape(shown);
-  AppendHtmlHead(out, title);
+  out.reserve(512 + page.files.size() * 400);
+  std::string title = "Links for " + HtmlEscape(page.title_name);
+  AppendHtmlHead(out, page.api_version, title);
   out += "    <h1>";
   out += title;
   out += "</h1>\n";
-  for (const catalog::FileRecord& f : view.files) {
-    std::string url = FileUrl(f);
-    AppendFileAnchor(out, {.url = url,
-                           .sha256 = f.sha256,
-                           .filename = f.filename,
-                           .requires_python = f.requires_python,
-                           .metadata_sha256 = f.metadata_sha256,
-                           .yanked = f.yanked,
-                           .yanked_reason = f.yanked_reason});
+  for (const SimpleFile& f : page.files) {
+    AppendFileAnchor(out, f);
   }
   out += kHtmlTail;
   return out;
 }
 
-std::string RenderProjectJson(const index::ProjectView& view) {
+std::string RenderSimpleProjectJson(const SimpleProjectPage& page) {
   std::string out;
-  out.reserve(256 + view.releases.size() * 16 + view.files.size() * 400);
-  AppendMeta(out);
+  out.reserve(256 + page.files.size() * 400);
+  AppendMeta(out, page.api_version);
   out += ",\"name\":";
-  AppendJsonString(out, view.project.name);
-  out += ",\"versions\":[";
-  for (std::size_t i = 0; i < view.releases.size(); ++i) {
-    if (i != 0) {
-      out += ',';
+  AppendJsonString(out, page.name);
+  if (page.versions) {
+    out += ",\"versions\":[";
+    for (std::size_t i = 0; i < page.versions->size(); ++i) {
+      if (i != 0) {
+        out += ',';
+      }
+      AppendJsonString(out, (*page.versions)[i]);
     }
-    AppendJsonString(out, view.releases[i].version);
+    out += ']';
   }
-  out += "],\"files\":[";
-  for (std::size_t i = 0; i < view.files.size(); ++i) {
-    const catalog::FileRecord& f = view.files[i];
+  out += ",\"files\":[";
+  for (std::size_t i = 0; i < page.files.size(); ++i) {
+    const SimpleFile& f = page.files[i];
     if (i != 0) {
       out += ',';
     }
     out += "{\"filename\":";
     AppendJsonString(out, f.filename);
     out += ",\"url\":";
-    AppendJsonString(out, FileUrl(f));
+    AppendJsonString(out, f.url);
     out += ",\"hashes\":{\"sha256\":";
     AppendJsonString(out, f.sha256);
     out += '}';
@@ -254,14 +248,56 @@ std::string RenderProjectJson(const index::ProjectView& view) {
     } else {
       AppendJsonString(out, f.yanked_reason);
     }
-    out += ",\"size\":";
-    out += std::to_string(f.size);
-    out += ",\"upload-time\":";
-    AppendJsonString(out, FormatUploadTime(f.upload_time_ms));
+    if (f.size) {
+      out += ",\"size\":";
+      out += std::to_string(*f.size);
+    }
+    if (!f.upload_time.empty()) {
+      out += ",\"upload-time\":";
+      AppendJsonString(out, f.upload_time);
+    }
     out += '}';
   }
   out += "]}";
   return out;
+}
+
+namespace {
+
+// This index's page: every file with its size and upload time, so always api-version 1.1.
+SimpleProjectPage PageOf(const index::ProjectView& view) {
+  SimpleProjectPage page;
+  page.name = view.project.name;
+  page.title_name =
+      view.project.display_name.empty() ? view.project.name : view.project.display_name;
+  page.versions.emplace();
+  page.versions->reserve(view.releases.size());
+  for (const catalog::ReleaseRecord& release : view.releases) {
+    page.versions->push_back(release.version);
+  }
+  page.files.reserve(view.files.size());
+  for (const catalog::FileRecord& f : view.files) {
+    page.files.push_back({.url = FileUrl(f),
+                          .filename = f.filename,
+                          .sha256 = f.sha256,
+                          .requires_python = f.requires_python,
+                          .metadata_sha256 = f.metadata_sha256,
+                          .yanked = f.yanked,
+                          .yanked_reason = f.yanked_reason,
+                          .size = f.size,
+                          .upload_time = FormatUploadTime(f.upload_time_ms)});
+  }
+  return page;
+}
+
+}  // namespace
+
+std::string RenderProjectHtml(const index::ProjectView& view) {
+  return RenderSimpleProjectHtml(PageOf(view));
+}
+
+std::string RenderProjectJson(const index::ProjectView& view) {
+  return RenderSimpleProjectJson(PageOf(view));
 }
 
 std::string RenderRoot(SimpleFormat format, const std::vector<catalog::ProjectRecord>& projects) {

@@ -4,12 +4,11 @@
 // (filename, metadata, digest, permissions, immutability) lives in one place.
 #include <string>
 
+#include "app/body_reader.h"
+#include "app/temp_file.h"
 #include "core/strings.h"
-
-#include "python/body_reader.h"
 #include "python/handlers.h"
 #include "python/multipart.h"
-#include "python/temp_file.h"
 
 namespace pipy::python {
 namespace {
@@ -29,8 +28,8 @@ Result<index::PublishResult> Publish(Context& ctx, const http::Request& request,
     return InvalidArgument("an upload needs Content-Type multipart/form-data");
   }
   PIPY_ASSIGN_OR_RETURN(std::string boundary, BoundaryFromContentType(*content_type));
-  PIPY_ASSIGN_OR_RETURN(ChunkReader reader, OpenBodyReader(request.body));
-  PIPY_ASSIGN_OR_RETURN(TempFile file, TempFile::Create(TempDir(ctx.options)));
+  PIPY_ASSIGN_OR_RETURN(ChunkReader reader, app::OpenBodyReader(request.body));
+  PIPY_ASSIGN_OR_RETURN(app::TempFile file, app::TempFile::Create(TempDir(ctx.options)));
   FileSink sink = [&file](std::string_view data) { return file.Write(data); };
   PIPY_ASSIGN_OR_RETURN(MultipartForm form, ParseMultipart(boundary, reader, sink, "content"));
 

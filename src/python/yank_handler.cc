@@ -3,9 +3,9 @@
 #include <boost/json.hpp>
 #include <string>
 
+#include "app/body_reader.h"
 #include "core/names.h"
 #include "core/version.h"
-#include "python/body_reader.h"
 #include "python/handlers.h"
 
 namespace pipy::python {
@@ -20,7 +20,7 @@ bool IsBlank(std::string_view s) {
 // The reason from a yank request body; kInvalidArgument for anything but an empty body or
 // a JSON object whose optional "reason" is a string.
 Result<std::string> ParseReason(const http::RequestBody& body) {
-  PIPY_ASSIGN_OR_RETURN(std::string text, ReadSmallBody(body, kMaxYankBody));
+  PIPY_ASSIGN_OR_RETURN(std::string text, app::ReadSmallBody(body, kMaxYankBody));
   if (IsBlank(text)) {
     return std::string();
   }

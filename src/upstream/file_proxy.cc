@@ -5,9 +5,9 @@
 // sees a broken transfer instead of a complete file.
 #include <spdlog/spdlog.h>
 
+#include "app/blob_response.h"
 #include "core/sha256.h"
 #include "http/conditional.h"
-#include "python/blob_response.h"
 #include "upstream/project_page.h"
 #include "upstream/proxy.h"
 
@@ -44,11 +44,11 @@ http::Response Proxy::ServeFile(const http::Request& request) {
   }
   // Shadowing, decided now: a URL handed out before the internal project existed must not
   // serve the upstream's file of that name afterwards.
-  auto internal = index_.catalog().FindProject(project);
+  auto internal = index_.HasProject(index::PythonFormat(), project);
   if (!internal) {
     return http::ErrorResponse(internal.error());
   }
-  if (internal->has_value()) {
+  if (*internal) {
     return http::ErrorResponse(NotFound("project '" + project +
                                         "' is an internal project: files of its upstream "
                                         "namesake are not served"));
@@ -73,7 +73,7 @@ http::Response Proxy::ServeFile(const http::Request& request) {
     if (!entry->recorded) {
       WriteRecord(sha256, *entry);  // e.g. stored by another node: remember it here too
     }
-    auto response = python::BlobResponse(std::move(*reader));
+    auto response = app::BlobResponse(std::move(*reader));
     if (!response) {
       return http::ErrorResponse(response.error());
     }
@@ -92,7 +92,7 @@ http::Response Proxy::ServeMetadata(const FileEntry& entry, std::string_view sha
   }
   auto reader = index_.ReadBlobForServing(key);
   if (reader) {
-    auto response = python::BlobResponse(std::move(*reader));
+    auto response = app::BlobResponse(std::move(*reader));
     if (!response) {
       return http::ErrorResponse(response.error());
     }
@@ -116,7 +116,7 @@ http::Response Proxy::ServeMetadata(const FileEntry& entry, std::string_view sha
     CountError(ErrorKind(error), error);
     return http::ErrorResponse(ForClient(error));
   }
-  auto stored = storage::PutBytes(index_.blobs(), got->body);
+  auto stored = index_.StoreBlob(got->body);
   if (!stored) {
     spdlog::warn("upstream: cannot store metadata of {}: {}", entry.filename,
                  stored.error().ToString());
@@ -132,7 +132,7 @@ http::Response Proxy::Download(const FileEntry& entry, std::string_view sha256) 
   job.url = entry.url;
   job.filename = entry.filename;
   job.commit = [this, entry, key = job.sha256](const std::filesystem::path& path) -> Status {
-    auto stored = index_.blobs().Adopt(path, key);
+    auto stored = index_.AdoptBlob(path, key);
     if (!stored) {
       return stored.error();
     }

@@ -1,9 +1,11 @@
 #include "upstream/project_page.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <string_view>
+#include <vector>
 
-#include "core/escape.h"
 #include "core/filename.h"
 #include "core/strings.h"
 #include "core/version.h"
@@ -26,20 +28,48 @@ std::string VersionOfFilename(std::string_view filename) {
   return sdist ? sdist->version.ToString() : "";
 }
 
-void AppendHtmlHead(std::string& out, std::string_view api_version, std::string_view title) {
-  out += "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" "
-         "content=\"";
-  out += api_version;
-  out += "\">\n    <title>";
-  out += title;
-  out += "</title>\n  </head>\n  <body>\n    <h1>";
-  out += title;
-  out += "</h1>\n";
-}
-
 bool AllSizesKnown(const UpstreamProject& project) {
   return std::all_of(project.files.begin(), project.files.end(),
                      [](const UpstreamFile& f) { return f.size.has_value(); });
+}
+
+// The page in python/'s model. PEP 700's fields only when the upstream gave every file's
+// size: then api-version 1.1 with "versions" (every version with a file, newest first)
+// and sizes; else 1.0 without them. An upload time is shown when the upstream gave one.
+python::SimpleProjectPage PageOf(const UpstreamProject& project) {
+  const bool v11 = AllSizesKnown(project);
+  python::SimpleProjectPage page;
+  page.api_version = v11 ? python::kApiVersion : "1.0";
+  page.name = project.name;
+  page.title_name = project.name;
+  if (v11) {
+    std::vector<Version> versions;
+    for (const UpstreamFile& f : project.files) {
+      auto v = Version::Parse(VersionOfFilename(f.filename));
+      if (v && std::find(versions.begin(), versions.end(), *v) == versions.end()) {
+        versions.push_back(*v);
+      }
+    }
+    std::sort(versions.begin(), versions.end(),
+              [](const Version& a, const Version& b) { return b < a; });
+    page.versions.emplace();
+    for (const Version& v : versions) {
+      page.versions->push_back(v.ToString());
+    }
+  }
+  for (const UpstreamFile& f : project.files) {
+    page.files.push_back({.url = ProxiedFileUrl(f),
+                          .filename = f.filename,
+                          .sha256 = f.sha256,
+                          .requires_python = f.requires_python,
+                          .metadata_sha256 = f.has_metadata ? std::string_view(f.metadata_sha256)
+                                                           : std::string_view(),
+                          .yanked = f.yanked,
+                          .yanked_reason = f.yanked_reason,
+                          .size = v11 ? f.size : std::nullopt,
+                          .upload_time = f.upload_time});
+  }
+  return page;
 }
 
 }  // namespace
@@ -95,97 +125,11 @@ std::string ProxiedFileUrl(const UpstreamFile& file) {
 }
 
 std::string RenderProjectHtml(const UpstreamProject& project) {
-  std::string out;
-  out.reserve(512 + project.files.size() * 400);
-  std::string title = "Links for " + HtmlEscape(project.name);
-  AppendHtmlHead(out, AllSizesKnown(project) ? python::kApiVersion : "1.0", title);
-  for (const UpstreamFile& f : project.files) {
-    std::string url = ProxiedFileUrl(f);
-    python::AppendFileAnchor(out, {.url = url,
-                                   .sha256 = f.sha256,
-                                   .filename = f.filename,
-                                   .requires_python = f.requires_python,
-                                   .metadata_sha256 = f.has_metadata ? f.metadata_sha256 : "",
-                                   .yanked = f.yanked,
-                                   .yanked_reason = f.yanked_reason});
-  }
-  out += "  </body>\n</html>\n";
-  return out;
+  return python::RenderSimpleProjectHtml(PageOf(project));
 }
 
 std::string RenderProjectJson(const UpstreamProject& project) {
-  const bool v11 = AllSizesKnown(project);
-  std::string out;
-  out.reserve(256 + project.files.size() * 400);
-  out += "{\"meta\":{\"api-version\":\"";
-  out += v11 ? python::kApiVersion : "1.0";
-  out += "\"},\"name\":";
-  python::AppendJsonString(out, project.name);
-  if (v11) {
-    // PEP 700: every version with a file, newest first.
-    std::vector<Version> versions;
-    for (const UpstreamFile& f : project.files) {
-      auto v = Version::Parse(VersionOfFilename(f.filename));
-      if (v && std::find(versions.begin(), versions.end(), *v) == versions.end()) {
-        versions.push_back(*v);
-      }
-    }
-    std::sort(versions.begin(), versions.end(),
-              [](const Version& a, const Version& b) { return b < a; });
-    out += ",\"versions\":[";
-    for (std::size_t i = 0; i < versions.size(); ++i) {
-      if (i != 0) {
-        out += ',';
-      }
-      python::AppendJsonString(out, versions[i].ToString());
-    }
-    out += ']';
-  }
-  out += ",\"files\":[";
-  for (std::size_t i = 0; i < project.files.size(); ++i) {
-    const UpstreamFile& f = project.files[i];
-    if (i != 0) {
-      out += ',';
-    }
-    out += "{\"filename\":";
-    python::AppendJsonString(out, f.filename);
-    out += ",\"url\":";
-    python::AppendJsonString(out, ProxiedFileUrl(f));
-    out += ",\"hashes\":{\"sha256\":";
-    python::AppendJsonString(out, f.sha256);
-    out += '}';
-    if (!f.requires_python.empty()) {
-      out += ",\"requires-python\":";
-      python::AppendJsonString(out, f.requires_python);
-    }
-    out += ",\"core-metadata\":";
-    if (f.has_metadata) {
-      out += "{\"sha256\":";
-      python::AppendJsonString(out, f.metadata_sha256);
-      out += '}';
-    } else {
-      out += "false";
-    }
-    out += ",\"yanked\":";
-    if (!f.yanked) {
-      out += "false";
-    } else if (f.yanked_reason.empty()) {
-      out += "true";
-    } else {
-      python::AppendJsonString(out, f.yanked_reason);
-    }
-    if (v11) {
-      out += ",\"size\":";
-      out += std::to_string(*f.size);
-    }
-    if (!f.upload_time.empty()) {
-      out += ",\"upload-time\":";
-      python::AppendJsonString(out, f.upload_time);
-    }
-    out += '}';
-  }
-  out += "]}";
-  return out;
+  return python::RenderSimpleProjectJson(PageOf(project));
 }
 
 }  // namespace pipy::upstream

@@ -38,6 +38,8 @@ std::string ProxiedFileUrl(const UpstreamFile& file);
 // PEP 503 HTML with data-requires-python, data-yanked, data-core-metadata and
 // data-dist-info-metadata; PEP 691 JSON at api-version 1.1 when every file has a size
 // (with "versions", "size" per PEP 700), else 1.0. Never a JSON "dist-info-metadata" key.
+// Rendered by python::RenderSimpleProject{Html,Json} (python/simple_pages.h), the same
+// renderer as the internal pages.
 std::string RenderProjectHtml(const UpstreamProject& project);
 std::string RenderProjectJson(const UpstreamProject& project);
 

@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "python/simple_pages.h"
+
 namespace pipy::upstream {
 namespace {
 
@@ -116,6 +118,43 @@ TEST(ProjectPageTest, JsonIsPep691WithPep700FieldsWhenSizesAreKnown) {
   EXPECT_EQ(sdist.at("yanked").as_string(), "broken <badly>");
   EXPECT_EQ(sdist.at("core-metadata").as_bool(), false);
   EXPECT_EQ(sdist.at("upload-time").as_string(), "2024-01-01T00:00:00.000000Z");
+}
+
+// The proxied page and the internal page go through one renderer: the same files give the
+// same bytes, but for where the files are served.
+TEST(ProjectPageTest, RendersLikeAnInternalPageOfTheSameFiles) {
+  UpstreamProject p = Sample();
+  p.files[0].upload_time = python::FormatUploadTime(1'700'000'000'123);
+  p.files[1].upload_time = python::FormatUploadTime(0);
+
+  index::ProjectView view;
+  view.project.name = "foo";
+  view.releases.resize(2);
+  view.releases[0].version = "1.0";
+  view.releases[1].version = "0.9";
+  for (const UpstreamFile& f : p.files) {
+    catalog::FileRecord r;
+    r.filename = f.filename;
+    r.sha256 = f.sha256;
+    r.requires_python = f.requires_python;
+    r.metadata_sha256 = f.metadata_sha256;
+    r.yanked = f.yanked;
+    r.yanked_reason = f.yanked_reason;
+    r.size = *f.size;
+    view.files.push_back(r);
+  }
+  view.files[0].upload_time_ms = 1'700'000'000'123;
+  view.files[1].upload_time_ms = 0;
+
+  auto internal_urls = [](std::string page) {
+    for (std::size_t at = page.find(kFilesPrefix); at != std::string::npos;
+         at = page.find(kFilesPrefix, at)) {
+      page.replace(at, kFilesPrefix.size(), "/files/");
+    }
+    return page;
+  };
+  EXPECT_EQ(internal_urls(RenderProjectHtml(p)), python::RenderProjectHtml(view));
+  EXPECT_EQ(internal_urls(RenderProjectJson(p)), python::RenderProjectJson(view));
 }
 
 TEST(ProjectPageTest, JsonFallsBackToApiVersion10WithoutSizes) {

@@ -1,6 +1,6 @@
 // The help page (RenderHelpPage in pages.h): client configuration for this server.
+#include "app/page_layout.h"
 #include "core/escape.h"
-#include "web/html.h"
 #include "web/pages.h"
 
 namespace pipy::web {
@@ -52,7 +52,7 @@ std::string RenderHelpPage(std::string_view base_url) {
 
   b += "<h2>npm</h2>\n<p>In <code>.npmrc</code>:</p>\n<pre>registry=" + base +
        "/npm/\n//" + netloc + "/npm/:_authToken=${NPM_TOKEN}</pre>\n";
-  return Layout("Help", b);
+  return app::Layout("Help", b);
 }
 
 }  // namespace pipy::web

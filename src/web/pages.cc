@@ -1,8 +1,8 @@
 #include "web/pages.h"
 
+#include "app/page_layout.h"
 #include "core/escape.h"
 #include "core/strings.h"
-#include "web/html.h"
 
 namespace pipy::web {
 namespace {
@@ -44,11 +44,11 @@ std::string RenderRootPage(const std::vector<catalog::ProjectRecord>& projects,
     items += "<li data-n=\"";
     items += HtmlEscape(keys);
     items += "\"><a href=\"/project/";
-    items += HtmlEscape(EncodePathSegment(p.name));
+    items += HtmlEscape(app::EncodePathSegment(p.name));
     items += "/\">";
     items += HtmlEscape(display);
     items += "</a> <span class=\"muted\">last upload ";
-    items += FormatUtc(p.last_upload_ms);
+    items += app::FormatUtc(p.last_upload_ms);
     items += "</span></li>\n";
   }
   std::string body;
@@ -72,13 +72,13 @@ std::string RenderRootPage(const std::vector<catalog::ProjectRecord>& projects,
   body += items;
   body += "</ul>\n";
   body += kFilterScript;
-  return Layout("Projects", body);
+  return app::Layout("Projects", body);
 }
 
 std::string RenderErrorPage(int status, std::string_view message) {
   std::string body = "<h1>" + std::to_string(status) + "</h1>\n<p>" + HtmlEscape(message) +
                      "</p>\n<p><a href=\"/\">All projects</a></p>\n";
-  return Layout(std::to_string(status), body);
+  return app::Layout(std::to_string(status), body);
 }
 
 }  // namespace pipy::web

@@ -1,8 +1,8 @@
 // The project page (RenderProjectPage in pages.h).
 #include <map>
 
+#include "app/page_layout.h"
 #include "core/escape.h"
-#include "web/html.h"
 #include "web/markdown.h"
 #include "web/pages.h"
 
@@ -28,9 +28,9 @@ std::string YankNote(bool yanked, std::string_view reason) {
 
 void AppendFileRow(const catalog::FileRecord& f, std::string& out) {
   out += "<tr><td><a href=\"/files/";
-  out += HtmlEscape(EncodePathSegment(f.sha256));
+  out += HtmlEscape(app::EncodePathSegment(f.sha256));
   out += "/";
-  out += HtmlEscape(EncodePathSegment(f.filename));
+  out += HtmlEscape(app::EncodePathSegment(f.filename));
   out += "\">";
   out += HtmlEscape(f.filename);
   out += "</a>";
@@ -44,11 +44,11 @@ void AppendFileRow(const catalog::FileRecord& f, std::string& out) {
     out += "</span>";
   }
   out += "</td><td>";
-  out += FormatSize(f.size);
+  out += app::FormatSize(f.size);
   out += "</td><td class=\"hash\">";
   out += HtmlEscape(f.sha256);
   out += "</td><td>";
-  out += FormatUtc(f.upload_time_ms);
+  out += app::FormatUtc(f.upload_time_ms);
   out += "</td></tr>\n";
 }
 
@@ -58,7 +58,7 @@ void AppendRelease(const catalog::ReleaseRecord& release,
   out += HtmlEscape(release.version);
   out += YankNote(release.yanked, release.yanked_reason);
   out += "</h3>\n<p class=\"muted\">released ";
-  out += FormatUtc(release.created_ms);
+  out += app::FormatUtc(release.created_ms);
   std::string requires_python = release.metadata.requires_python;
   if (requires_python.empty() && !files.empty()) {
     requires_python = files.front()->requires_python;
@@ -151,7 +151,7 @@ std::string RenderProjectPage(const index::ProjectView& view, std::string_view r
     AppendRelease(release, it == files_by_version.end() ? kNoFiles : it->second, body);
   }
 
-  return Layout(display, body);
+  return app::Layout(display, body);
 }
 
 }  // namespace pipy::web

@@ -5,10 +5,10 @@
 #include <memory>
 #include <utility>
 
+#include "app/page_layout.h"
 #include "core/names.h"
 #include "http/conditional.h"
 #include "index/page_cache.h"
-#include "web/html.h"
 #include "web/pages.h"
 #include "web/request_parsing.h"
 
@@ -136,7 +136,7 @@ http::Response HandleProject(const http::Request& request, index::Index& index,
   }
   std::string normalized = NormalizeName(name);
   if (!has_slash || normalized != name) {
-    return Redirect("/project/" + EncodePathSegment(normalized) + "/");
+    return Redirect("/project/" + app::EncodePathSegment(normalized) + "/");
   }
   index.Revalidate();
   std::string key = "web|project|" + normalized;

@@ -1,4 +1,4 @@
-#include "python/blob_response.h"
+#include "app/blob_response.h"
 
 #include <fcntl.h>
 
@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-namespace pipy::python {
+namespace pipy::app {
 
 Result<http::Response> BlobResponse(index::Index::BlobContent content) {
   http::Response response;
@@ -38,4 +38,4 @@ Result<http::Response> BlobResponse(index::Index::BlobContent content) {
   return response;
 }
 
-}  // namespace pipy::python
+}  // namespace pipy::app

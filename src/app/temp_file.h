@@ -1,5 +1,6 @@
 // A uniquely named temp file that is removed when its owner goes out of scope, on every
-// path, so a failed or rejected upload leaves nothing behind.
+// path, so a failed or rejected upload leaves nothing behind (python/'s twine uploads;
+// npm publishes later).
 #pragma once
 
 #include <filesystem>
@@ -7,7 +8,7 @@
 
 #include "core/status.h"
 
-namespace pipy::python {
+namespace pipy::app {
 
 class TempFile {
  public:
@@ -32,4 +33,4 @@ class TempFile {
   int fd_ = -1;
 };
 
-}  // namespace pipy::python
+}  // namespace pipy::app

@@ -1,12 +1,13 @@
-// Small building blocks of the HTML UI: the shared page layout and the formatting of sizes
-// and times. Pure functions; every value they interpolate is HTML-escaped by them.
+// Small building blocks of the HTML UI, shared by web/ and the builder's pages: the page
+// layout and the formatting of sizes, times and URL path segments. Pure functions; every
+// value they interpolate is HTML-escaped by them.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace pipy::web {
+namespace pipy::app {
 
 // Returns a complete HTML5 document: the header (links to Projects and Help), minimal inline
 // CSS and no external assets. `title` is plain text (escaped here); `body_html` is trusted
@@ -25,4 +26,4 @@ std::string FormatUtc(std::int64_t epoch_ms);
 // characters that need it, but callers should not rely on that).
 std::string EncodePathSegment(std::string_view segment);
 
-}  // namespace pipy::web
+}  // namespace pipy::app

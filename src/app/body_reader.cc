@@ -1,4 +1,4 @@
-#include "python/body_reader.h"
+#include "app/body_reader.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <memory>
 
-namespace pipy::python {
+namespace pipy::app {
 namespace {
 
 struct Fd {
@@ -71,4 +71,4 @@ Result<std::string> ReadSmallBody(const http::RequestBody& body, std::uint64_t m
   }
 }
 
-}  // namespace pipy::python
+}  // namespace pipy::app

@@ -1,4 +1,4 @@
-#include "web/html.h"
+#include "app/page_layout.h"
 
 #include <cinttypes>
 #include <cstdio>
@@ -7,7 +7,7 @@
 #include "core/escape.h"
 #include "core/strings.h"
 
-namespace pipy::web {
+namespace pipy::app {
 namespace {
 
 // Kept tiny and inline: no external assets, so the UI works offline and behind the VPN.
@@ -96,4 +96,4 @@ std::string EncodePathSegment(std::string_view segment) {
   return out;
 }
 
-}  // namespace pipy::web
+}  // namespace pipy::app

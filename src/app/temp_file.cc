@@ -1,4 +1,4 @@
-#include "python/temp_file.h"
+#include "app/temp_file.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <utility>
 
-namespace pipy::python {
+namespace pipy::app {
 
 Result<TempFile> TempFile::Create(const std::filesystem::path& dir) {
   std::string pattern = (dir / "upload-XXXXXX").string();
@@ -66,4 +66,4 @@ Status TempFile::Close() {
   return Status::Ok();
 }
 
-}  // namespace pipy::python
+}  // namespace pipy::app

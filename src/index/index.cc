@@ -292,7 +292,7 @@ Result<PublishResult> Index::Publish(const auth::Principal& who, const Format& f
   record.attributes = std::move(request.attributes);
   record.size = digest.size;
   record.sha256 = digest.sha256;
-  record.upload_time_ms = NowMs();
+  record.upload_time_ms = options_.clock ? options_.clock() : NowMs();
   record.uploader = request.uploader;
   record.provenance = request.provenance;
   PIPY_ASSIGN_OR_RETURN(catalog::AddFileOutcome outcome,
@@ -537,7 +537,7 @@ std::optional<std::string> Index::DirectUrl(std::string_view sha256) {
 }
 
 void Index::Revalidate() {
-  std::int64_t now = NowMs();
+  std::int64_t now = options_.clock ? options_.clock() : NowMs();
   // The common case costs one atomic load: no lock on the page-serving path.
   if (now < next_check_ms_.load(std::memory_order_relaxed)) {
     return;

@@ -32,6 +32,9 @@ struct IndexOptions {
   // Limits for reading an archive's metadata (zip bombs, hostile archives).
   std::uint64_t max_metadata_bytes = 4 * 1024 * 1024;
   std::uint64_t max_archive_entries = 100'000;
+  // Unix epoch milliseconds: upload times and the revalidation period. Empty = the system
+  // clock; tests inject their own.
+  std::function<std::int64_t()> clock;
 };
 
 // A Python distribution to publish: a wheel or an sdist in a local file.

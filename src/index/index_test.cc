@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <thread>
 
 #include "catalog/factory.h"
 #include "core/sha256.h"
@@ -288,8 +287,12 @@ TEST_F(IndexTest, RevalidateSeesWritesFromAnotherProcess) {
     ++builds;
     return CachedPage{std::make_shared<const std::string>("p"), "text/html", MakeEtag("p")};
   };
-  index_->Revalidate();
-  ASSERT_TRUE(index_->pages().GetOrBuild("acme-x", "k", build));
+  std::int64_t now_ms = 1'700'000'000'000;
+  IndexOptions options;
+  options.clock = [&now_ms] { return now_ms; };
+  Index index(*blobs_, *catalog_, options);
+  index.Revalidate();
+  ASSERT_TRUE(index.pages().GetOrBuild("acme-x", "k", build));
   // Another process (a second catalog handle on the same database) publishes.
   catalog::CatalogOptions options;
   options.sqlite_path = tmp_.path() / "data" / "catalog.db";
@@ -297,9 +300,15 @@ TEST_F(IndexTest, RevalidateSeesWritesFromAnotherProcess) {
   ASSERT_TRUE(other);
   Index other_index(*blobs_, **other);
   ASSERT_TRUE(other_index.PublishPython(uploader_, UploadOf(MakeWheel(dist_dir(), "acme-x", "1.0"))));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  index_->Revalidate();
-  ASSERT_TRUE(index_->pages().GetOrBuild("acme-x", "k", build));
+  // Within the 250 ms period the change sequence is not read again...
+  now_ms += 100;
+  index.Revalidate();
+  ASSERT_TRUE(index.pages().GetOrBuild("acme-x", "k", build));
+  EXPECT_EQ(builds, 1);
+  // ... after it, it is, and the page is rebuilt.
+  now_ms += 200;
+  index.Revalidate();
+  ASSERT_TRUE(index.pages().GetOrBuild("acme-x", "k", build));
   EXPECT_EQ(builds, 2);
 }
 

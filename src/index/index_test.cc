@@ -288,9 +288,9 @@ TEST_F(IndexTest, RevalidateSeesWritesFromAnotherProcess) {
     return CachedPage{std::make_shared<const std::string>("p"), "text/html", MakeEtag("p")};
   };
   std::int64_t now_ms = 1'700'000'000'000;
-  IndexOptions options;
-  options.clock = [&now_ms] { return now_ms; };
-  Index index(*blobs_, *catalog_, options);
+  IndexOptions index_options;
+  index_options.clock = [&now_ms] { return now_ms; };
+  Index index(*blobs_, *catalog_, index_options);
   index.Revalidate();
   ASSERT_TRUE(index.pages().GetOrBuild("acme-x", "k", build));
   // Another process (a second catalog handle on the same database) publishes.

@@ -2,8 +2,8 @@
 
 #include <toml++/toml.h>
 
-#include "core/names.h"
-#include "core/version.h"
+#include "core/pep503.h"
+#include "core/pep440_version.h"
 
 namespace pipy::builder {
 namespace {
@@ -45,12 +45,12 @@ Result<ModuleConfig> ParseModuleConfig(std::string_view pyproject) {
     return InvalidArgument("pyproject.toml has no [project] table (PEP 621)");
   }
   std::optional<std::string> name = (*project)["name"].value<std::string>();
-  if (!name || !IsValidName(*name)) {
+  if (!name || !pep503::IsValidName(*name)) {
     return InvalidArgument("pyproject.toml: [project] name is missing or not a valid project "
                            "name");
   }
   module.name = *name;
-  module.normalized_name = NormalizeName(*name);
+  module.normalized_name = pep503::NormalizeName(*name);
   const toml::node* version_node = project->get("version");
   if (version_node == nullptr) {
     return InvalidArgument("pyproject.toml: [project] version is missing (Pipy needs a static "
@@ -60,7 +60,7 @@ Result<ModuleConfig> ParseModuleConfig(std::string_view pyproject) {
   if (!version) {
     return InvalidArgument("pyproject.toml: [project] version must be a string");
   }
-  Result<Version> parsed_version = Version::Parse(*version);
+  Result<pep440::Version> parsed_version = pep440::Version::Parse(*version);
   if (!parsed_version) {
     return InvalidArgument("pyproject.toml: [project] version \"" + *version +
                            "\" is not a valid PEP 440 version");

@@ -7,7 +7,7 @@
 
 #include <boost/json.hpp>
 
-#include "core/version.h"
+#include "core/pep440_version.h"
 
 namespace pipy::catalog {
 namespace {
@@ -175,7 +175,7 @@ std::int64_t NowMs() {
 }
 
 // Migration 3 keyed the releases of a repository made before it by their version as spelled;
-// Python releases are keyed by PEP 440 (Version::Key), which needs C++. Runs in the
+// Python releases are keyed by PEP 440 (pep440::Version::Key), which needs C++. Runs in the
 // migration's transaction while meta says it is pending, like SqliteCatalog's step of the
 // same name. Releases that turn out equal (a race of an older Pipy could make "1.0" and
 // "1.0.0") are merged into the oldest: its files move over, the others are deleted.
@@ -198,7 +198,7 @@ Status FillPythonVersionKeys(pg::Connection& conn) {
   for (int i = 0; i < rows.size(); ++i) {
     const std::int64_t id = rows.Int(i, 0);
     const std::string version = rows.Text(i, 2);
-    Result<Version> parsed = Version::Parse(version);
+    Result<pep440::Version> parsed = pep440::Version::Parse(version);
     const std::string key = parsed ? parsed->Key() : version;
     auto [it, inserted] = first.emplace(std::make_pair(rows.Int(i, 1), key), id);
     if (!inserted) {

@@ -6,7 +6,7 @@
 #include "catalog/attributes.h"
 #include "catalog/migrations.h"
 #include "catalog/sqlite_catalog_internal.h"
-#include "core/version.h"
+#include "core/pep440_version.h"
 
 namespace pipy::catalog {
 
@@ -34,7 +34,7 @@ std::int64_t NowMs() {
 }
 
 // Migration 3 keyed the releases of a repository made before it by their version as
-// spelled; Python releases are keyed by PEP 440 (Version::Key), which needs C++. Runs in
+// spelled; Python releases are keyed by PEP 440 (pep440::Version::Key), which needs C++. Runs in
 // the migration's transaction while meta says it is pending. Releases that turn out equal
 // (a race of an older Pipy could make "1.0" and "1.0.0") are merged into the oldest.
 Status FillPythonVersionKeys(Connection& conn) {
@@ -65,7 +65,7 @@ Status FillPythonVersionKeys(Connection& conn) {
         break;
       }
       std::string version = stmt.Text(2);
-      Result<Version> parsed = Version::Parse(version);
+      Result<pep440::Version> parsed = pep440::Version::Parse(version);
       std::string key = parsed ? parsed->Key() : version;
       auto [it, inserted] = first.emplace(std::make_pair(stmt.Int(1), key), stmt.Int(0));
       if (inserted) {

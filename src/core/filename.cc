@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "core/names.h"
+#include "core/pep503.h"
 #include "core/strings.h"
 
 namespace pipy {
@@ -86,14 +86,14 @@ Result<WheelFilename> ParseWheelFilename(std::string_view filename) {
     return Invalid(kKind, filename, "expected name-version[-build]-python-abi-platform.whl");
   }
   const std::string_view name_part = parts[0];
-  if (name_part.find("__") != std::string_view::npos || !IsValidName(name_part)) {
+  if (name_part.find("__") != std::string_view::npos || !pep503::IsValidName(name_part)) {
     return Invalid(kKind, filename,
                    "the name part must be a valid project name with runs of '-', '_' and '.' "
                    "written as one '_' (PEP 427)");
   }
   WheelFilename out;
-  out.name = NormalizeName(name_part);
-  auto version = Version::Parse(parts[1]);
+  out.name = pep503::NormalizeName(name_part);
+  auto version = pep440::Version::Parse(parts[1]);
   if (!version.has_value()) {
     return Invalid(kKind, filename, version.error().message());
   }
@@ -143,11 +143,11 @@ Result<SdistFilename> ParseSdistFilename(std::string_view filename) {
     return Invalid(kKind, filename, "expected name-version.tar.gz");
   }
   const std::string_view name_part = stem.substr(0, dash);
-  if (!IsValidName(name_part)) {
+  if (!pep503::IsValidName(name_part)) {
     return Invalid(kKind, filename, "the name part is not a valid project name");
   }
-  out.name = NormalizeName(name_part);
-  auto version = Version::Parse(stem.substr(dash + 1));
+  out.name = pep503::NormalizeName(name_part);
+  auto version = pep440::Version::Parse(stem.substr(dash + 1));
   if (!version.has_value()) {
     return Invalid(kKind, filename, version.error().message());
   }

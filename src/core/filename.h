@@ -10,13 +10,13 @@
 #include <vector>
 
 #include "core/status.h"
-#include "core/version.h"
+#include "core/pep440_version.h"
 
 namespace pipy {
 
 struct WheelFilename {
   std::string name;  // PEP 503 normalized project name
-  Version version;
+  pep440::Version version;
   std::string build_tag;  // "" when absent; otherwise starts with a digit ("1", "1build")
   // Every tag the compressed tag set expands to, as lowercase "interpreter-abi-platform",
   // sorted and without duplicates: "py2.py3-none-any" -> {"py2-none-any", "py3-none-any"}.
@@ -25,7 +25,7 @@ struct WheelFilename {
 
 struct SdistFilename {
   std::string name;  // PEP 503 normalized project name
-  Version version;
+  pep440::Version version;
   bool is_zip = false;  // legacy "name-version.zip" rather than ".tar.gz"
 };
 

@@ -7,11 +7,11 @@
 
 #include "core/filename.h"
 #include "core/metadata.h"
-#include "core/names.h"
+#include "core/pep503.h"
 #include "core/sha256.h"
-#include "core/specifier.h"
+#include "core/pep440_specifier.h"
 #include "core/strings.h"
-#include "core/version.h"
+#include "core/pep440_version.h"
 #include "index/distribution.h"
 
 namespace pipy::index {
@@ -27,7 +27,7 @@ std::int64_t NowMs() {
 // The parts of a distribution filename that the rest of publishing needs.
 struct ParsedFilename {
   std::string project;      // normalized
-  Version version;
+  pep440::Version version;
   bool wheel = false;
   bool zip = false;         // legacy .zip sdist
 };
@@ -83,16 +83,16 @@ Result<FileDigest> HashFile(const std::filesystem::path& path) {
 // filename; `what` is "METADATA" or "PKG-INFO" for the message.
 Status CheckMetadataAgrees(const CoreMetadata& metadata, const ParsedFilename& parsed,
                            std::string_view what) {
-  if (NormalizeName(metadata.name) != parsed.project) {
+  if (pep503::NormalizeName(metadata.name) != parsed.project) {
     return InvalidArgument(std::string(what) + " names project '" + metadata.name +
                            "' but the filename is for '" + parsed.project + "'");
   }
-  auto version = Version::Parse(metadata.version);
+  auto version = pep440::Version::Parse(metadata.version);
   if (!version || *version != parsed.version) {
     return InvalidArgument(std::string(what) + " has version '" + metadata.version +
                            "' but the filename has '" + parsed.version.ToString() + "'");
   }
-  if (!metadata.requires_python.empty() && !SpecifierSet::Parse(metadata.requires_python)) {
+  if (!metadata.requires_python.empty() && !pep440::SpecifierSet::Parse(metadata.requires_python)) {
     return InvalidArgument(std::string(what) + " has an invalid Requires-Python '" +
                            metadata.requires_python + "'");
   }
@@ -122,15 +122,15 @@ Result<PublishResult> Index::PublishPython(const auth::Principal& who, const Pyt
   const ParsedFilename parsed = *parsed_or;
 
   if (!upload.declared_name.empty()) {
-    if (!IsValidName(upload.declared_name) ||
-        NormalizeName(upload.declared_name) != parsed.project) {
+    if (!pep503::IsValidName(upload.declared_name) ||
+        pep503::NormalizeName(upload.declared_name) != parsed.project) {
       return InvalidArgument("the filename '" + upload.filename + "' is for project '" +
                              parsed.project + "' but the form names '" + upload.declared_name +
                              "'");
     }
   }
   if (!upload.declared_version.empty()) {
-    auto declared = Version::Parse(upload.declared_version);
+    auto declared = pep440::Version::Parse(upload.declared_version);
     if (!declared || *declared != parsed.version) {
       return InvalidArgument("the filename '" + upload.filename + "' has version '" +
                              parsed.version.ToString() + "' but the form says '" +

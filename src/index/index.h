@@ -20,7 +20,7 @@
 #include "auth/principal.h"
 #include "catalog/catalog.h"
 #include "core/status.h"
-#include "core/version.h"
+#include "core/pep440_version.h"
 #include "index/blob_cache.h"
 #include "index/format.h"
 #include "index/page_cache.h"
@@ -101,7 +101,7 @@ class Index {
   //  - `who` may upload to the project (kPermissionDenied otherwise);
   //  - the sha256 matches `declared_sha256` when given (kInvalidArgument otherwise);
   //  - the archive opens; a wheel has exactly one *.dist-info/METADATA whose Name and
-  //    Version agree; an sdist's PKG-INFO, when present, agrees too;
+  //    pep440::Version agree; an sdist's PKG-INFO, when present, agrees too;
   // then stores the blob (and the wheel's METADATA as its own blob, for PEP 658) and
   // inserts the catalog row. An identical existing file is a successful no-op; other
   // bytes under an existing filename are kAlreadyExists. Nothing is stored on error.

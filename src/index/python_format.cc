@@ -1,5 +1,5 @@
-#include "core/names.h"
-#include "core/version.h"
+#include "core/pep503.h"
+#include "core/pep440_version.h"
 #include "index/format.h"
 
 namespace pipy::index {
@@ -11,14 +11,14 @@ class Python final : public Format {
   std::string_view name() const override { return "python"; }
 
   Result<std::string> NormalizeName(std::string_view name) const override {
-    if (!IsValidName(name)) {
+    if (!pep503::IsValidName(name)) {
       return InvalidArgument("invalid project name '" + std::string(name) + "'");
     }
-    return pipy::NormalizeName(name);
+    return pep503::NormalizeName(name);
   }
 
   Result<FormatVersion> ParseVersion(std::string_view version) const override {
-    auto parsed = Version::Parse(version);
+    auto parsed = pep440::Version::Parse(version);
     if (!parsed) {
       return InvalidArgument("invalid version '" + std::string(version) + "'");
     }
@@ -26,8 +26,8 @@ class Python final : public Format {
   }
 
   bool Newer(std::string_view a, std::string_view b) const override {
-    auto va = Version::Parse(a);
-    auto vb = Version::Parse(b);
+    auto va = pep440::Version::Parse(a);
+    auto vb = pep440::Version::Parse(b);
     if (va && vb) {
       return *vb < *va;
     }

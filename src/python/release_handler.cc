@@ -3,8 +3,8 @@
 #include <boost/json.hpp>
 #include <string>
 
-#include "core/names.h"
-#include "core/version.h"
+#include "core/pep503.h"
+#include "core/pep440_version.h"
 #include "python/handlers.h"
 
 namespace pipy::python {
@@ -32,22 +32,22 @@ http::Response HandleRelease(Context& ctx, const http::Request& request) {
     return http::ErrorResponse(who.error());
   }
   std::string_view name = request.param("name");
-  if (!IsValidName(name)) {
+  if (!pep503::IsValidName(name)) {
     return http::ErrorResponse(NotFound("no project named \"" + std::string(name) + "\""));
   }
-  Result<Version> version = Version::Parse(request.param("version"));
+  Result<pep440::Version> version = pep440::Version::Parse(request.param("version"));
   if (!version) {
     return http::ErrorResponse(
         NotFound("invalid version \"" + std::string(request.param("version")) + "\""));
   }
-  auto view = ctx.index.GetProject(NormalizeName(name));
+  auto view = ctx.index.GetProject(pep503::NormalizeName(name));
   if (!view) {
     return http::ErrorResponse(view.error());
   }
   // PEP 440 equality, not spelling: "1.0.0" names the release stored as "1.0".
   const catalog::ReleaseRecord* release = nullptr;
   for (const catalog::ReleaseRecord& candidate : (*view)->releases) {
-    auto candidate_version = Version::Parse(candidate.version);
+    auto candidate_version = pep440::Version::Parse(candidate.version);
     if (candidate_version && *candidate_version == *version) {
       release = &candidate;
       break;

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "core/names.h"
+#include "core/pep503.h"
 #include "python/handlers.h"
 
 namespace pipy::python {
@@ -42,7 +42,7 @@ void RegisterRoutes(http::Router& router, index::Index& index, const app::Access
   http::RouteOptions yank_options{
       .name = "python_yank",
       .guard = access.ProjectWriteGuard(
-          "name", [](std::string_view name) { return NormalizeName(name); }),
+          "name", [](std::string_view name) { return pep503::NormalizeName(name); }),
       .blocking = true};
   router.Add("POST", yank, yank_options, [ctx](http::Request& request) {
     return HandleYank(*ctx, request, /*yanked=*/true);

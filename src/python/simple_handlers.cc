@@ -2,7 +2,7 @@
 // the index's page cache, which renders it at most once per change of the project.
 #include <string>
 
-#include "core/names.h"
+#include "core/pep503.h"
 #include "http/conditional.h"
 #include "index/page_cache.h"
 #include "python/accept.h"
@@ -98,10 +98,10 @@ http::Response ServeProject(Context& ctx, const http::Request& request) {
     return http::ErrorResponse(who.error());
   }
   std::string_view name = request.param("name");
-  if (!IsValidName(name)) {
+  if (!pep503::IsValidName(name)) {
     return http::ErrorResponse(NotFound("no project named \"" + std::string(name) + "\""));
   }
-  std::string normalized = NormalizeName(name);
+  std::string normalized = pep503::NormalizeName(name);
   if (normalized != name) {
     return Redirect(normalized, request);
   }
@@ -166,10 +166,10 @@ http::Response RedirectToProject(Context& ctx, const http::Request& request) {
     return http::ErrorResponse(who.error());
   }
   std::string_view name = request.param("name");
-  if (!IsValidName(name)) {
+  if (!pep503::IsValidName(name)) {
     return http::ErrorResponse(NotFound("no project named \"" + std::string(name) + "\""));
   }
-  return Redirect(NormalizeName(name), request);
+  return Redirect(pep503::NormalizeName(name), request);
 }
 
 }  // namespace pipy::python

@@ -4,8 +4,8 @@
 #include <string>
 
 #include "app/body_reader.h"
-#include "core/names.h"
-#include "core/version.h"
+#include "core/pep503.h"
+#include "core/pep440_version.h"
 #include "python/handlers.h"
 
 namespace pipy::python {
@@ -50,11 +50,11 @@ http::Response HandleYank(Context& ctx, const http::Request& request, bool yanke
     return http::ErrorResponse(who.error());
   }
   std::string_view name = request.param("name");
-  if (!IsValidName(name)) {
+  if (!pep503::IsValidName(name)) {
     return http::ErrorResponse(NotFound("no project named \"" + std::string(name) + "\""));
   }
-  std::string project = NormalizeName(name);
-  Result<Version> version = Version::Parse(request.param("version"));
+  std::string project = pep503::NormalizeName(name);
+  Result<pep440::Version> version = pep440::Version::Parse(request.param("version"));
   if (!version) {
     return http::ErrorResponse(
         InvalidArgument("invalid version \"" + std::string(request.param("version")) + "\""));

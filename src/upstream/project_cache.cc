@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/names.h"
+#include "core/pep503.h"
 #include "core/strings.h"
 #include "upstream/project_page.h"
 
@@ -127,7 +127,7 @@ std::int64_t ProjectCache::Now() const {
 }
 
 std::optional<std::filesystem::path> ProjectCache::DiskPath(std::string_view normalized) const {
-  if (options_.dir.empty() || !IsValidName(normalized) || NormalizeName(normalized) != normalized) {
+  if (options_.dir.empty() || !pep503::IsValidName(normalized) || pep503::NormalizeName(normalized) != normalized) {
     return std::nullopt;
   }
   return options_.dir / std::string(normalized);

@@ -8,7 +8,7 @@
 
 #include "core/filename.h"
 #include "core/strings.h"
-#include "core/version.h"
+#include "core/pep440_version.h"
 #include "python/simple_pages.h"
 
 namespace pipy::upstream {
@@ -43,17 +43,17 @@ python::SimpleProjectPage PageOf(const UpstreamProject& project) {
   page.name = project.name;
   page.title_name = project.name;
   if (v11) {
-    std::vector<Version> versions;
+    std::vector<pep440::Version> versions;
     for (const UpstreamFile& f : project.files) {
-      auto v = Version::Parse(VersionOfFilename(f.filename));
+      auto v = pep440::Version::Parse(VersionOfFilename(f.filename));
       if (v && std::find(versions.begin(), versions.end(), *v) == versions.end()) {
         versions.push_back(*v);
       }
     }
     std::sort(versions.begin(), versions.end(),
-              [](const Version& a, const Version& b) { return b < a; });
+              [](const pep440::Version& a, const pep440::Version& b) { return b < a; });
     page.versions.emplace();
-    for (const Version& v : versions) {
+    for (const pep440::Version& v : versions) {
       page.versions->push_back(v.ToString());
     }
   }

@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "app/page_layout.h"
-#include "core/names.h"
+#include "core/pep503.h"
 #include "http/conditional.h"
 #include "index/page_cache.h"
 #include "web/pages.h"
@@ -131,10 +131,10 @@ Result<index::CachedPage> BuildProjectPage(index::Index& index, ReadmeRenderer& 
 http::Response HandleProject(const http::Request& request, index::Index& index,
                              const std::shared_ptr<ReadmeRenderer>& readme, bool has_slash) {
   std::string name(request.param("name"));
-  if (!IsValidName(name)) {
+  if (!pep503::IsValidName(name)) {
     return ErrorPage(NotFound("no project named " + name));
   }
-  std::string normalized = NormalizeName(name);
+  std::string normalized = pep503::NormalizeName(name);
   if (!has_slash || normalized != name) {
     return Redirect("/project/" + app::EncodePathSegment(normalized) + "/");
   }

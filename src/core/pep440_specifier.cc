@@ -1,4 +1,4 @@
-#include "core/specifier.h"
+#include "core/pep440_specifier.h"
 
 #include <algorithm>
 #include <array>
@@ -6,7 +6,7 @@
 
 #include "core/strings.h"
 
-namespace pipy {
+namespace pipy::pep440 {
 namespace {
 
 struct OpSpelling {
@@ -231,4 +231,4 @@ std::string SpecifierSet::ToString() const {
   return out;
 }
 
-}  // namespace pipy
+}  // namespace pipy::pep440

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace pipy {
+namespace pipy::pep503 {
 
 // Returns the PEP 503 normalized form of `name`: every run of '-', '_' and '.' becomes a single
 // '-', and ASCII letters are lowercased. Other bytes are copied unchanged, so callers should
@@ -16,4 +16,4 @@ std::string NormalizeName(std::string_view name);
 // ^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$ case-insensitively. The empty string is invalid.
 bool IsValidName(std::string_view name);
 
-}  // namespace pipy
+}  // namespace pipy::pep503

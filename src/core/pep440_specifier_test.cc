@@ -1,4 +1,4 @@
-#include "core/specifier.h"
+#include "core/pep440_specifier.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 
 #include "core/test_util.h"
 
-namespace pipy {
+namespace pipy::pep440 {
 namespace {
 
 using ::pipy::testing::ReadTestdataLines;
@@ -180,4 +180,4 @@ TEST(SpecifierTest, NamesPrerelease) {
 }
 
 }  // namespace
-}  // namespace pipy
+}  // namespace pipy::pep440

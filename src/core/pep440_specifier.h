@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "core/status.h"
-#include "core/version.h"
+#include "core/pep440_version.h"
 
-namespace pipy {
+namespace pipy::pep440 {
 
 // One clause: an operator and the version (or arbitrary string, for ===) it applies to.
 class Specifier {
@@ -73,4 +73,4 @@ class SpecifierSet {
   std::vector<Specifier> specs_;
 };
 
-}  // namespace pipy
+}  // namespace pipy::pep440

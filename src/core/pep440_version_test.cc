@@ -1,4 +1,4 @@
-#include "core/version.h"
+#include "core/pep440_version.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 #include "core/test_util.h"
 
-namespace pipy {
+namespace pipy::pep440 {
 namespace {
 
 using ::pipy::testing::ReadTestdataLines;
@@ -325,4 +325,4 @@ TEST(VersionKey, EqualVersionsShareOneKey) {
 }
 
 }  // namespace
-}  // namespace pipy
+}  // namespace pipy::pep440

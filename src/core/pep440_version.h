@@ -13,7 +13,7 @@
 
 #include "core/status.h"
 
-namespace pipy {
+namespace pipy::pep440 {
 
 class Version {
  public:
@@ -91,4 +91,4 @@ class Version {
   std::vector<LocalSegment> local_;
 };
 
-}  // namespace pipy
+}  // namespace pipy::pep440

@@ -1,10 +1,10 @@
-#include "core/names.h"
+#include "core/pep503.h"
 
 #include <gtest/gtest.h>
 
 #include "core/test_util.h"
 
-namespace pipy {
+namespace pipy::pep503 {
 namespace {
 
 using ::pipy::testing::ReadTestdataLines;
@@ -78,4 +78,4 @@ TEST(NamesTest, MoreVectors) {
 }
 
 }  // namespace
-}  // namespace pipy
+}  // namespace pipy::pep503

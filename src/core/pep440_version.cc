@@ -1,4 +1,4 @@
-#include "core/version.h"
+#include "core/pep440_version.h"
 
 #include <algorithm>
 #include <array>
@@ -8,7 +8,7 @@
 
 #include "core/strings.h"
 
-namespace pipy {
+namespace pipy::pep440 {
 namespace {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -354,4 +354,4 @@ std::strong_ordering operator<=>(const Version& a, const Version& b) {
   return a.local_.size() <=> b.local_.size();
 }
 
-}  // namespace pipy
+}  // namespace pipy::pep440

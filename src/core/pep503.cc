@@ -1,8 +1,8 @@
-#include "core/names.h"
+#include "core/pep503.h"
 
 #include "core/strings.h"
 
-namespace pipy {
+namespace pipy::pep503 {
 namespace {
 
 bool IsSeparator(char c) { return c == '-' || c == '_' || c == '.'; }
@@ -46,4 +46,4 @@ bool IsValidName(std::string_view name) {
   return true;
 }
 
-}  // namespace pipy
+}  // namespace pipy::pep503

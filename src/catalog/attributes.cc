@@ -6,17 +6,6 @@ namespace pipy::catalog {
 
 namespace {
 
-void Put(Attributes& out, const char* key, const std::string& value) {
-  if (!value.empty()) {
-    out[key] = value;
-  }
-}
-
-std::string Take(const Attributes& attributes, const char* key) {
-  auto it = attributes.find(key);
-  return it == attributes.end() ? std::string() : it->second;
-}
-
 }  // namespace
 
 std::string EncodeAttributes(const Attributes& attributes) {
@@ -45,32 +34,6 @@ Attributes DecodeAttributes(std::string_view json) {
     }
   }
   return out;
-}
-
-Attributes StoredAttributes(const FileRecord& file) {
-  Attributes out = file.attributes;
-  Put(out, "packagetype", file.packagetype);
-  Put(out, "metadata_sha256", file.metadata_sha256);
-  Put(out, "requires_python", file.requires_python);
-  return out;
-}
-
-Attributes StoredAttributes(const ReleaseMetadata& release) {
-  Attributes out = release.attributes;
-  Put(out, "description_content_type", release.description_content_type);
-  Put(out, "requires_python", release.requires_python);
-  return out;
-}
-
-void FillNamedFields(FileRecord& file) {
-  file.packagetype = Take(file.attributes, "packagetype");
-  file.metadata_sha256 = Take(file.attributes, "metadata_sha256");
-  file.requires_python = Take(file.attributes, "requires_python");
-}
-
-void FillNamedFields(ReleaseMetadata& release) {
-  release.description_content_type = Take(release.attributes, "description_content_type");
-  release.requires_python = Take(release.attributes, "requires_python");
 }
 
 }  // namespace pipy::catalog

@@ -15,11 +15,4 @@ std::string EncodeAttributes(const Attributes& attributes);
 // empty (a value that is not a string is skipped), so a damaged row never fails a read.
 Attributes DecodeAttributes(std::string_view json);
 
-// Transitional (catalog.h): a file's or release's attributes with Python's named fields
-// merged in, for writing; and the named fields filled from the attributes, after reading.
-Attributes StoredAttributes(const FileRecord& file);
-Attributes StoredAttributes(const ReleaseMetadata& release);
-void FillNamedFields(FileRecord& file);
-void FillNamedFields(ReleaseMetadata& release);
-
 }  // namespace pipy::catalog

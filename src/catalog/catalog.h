@@ -38,8 +38,17 @@ inline constexpr std::string_view kNpm = "npm";
 
 // Per-format fields of a file or a release (a Python file's "packagetype",
 // "metadata_sha256", "requires_python"; a release's "description_content_type"): stored
-// as given, never interpreted by the catalog. Adding a format adds keys, not columns.
+// as given, never interpreted by the catalog, with one rule every format keeps: a file
+// attribute whose name ends in "_sha256" names a blob the file needs (a wheel's PEP 658
+// METADATA), so `pipy check`, `gc` and `migrate` treat it as part of the file. Adding a
+// format adds keys, not columns. Empty values are not stored.
 using Attributes = std::map<std::string, std::string>;
+
+// The value of `key` (a view into `attributes`), or "" when absent.
+inline std::string_view AttributeOf(const Attributes& attributes, std::string_view key) {
+  auto it = attributes.find(std::string(key));
+  return it == attributes.end() ? std::string_view() : std::string_view(it->second);
+}
 
 // Where a file built by the monorepo builder came from; absent for uploaded files.
 struct Provenance {
@@ -63,12 +72,6 @@ struct FileRecord {
   std::uint64_t size = 0;
   std::string sha256;           // hex; also the blob key
   Attributes attributes;        // the format's fields of this file
-  // Python's fields, kept in `attributes` by the catalog (keys "packagetype",
-  // "metadata_sha256", "requires_python"). Transitional: python/ will read them from
-  // `attributes` itself.
-  std::string packagetype;      // "bdist_wheel" or "sdist"
-  std::string metadata_sha256;  // hex of the PEP 658 metadata blob; empty when none
-  std::string requires_python;  // as declared; empty when none
   std::int64_t upload_time_ms = 0;  // Unix epoch milliseconds
   std::string uploader;         // token name, or "builder:<id>" etc.
   std::optional<Provenance> provenance;  // stored by AddFile, returned by every read
@@ -86,10 +89,6 @@ struct ReleaseMetadata {
   // sha256 of the manifest as published (npm's package.json), stored as a blob; "" = none.
   std::string manifest_sha256;
   Attributes attributes;        // the format's fields of the release
-  // Python's fields, kept in `attributes` (keys "description_content_type",
-  // "requires_python"). Transitional, as in FileRecord.
-  std::string description_content_type;
-  std::string requires_python;
 };
 
 struct ReleaseRecord {
@@ -231,6 +230,9 @@ class Catalog {
   // Marks the named token revoked; kNotFound when there is none.
   virtual Status RevokeToken(std::string_view name) = 0;
 };
+
+// Every blob `file` needs: its own, then those its attributes name (see Attributes).
+std::vector<std::string> BlobKeysOf(const FileRecord& file);
 
 // The file named `filename` in any project of any format (the first found), or nullopt. A
 // full scan through ForEachFile: for tools and tests, never for a request path.

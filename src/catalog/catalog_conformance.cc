@@ -27,11 +27,11 @@ FileRecord TestFile(const std::string& project, const std::string& version,
   std::string stem = project;
   std::replace(stem.begin(), stem.end(), '-', '_');
   f.filename = stem + "-" + version + "-py3-none-any.whl";
-  f.packagetype = "bdist_wheel";
+  f.attributes["packagetype"] = "bdist_wheel";
   f.size = 1234;
   f.sha256 = Sha256Hex(f.filename + "/" + content_tag);
-  f.metadata_sha256 = Sha256Hex(f.filename + "/METADATA");
-  f.requires_python = ">=3.8";
+  f.attributes["metadata_sha256"] = Sha256Hex(f.filename + "/METADATA");
+  f.attributes["requires_python"] = ">=3.8";
   f.upload_time_ms = 1'700'000'000'000;
   f.uploader = "ci-token";
   return f;
@@ -44,8 +44,8 @@ ReleaseMetadata Meta(const std::string& display_name, const std::string& summary
   m.display_name = display_name;
   m.summary = summary;
   m.description = "# " + display_name + "\n";
-  m.description_content_type = "text/markdown";
-  m.requires_python = ">=3.8";
+  m.attributes["description_content_type"] = "text/markdown";
+  m.attributes["requires_python"] = ">=3.8";
   return m;
 }
 
@@ -62,7 +62,7 @@ std::int64_t Seq(Catalog& catalog) {
 
 TEST_P(CatalogConformanceTest, AddedFileIsFoundWithEveryField) {
   FileRecord file = TestFile("acme-logger", "1.0rc1");
-  file.packagetype = "sdist";
+  file.attributes["packagetype"] = "sdist";
   file.filename = "acme_logger-1.0rc1.tar.gz";
   auto outcome = catalog_->AddFile(file, Meta("Acme.Logger", "Logs"));
   ASSERT_TRUE(outcome.has_value()) << outcome.status().ToString();
@@ -75,11 +75,11 @@ TEST_P(CatalogConformanceTest, AddedFileIsFoundWithEveryField) {
   EXPECT_EQ(f.project, "acme-logger");
   EXPECT_EQ(f.version, "1.0rc1");
   EXPECT_EQ(f.filename, file.filename);
-  EXPECT_EQ(f.packagetype, "sdist");
+  EXPECT_EQ(std::string(catalog::AttributeOf(f.attributes, "packagetype")), "sdist");
   EXPECT_EQ(f.size, 1234u);
   EXPECT_EQ(f.sha256, file.sha256);
-  EXPECT_EQ(f.metadata_sha256, file.metadata_sha256);
-  EXPECT_EQ(f.requires_python, ">=3.8");
+  EXPECT_EQ(std::string(catalog::AttributeOf(f.attributes, "metadata_sha256")), std::string(catalog::AttributeOf(file.attributes, "metadata_sha256")));
+  EXPECT_EQ(std::string(catalog::AttributeOf(f.attributes, "requires_python")), ">=3.8");
   EXPECT_EQ(f.upload_time_ms, 1'700'000'000'000);
   EXPECT_EQ(f.uploader, "ci-token");
   EXPECT_FALSE(f.yanked);
@@ -95,7 +95,7 @@ TEST_P(CatalogConformanceTest, ProvenanceIsStoredAndReadBackOnlyForBuiltFiles) {
   ASSERT_TRUE(catalog_->AddFile(built, Meta("acme-built", "Built")).has_value());
   FileRecord uploaded = TestFile("acme-built", "2.0", "sdist");
   uploaded.filename = "acme_built-2.0.tar.gz";
-  uploaded.packagetype = "sdist";
+  uploaded.attributes["packagetype"] = "sdist";
   ASSERT_TRUE(catalog_->AddFile(uploaded, Meta("acme-built", "Built")).has_value());
 
   auto found = catalog_->FindFile("python", built.project, built.filename);
@@ -194,8 +194,8 @@ TEST_P(CatalogConformanceTest, ReleasesAreListedWithTheirMetadata) {
   EXPECT_EQ((*releases)[0].version, "1.0");
   EXPECT_EQ((*releases)[0].metadata.summary, "first");
   EXPECT_EQ((*releases)[0].metadata.description, "# Acme\n");
-  EXPECT_EQ((*releases)[0].metadata.description_content_type, "text/markdown");
-  EXPECT_EQ((*releases)[0].metadata.requires_python, ">=3.8");
+  EXPECT_EQ(std::string(catalog::AttributeOf((*releases)[0].metadata.attributes, "description_content_type")), "text/markdown");
+  EXPECT_EQ(std::string(catalog::AttributeOf((*releases)[0].metadata.attributes, "requires_python")), ">=3.8");
   EXPECT_EQ((*releases)[0].created_ms, 111);
   EXPECT_EQ((*releases)[1].version, "2.0");
   EXPECT_EQ((*releases)[1].metadata.summary, "second");
@@ -216,8 +216,8 @@ TEST_P(CatalogConformanceTest, EmptyReleaseFieldsAreFilledButNeverOverwritten) {
   ReleaseMetadata other{.display_name = "Acme",
                         .summary = "overwritten?",
                         .description = "other readme",
-                        .description_content_type = "text/x-rst",
-                        .requires_python = ">=2.7"};
+                        .attributes = {{"description_content_type", "text/x-rst"},
+                                       {"requires_python", ">=2.7"}}};
   ASSERT_TRUE(catalog_->AddFile(third, other).has_value());
 
   auto releases = catalog_->ListReleases("python", "acme");
@@ -226,8 +226,8 @@ TEST_P(CatalogConformanceTest, EmptyReleaseFieldsAreFilledButNeverOverwritten) {
   const ReleaseMetadata& m = (*releases)[0].metadata;
   EXPECT_EQ(m.summary, "filled");
   EXPECT_EQ(m.description, "# Acme\n");
-  EXPECT_EQ(m.description_content_type, "text/markdown");
-  EXPECT_EQ(m.requires_python, ">=3.8");
+  EXPECT_EQ(std::string(catalog::AttributeOf(m.attributes, "description_content_type")), "text/markdown");
+  EXPECT_EQ(std::string(catalog::AttributeOf(m.attributes, "requires_python")), ">=3.8");
 }
 
 TEST_P(CatalogConformanceTest, YankingMarksEveryFileOfTheRelease) {
@@ -389,9 +389,9 @@ TEST_P(CatalogConformanceTest, TokensAreAddedFoundListedAndRevoked) {
 
 // Every stored field of a record, for comparing two catalogs.
 std::string Describe(const FileRecord& f) {
-  std::string out = f.project + "|" + f.version + "|" + f.filename + "|" + f.packagetype + "|" +
-                    std::to_string(f.size) + "|" + f.sha256 + "|" + f.metadata_sha256 + "|" +
-                    f.requires_python + "|" + std::to_string(f.upload_time_ms) + "|" + f.uploader +
+  std::string out = f.project + "|" + f.version + "|" + f.filename + "|" + std::string(catalog::AttributeOf(f.attributes, "packagetype")) + "|" +
+                    std::to_string(f.size) + "|" + f.sha256 + "|" + std::string(catalog::AttributeOf(f.attributes, "metadata_sha256")) + "|" +
+                    std::string(catalog::AttributeOf(f.attributes, "requires_python")) + "|" + std::to_string(f.upload_time_ms) + "|" + f.uploader +
                     "|" + (f.yanked ? "yanked:" + f.yanked_reason : "-");
   if (f.provenance) {
     out += "|" + f.provenance->source + "|" + f.provenance->commit + "|" + f.provenance->module +
@@ -403,7 +403,7 @@ std::string Describe(const FileRecord& f) {
 std::string Describe(const ReleaseRecord& r) {
   const ReleaseMetadata& m = r.metadata;
   return r.project + "|" + r.version + "|" + m.display_name + "|" + m.summary + "|" +
-         m.description + "|" + m.description_content_type + "|" + m.requires_python + "|" +
+         m.description + "|" + std::string(catalog::AttributeOf(m.attributes, "description_content_type")) + "|" + std::string(catalog::AttributeOf(m.attributes, "requires_python")) + "|" +
          (r.yanked ? "yanked:" + r.yanked_reason : "-") + "|" + std::to_string(r.created_ms);
 }
 
@@ -459,8 +459,8 @@ TEST_P(CatalogConformanceTest, ACopyMadeThroughTheInterfaceReadsTheSame) {
   first.uploader = "alice";
   FileRecord sdist = TestFile("acme-copy", "1.0", "sdist");
   sdist.filename = "acme_copy-1.0.tar.gz";
-  sdist.packagetype = "sdist";
-  sdist.metadata_sha256.clear();
+  sdist.attributes["packagetype"] = "sdist";
+  sdist.attributes.erase("metadata_sha256");
   sdist.upload_time_ms = 2000;
   FileRecord built = TestFile("acme-copy", "2.0");
   built.upload_time_ms = 3000;

@@ -88,7 +88,7 @@ TEST_P(CatalogConformanceTest, AttributesAndManifestAreStoredAsGiven) {
   ASSERT_TRUE(files.has_value());
   ASSERT_EQ(files->size(), 1u);
   EXPECT_EQ((*files)[0].attributes, (Attributes{{"abi", "toy1"}, {"arch", "any"}}));
-  EXPECT_EQ((*files)[0].packagetype, "");  // Python's fields stay empty for others
+  EXPECT_EQ(std::string(catalog::AttributeOf((*files)[0].attributes, "packagetype")), "");  // Python's fields stay empty for others
   auto releases = catalog_->ListReleases("toy", "toy");
   ASSERT_TRUE(releases.has_value());
   ASSERT_EQ(releases->size(), 1u);
@@ -99,9 +99,9 @@ TEST_P(CatalogConformanceTest, AttributesAndManifestAreStoredAsGiven) {
   auto py = catalog_->ListFiles("python", "py");
   ASSERT_TRUE(py.has_value());
   ASSERT_EQ(py->size(), 1u);
-  EXPECT_EQ((*py)[0].packagetype, "bdist_wheel");
-  EXPECT_EQ((*py)[0].requires_python, ">=3.8");
-  EXPECT_EQ((*py)[0].metadata_sha256, TestFile("py", "1.0").metadata_sha256);
+  EXPECT_EQ(std::string(catalog::AttributeOf((*py)[0].attributes, "packagetype")), "bdist_wheel");
+  EXPECT_EQ(std::string(catalog::AttributeOf((*py)[0].attributes, "requires_python")), ">=3.8");
+  EXPECT_EQ(std::string(catalog::AttributeOf((*py)[0].attributes, "metadata_sha256")), std::string(catalog::AttributeOf(TestFile("py", "1.0").attributes, "metadata_sha256")));
 }
 
 TEST_P(CatalogConformanceTest, EqualVersionKeysShareOneRelease) {

@@ -31,7 +31,6 @@ FileRecord ReadFileRow(const Rows& rows, int i) {
   f.size = static_cast<std::uint64_t>(rows.Int(i, 5));
   f.sha256 = rows.Text(i, 6);
   f.attributes = DecodeAttributes(rows.Text(i, 7));
-  FillNamedFields(f);
   f.upload_time_ms = rows.Int(i, 8);
   f.uploader = rows.Text(i, 9);
   f.yanked = rows.Bool(i, 10);
@@ -159,7 +158,7 @@ bool Fill(FillableFields& stored, const ReleaseMetadata& release) {
   fill(stored.summary, release.summary);
   fill(stored.description, release.description);
   fill(stored.manifest_sha256, release.manifest_sha256);
-  for (const auto& [key, value] : StoredAttributes(release)) {
+  for (const auto& [key, value] : release.attributes) {
     fill(stored.attributes[key], value);
   }
   return changed;
@@ -171,7 +170,7 @@ bool Fill(FillableFields& stored, const ReleaseMetadata& release) {
 // concurrent fill is never overwritten.
 Result<std::int64_t> EnsureRelease(Connection& conn, std::int64_t project_id,
                                    const FileRecord& file, const ReleaseMetadata& release) {
-  const std::string attributes = EncodeAttributes(StoredAttributes(release));
+  const std::string attributes = EncodeAttributes(release.attributes);
   PIPY_ASSIGN_OR_RETURN(
       std::int64_t release_id,
       FindOrInsert(conn, "SELECT id FROM releases WHERE project_id = $1 AND version_key = $2",
@@ -208,7 +207,7 @@ Result<std::int64_t> EnsureRelease(Connection& conn, std::int64_t project_id,
 Status InsertFile(Connection& conn, std::int64_t release_id, std::int64_t project_id,
                   const FileRecord& file) {
   const Provenance provenance = file.provenance.value_or(Provenance{});
-  const std::string attributes = EncodeAttributes(StoredAttributes(file));
+  const std::string attributes = EncodeAttributes(file.attributes);
   return conn
       .Execute("INSERT INTO files (release_id, project_id, filename, size, sha256, attributes,"
                " upload_time_ms, uploader, prov_source, prov_commit, prov_module, prov_build_id,"

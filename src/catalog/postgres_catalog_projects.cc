@@ -112,7 +112,6 @@ Result<std::vector<ReleaseRecord>> PostgresCatalog::ListReleases(std::string_vie
       r.metadata.description = rows.Text(i, 6);
       r.metadata.manifest_sha256 = rows.Text(i, 7);
       r.metadata.attributes = DecodeAttributes(rows.Text(i, 8));
-      FillNamedFields(r.metadata);
       r.yanked = rows.Bool(i, 9);
       r.yanked_reason = rows.Text(i, 10);
       r.deprecated = rows.Text(i, 11);

@@ -139,8 +139,8 @@ TEST_F(PostgresUpgradeTest, Version2DatabaseKeepsEverything) {
   EXPECT_EQ(first.yanked_reason, "broken");
   EXPECT_EQ(first.metadata.summary, "Logs");
   EXPECT_EQ(first.metadata.description, "# Acme");
-  EXPECT_EQ(first.metadata.description_content_type, "text/markdown");
-  EXPECT_EQ(first.metadata.requires_python, ">=3.8");
+  EXPECT_EQ(std::string(catalog::AttributeOf(first.metadata.attributes, "description_content_type")), "text/markdown");
+  EXPECT_EQ(std::string(catalog::AttributeOf(first.metadata.attributes, "requires_python")), ">=3.8");
   EXPECT_EQ(first.metadata.attributes,
             (Attributes{{"description_content_type", "text/markdown"},
                         {"requires_python", ">=3.8"}}));
@@ -158,11 +158,11 @@ TEST_F(PostgresUpgradeTest, Version2DatabaseKeepsEverything) {
     EXPECT_EQ(f.format, "python");
     if (f.filename == "acme_logger-1.0-py3-none-any.whl") {
       EXPECT_EQ(f.version_key, "1");
-      EXPECT_EQ(f.packagetype, "bdist_wheel");
+      EXPECT_EQ(std::string(catalog::AttributeOf(f.attributes, "packagetype")), "bdist_wheel");
       EXPECT_EQ(f.size, 111u);
       EXPECT_EQ(f.sha256, "aa");
-      EXPECT_EQ(f.metadata_sha256, "am");
-      EXPECT_EQ(f.requires_python, ">=3.8");
+      EXPECT_EQ(std::string(catalog::AttributeOf(f.attributes, "metadata_sha256")), "am");
+      EXPECT_EQ(std::string(catalog::AttributeOf(f.attributes, "requires_python")), ">=3.8");
       EXPECT_EQ(f.attributes, (Attributes{{"packagetype", "bdist_wheel"},
                                           {"metadata_sha256", "am"},
                                           {"requires_python", ">=3.8"}}));
@@ -180,15 +180,15 @@ TEST_F(PostgresUpgradeTest, Version2DatabaseKeepsEverything) {
       EXPECT_EQ(f.version, "1.0") << "the merged release's file follows it";
       EXPECT_EQ(f.version_key, "1");
       EXPECT_TRUE(f.yanked);
-      EXPECT_EQ(f.packagetype, "sdist");
+      EXPECT_EQ(std::string(catalog::AttributeOf(f.attributes, "packagetype")), "sdist");
       EXPECT_EQ(f.attributes, (Attributes{{"packagetype", "sdist"}}));
-      EXPECT_EQ(f.metadata_sha256, "");
+      EXPECT_EQ(std::string(catalog::AttributeOf(f.attributes, "metadata_sha256")), "");
       EXPECT_FALSE(f.provenance.has_value());
     } else {
       EXPECT_EQ(f.filename, "acme_logger-2.0-py3-none-any.whl");
       EXPECT_EQ(f.version_key, "2");
       EXPECT_EQ(f.uploader, "alice");
-      EXPECT_EQ(f.metadata_sha256, "cm");
+      EXPECT_EQ(std::string(catalog::AttributeOf(f.attributes, "metadata_sha256")), "cm");
       EXPECT_FALSE(f.yanked);
     }
   }

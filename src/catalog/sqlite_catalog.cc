@@ -149,7 +149,6 @@ FileRecord ReadFileRow(const Statement& stmt) {
   f.size = static_cast<std::uint64_t>(stmt.Int(5));
   f.sha256 = stmt.Text(6);
   f.attributes = DecodeAttributes(stmt.Text(7));
-  FillNamedFields(f);
   f.upload_time_ms = stmt.Int(8);
   f.uploader = stmt.Text(9);
   f.yanked = stmt.Int(10) != 0;
@@ -235,7 +234,7 @@ Result<std::int64_t> EnsureProject(Connection& conn, const FileRecord& file,
 // otherwise filling its empty fields (attributes key by key).
 Result<std::int64_t> EnsureRelease(Connection& conn, std::int64_t project_id,
                                    const FileRecord& file, const ReleaseMetadata& release) {
-  const Attributes attributes = StoredAttributes(release);
+  const Attributes attributes = release.attributes;
   PIPY_ASSIGN_OR_RETURN(
       Statement find,
       conn.Prepare("SELECT id, summary, description, manifest_sha256, attributes FROM releases"
@@ -306,7 +305,7 @@ Status InsertFile(Connection& conn, std::int64_t release_id, std::int64_t projec
       .Bind(3, file.filename)
       .Bind(4, static_cast<std::int64_t>(file.size))
       .Bind(5, file.sha256)
-      .Bind(6, EncodeAttributes(StoredAttributes(file)))
+      .Bind(6, EncodeAttributes(file.attributes))
       .Bind(7, file.upload_time_ms)
       .Bind(8, file.uploader)
       .Bind(9, provenance.source)

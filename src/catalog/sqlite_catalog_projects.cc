@@ -131,7 +131,6 @@ Result<std::vector<ReleaseRecord>> SqliteCatalog::ListReleases(std::string_view 
     r.metadata.description = stmt.Text(6);
     r.metadata.manifest_sha256 = stmt.Text(7);
     r.metadata.attributes = DecodeAttributes(stmt.Text(8));
-    FillNamedFields(r.metadata);
     r.yanked = stmt.Int(9) != 0;
     r.yanked_reason = stmt.Text(10);
     r.deprecated = stmt.Text(11);

@@ -101,8 +101,8 @@ TEST_F(SqliteUpgradeTest, Version2RepositoryKeepsEverything) {
   EXPECT_EQ(first.yanked_reason, "broken");
   EXPECT_EQ(first.metadata.summary, "Logs");
   EXPECT_EQ(first.metadata.description, "# Acme");
-  EXPECT_EQ(first.metadata.description_content_type, "text/markdown");
-  EXPECT_EQ(first.metadata.requires_python, ">=3.8");
+  EXPECT_EQ(std::string(catalog::AttributeOf(first.metadata.attributes, "description_content_type")), "text/markdown");
+  EXPECT_EQ(std::string(catalog::AttributeOf(first.metadata.attributes, "requires_python")), ">=3.8");
   EXPECT_EQ(first.created_ms, 1700000000000);
   EXPECT_EQ((*releases)[1].version_key, "2");
 
@@ -112,11 +112,11 @@ TEST_F(SqliteUpgradeTest, Version2RepositoryKeepsEverything) {
   for (const FileRecord& f : *files) {
     EXPECT_EQ(f.format, "python");
     if (f.filename == "acme_logger-1.0-py3-none-any.whl") {
-      EXPECT_EQ(f.packagetype, "bdist_wheel");
+      EXPECT_EQ(std::string(catalog::AttributeOf(f.attributes, "packagetype")), "bdist_wheel");
       EXPECT_EQ(f.size, 111u);
       EXPECT_EQ(f.sha256, "aa");
-      EXPECT_EQ(f.metadata_sha256, "am");
-      EXPECT_EQ(f.requires_python, ">=3.8");
+      EXPECT_EQ(std::string(catalog::AttributeOf(f.attributes, "metadata_sha256")), "am");
+      EXPECT_EQ(std::string(catalog::AttributeOf(f.attributes, "requires_python")), ">=3.8");
       EXPECT_EQ(f.upload_time_ms, 1700000000000);
       EXPECT_EQ(f.uploader, "ci");
       EXPECT_TRUE(f.yanked);
@@ -129,7 +129,7 @@ TEST_F(SqliteUpgradeTest, Version2RepositoryKeepsEverything) {
     } else if (f.filename == "acme_logger-1.0.0.tar.gz") {
       EXPECT_EQ(f.version, "1.0") << "the merged release's file follows it";
       EXPECT_TRUE(f.yanked);
-      EXPECT_EQ(f.packagetype, "sdist");
+      EXPECT_EQ(std::string(catalog::AttributeOf(f.attributes, "packagetype")), "sdist");
       EXPECT_FALSE(f.provenance.has_value());
     } else {
       EXPECT_EQ(f.filename, "acme_logger-2.0-py3-none-any.whl");

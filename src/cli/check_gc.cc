@@ -37,9 +37,8 @@ Result<std::unordered_set<std::string>> ReferencedKeys(catalog::Catalog& catalog
                         upstream::CachedBlobKeys(data_dir / "upstream"));
   keys.insert(cached.begin(), cached.end());
   Status status = catalog.ForEachFile([&](const catalog::FileRecord& file) {
-    keys.insert(file.sha256);
-    if (!file.metadata_sha256.empty()) {
-      keys.insert(file.metadata_sha256);
+    for (const std::string& key : catalog::BlobKeysOf(file)) {
+      keys.insert(key);
     }
     return Status::Ok();
   });
@@ -83,8 +82,10 @@ int Check(const config::Config& config) {
   Status walked = repo->catalog->ForEachFile([&](const catalog::FileRecord& file) {
     ++files;
     std::string problem = CheckBlob(*repo->blobs, file.sha256, file.size);
-    if (problem.empty() && !file.metadata_sha256.empty()) {
-      problem = CheckBlob(*repo->blobs, file.metadata_sha256, std::nullopt);
+    // The blobs its attributes name (a wheel's METADATA): present and named by their sha256.
+    std::vector<std::string> keys = catalog::BlobKeysOf(file);
+    for (std::size_t i = 1; problem.empty() && i < keys.size(); ++i) {
+      problem = CheckBlob(*repo->blobs, keys[i], std::nullopt);
       if (!problem.empty()) {
         problem = "metadata: " + problem;
       }

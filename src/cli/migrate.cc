@@ -99,8 +99,10 @@ Status MigrateFile(Repository& from, Repository& to, const catalog::FileRecord& 
     return Status::Ok();
   }
   PIPY_ASSIGN_OR_RETURN(bool copied_file, CopyBlob(*from.blobs, *to.blobs, file.sha256, file.size));
-  if (!file.metadata_sha256.empty()) {
-    auto copied_metadata = CopyBlob(*from.blobs, *to.blobs, file.metadata_sha256, std::nullopt);
+  // The blobs its attributes name (a wheel's METADATA) go with it.
+  std::vector<std::string> keys = catalog::BlobKeysOf(file);
+  for (std::size_t i = 1; i < keys.size(); ++i) {
+    auto copied_metadata = CopyBlob(*from.blobs, *to.blobs, keys[i], std::nullopt);
     if (!copied_metadata.has_value()) {
       if (copied_file) {
         // Leave nothing of a file that could not be copied whole (gc would remove it too).
@@ -255,8 +257,9 @@ Status VerifyBlob(storage::BlobStore& blobs, const std::string& key,
 Status VerifyTarget(Repository& to, Tally& tally) {
   return to.catalog->ForEachFile([&](const catalog::FileRecord& file) {
     Status status = VerifyBlob(*to.blobs, file.sha256, file.size);
-    if (status.ok() && !file.metadata_sha256.empty()) {
-      status = VerifyBlob(*to.blobs, file.metadata_sha256, std::nullopt).WithContext("metadata");
+    std::vector<std::string> keys = catalog::BlobKeysOf(file);
+    for (std::size_t i = 1; status.ok() && i < keys.size(); ++i) {
+      status = VerifyBlob(*to.blobs, keys[i], std::nullopt).WithContext("metadata");
     }
     if (!status.ok()) {
       Problem(tally, "verify " + file.filename, status);

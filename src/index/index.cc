@@ -13,6 +13,7 @@
 #include "core/strings.h"
 #include "core/pep440_version.h"
 #include "index/distribution.h"
+#include "index/python_attributes.h"
 
 namespace pipy::index {
 
@@ -145,7 +146,7 @@ Result<PublishResult> Index::PublishPython(const auth::Principal& who, const Pyt
   request.file = upload.file;
   request.file_is_disposable = upload.file_is_disposable;
   request.declared_sha256 = upload.declared_sha256;
-  request.attributes["packagetype"] = parsed.wheel ? "bdist_wheel" : "sdist";
+  request.attributes[std::string(python::kPackageType)] = parsed.wheel ? "bdist_wheel" : "sdist";
   request.release.display_name =
       upload.declared_name.empty() ? parsed.project : upload.declared_name;
   request.uploader = upload.uploader;
@@ -175,13 +176,16 @@ Result<PublishResult> Index::PublishPython(const auth::Principal& who, const Pyt
     r.release.display_name = metadata->name;
     r.release.summary = metadata->summary;
     r.release.description = metadata->description;
-    r.release.description_content_type = metadata->description_content_type;
-    r.release.requires_python = metadata->requires_python;
+    if (!metadata->description_content_type.empty()) {
+      r.release.attributes[std::string(python::kDescriptionContentType)] =
+          metadata->description_content_type;
+    }
     if (!metadata->requires_python.empty()) {
-      r.attributes["requires_python"] = metadata->requires_python;
+      r.release.attributes[std::string(python::kRequiresPython)] = metadata->requires_python;
+      r.attributes[std::string(python::kRequiresPython)] = metadata->requires_python;
     }
     if (parsed.wheel) {
-      r.extra_blobs.push_back({"metadata_sha256", std::move(*metadata_text)});
+      r.extra_blobs.push_back({std::string(python::kMetadataSha256), std::move(*metadata_text)});
     }
     return Status::Ok();
   };

@@ -93,11 +93,11 @@ TEST_F(IndexTest, PublishesAWheelWithItsMetadataBlob) {
   EXPECT_EQ(result->outcome, catalog::AddFileOutcome::kCreated);
   EXPECT_EQ(result->file.project, "acme-logger");
   EXPECT_EQ(result->file.version, "1.0");
-  EXPECT_EQ(result->file.packagetype, "bdist_wheel");
+  EXPECT_EQ(std::string(catalog::AttributeOf(result->file.attributes, "packagetype")), "bdist_wheel");
   EXPECT_EQ(result->file.sha256, upload.declared_sha256);
-  ASSERT_FALSE(result->file.metadata_sha256.empty());
+  ASSERT_FALSE(std::string(catalog::AttributeOf(result->file.attributes, "metadata_sha256")).empty());
 
-  auto metadata = storage::ReadAll(*blobs_, result->file.metadata_sha256, 1 << 20);
+  auto metadata = storage::ReadAll(*blobs_, std::string(catalog::AttributeOf(result->file.attributes, "metadata_sha256")), 1 << 20);
   ASSERT_TRUE(metadata);
   EXPECT_NE(metadata->find("Name: Acme.Logger"), std::string::npos);
   auto bytes = storage::ReadAll(*blobs_, result->file.sha256, 1 << 20);
@@ -129,9 +129,9 @@ TEST_F(IndexTest, PublishesAnSdist) {
   auto sdist = MakeSdist(dist_dir(), "acme-core", "2.0rc1");
   auto result = index_->PublishPython(uploader_, UploadOf(sdist));
   ASSERT_TRUE(result) << result.error().ToString();
-  EXPECT_EQ(result->file.packagetype, "sdist");
+  EXPECT_EQ(std::string(catalog::AttributeOf(result->file.attributes, "packagetype")), "sdist");
   EXPECT_EQ(result->file.version, "2.0rc1");
-  EXPECT_TRUE(result->file.metadata_sha256.empty());
+  EXPECT_TRUE(std::string(catalog::AttributeOf(result->file.attributes, "metadata_sha256")).empty());
 }
 
 TEST_F(IndexTest, IdenticalReuploadIsANoOpAndOtherBytesConflict) {

@@ -12,6 +12,7 @@
 #include "app/blob_response.h"
 #include "http/conditional.h"
 #include "python/handlers.h"
+#include "index/python_attributes.h"
 
 namespace pipy::python {
 namespace {
@@ -58,7 +59,7 @@ http::Response ServeFile(Context& ctx, const http::Request& request) {
   if (file->sha256 != sha256) {
     return http::ErrorResponse(NoSuchFile(requested));
   }
-  const std::string& key = metadata ? file->metadata_sha256 : file->sha256;
+  const std::string key(metadata ? index::python::MetadataSha256(*file) : file->sha256);
   if (key.empty()) {
     return http::ErrorResponse(NotFound("\"" + file->filename + "\" has no metadata file"));
   }

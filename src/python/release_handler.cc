@@ -6,6 +6,7 @@
 #include "core/pep503.h"
 #include "core/pep440_version.h"
 #include "python/handlers.h"
+#include "index/python_attributes.h"
 
 namespace pipy::python {
 namespace {
@@ -64,7 +65,7 @@ http::Response HandleRelease(Context& ctx, const http::Request& request) {
     }
     boost::json::object file;
     file["filename"] = f.filename;
-    file["packagetype"] = f.packagetype;
+    file["packagetype"] = index::python::PackageType(f);
     file["size"] = f.size;
     file["sha256"] = f.sha256;
     file["url"] = "/files/" + f.sha256 + "/" + f.filename;

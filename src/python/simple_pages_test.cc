@@ -31,18 +31,18 @@ index::ProjectView SampleView() {
   wheel.project = "acme-logger";
   wheel.version = "2.0";
   wheel.filename = "acme_logger-2.0-py3-none-any.whl";
-  wheel.packagetype = "bdist_wheel";
+  wheel.attributes["packagetype"] = "bdist_wheel";
   wheel.size = 1234;
   wheel.sha256 = kSha1;
-  wheel.metadata_sha256 = kMeta;
-  wheel.requires_python = ">=3.8";
+  wheel.attributes["metadata_sha256"] = kMeta;
+  wheel.attributes["requires_python"] = ">=3.8";
   wheel.upload_time_ms = 1'700'000'000'123;
 
   catalog::FileRecord sdist;
   sdist.project = "acme-logger";
   sdist.version = "1.0";
   sdist.filename = "acme_logger-1.0.tar.gz";
-  sdist.packagetype = "sdist";
+  sdist.attributes["packagetype"] = "sdist";
   sdist.size = 99;
   sdist.sha256 = kSha2;
   sdist.yanked = true;

@@ -136,8 +136,8 @@ TEST(ProjectPageTest, RendersLikeAnInternalPageOfTheSameFiles) {
     catalog::FileRecord r;
     r.filename = f.filename;
     r.sha256 = f.sha256;
-    r.requires_python = f.requires_python;
-    r.metadata_sha256 = f.metadata_sha256;
+    r.attributes["requires_python"] = f.requires_python;
+    r.attributes["metadata_sha256"] = f.metadata_sha256;
     r.yanked = f.yanked;
     r.yanked_reason = f.yanked_reason;
     r.size = *f.size;

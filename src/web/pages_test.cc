@@ -37,8 +37,8 @@ catalog::ReleaseRecord Release(std::string version, std::string description,
   r.metadata.display_name = "Acme-Logger";
   r.metadata.summary = "Logs to analytics";
   r.metadata.description = std::move(description);
-  r.metadata.description_content_type = std::move(content_type);
-  r.metadata.requires_python = ">=3.9";
+  r.metadata.attributes["description_content_type"] = std::move(content_type);
+  r.metadata.attributes["requires_python"] = ">=3.9";
   return r;
 }
 
@@ -118,7 +118,7 @@ TEST(ProjectPageTest, HostileValuesAreEscaped) {
   index::ProjectView v = BasicView();
   v.project.display_name = "<script>alert('name')</script>";
   v.releases[0].metadata.summary = "\"><img src=x onerror=alert(1)>";
-  v.releases[0].metadata.requires_python = "<b>3</b>";
+  v.releases[0].metadata.attributes["requires_python"] = "<b>3</b>";
   v.releases[0].version = "2.0<i>";
   v.files[0].version = "2.0<i>";
   v.files[1].version = "2.0<i>";

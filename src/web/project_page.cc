@@ -5,6 +5,7 @@
 #include "core/escape.h"
 #include "web/markdown.h"
 #include "web/pages.h"
+#include "index/python_attributes.h"
 
 namespace pipy::web {
 namespace {
@@ -59,9 +60,9 @@ void AppendRelease(const catalog::ReleaseRecord& release,
   out += YankNote(release.yanked, release.yanked_reason);
   out += "</h3>\n<p class=\"muted\">released ";
   out += app::FormatUtc(release.created_ms);
-  std::string requires_python = release.metadata.requires_python;
+  std::string requires_python(index::python::RequiresPython(release.metadata));
   if (requires_python.empty() && !files.empty()) {
-    requires_python = files.front()->requires_python;
+    requires_python = index::python::RequiresPython(*files.front());
   }
   if (!requires_python.empty()) {
     out += " &middot; Requires-Python: <code>";
@@ -96,8 +97,9 @@ std::string RenderProjectPage(const index::ProjectView& view) {
   if (current == nullptr) {
     return RenderProjectPage(view, "");
   }
-  return RenderProjectPage(view, RenderDescription(current->metadata.description,
-                                                   current->metadata.description_content_type));
+  return RenderProjectPage(
+      view, RenderDescription(current->metadata.description,
+                              index::python::DescriptionContentType(current->metadata)));
 }
 
 std::string RenderProjectPage(const index::ProjectView& view, std::string_view readme_html) {
@@ -128,9 +130,9 @@ std::string RenderProjectPage(const index::ProjectView& view, std::string_view r
   body += HtmlEscape(display);
   body += "</pre>\n<p class=\"muted\">Configure pip for this index: see <a href=\"/help\">Help</a>."
           "</p>\n";
-  if (current != nullptr && !current->metadata.requires_python.empty()) {
+  if (current != nullptr && !index::python::RequiresPython(current->metadata).empty()) {
     body += "<p>Requires-Python: <code>";
-    body += HtmlEscape(current->metadata.requires_python);
+    body += HtmlEscape(index::python::RequiresPython(current->metadata));
     body += "</code></p>\n";
   }
 

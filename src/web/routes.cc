@@ -11,6 +11,7 @@
 #include "index/page_cache.h"
 #include "web/pages.h"
 #include "web/request_parsing.h"
+#include "index/python_attributes.h"
 
 namespace pipy::web {
 namespace {
@@ -116,7 +117,7 @@ Result<index::CachedPage> BuildProjectPage(index::Index& index, ReadmeRenderer& 
   RenderedReadme rendered;
   if (const catalog::ReleaseRecord* current = ReadmeRelease(*view); current != nullptr) {
     rendered = readme.Render(current->metadata.description,
-                             current->metadata.description_content_type);
+                             index::python::DescriptionContentType(current->metadata));
   }
   index::CachedPage page = MakePage(RenderProjectPage(*view, rendered.html));
   if (!rendered.lasting) {

@@ -540,6 +540,17 @@ std::optional<std::string> Index::DirectUrl(std::string_view sha256) {
   return blobs_.DirectUrl(sha256);
 }
 
+std::optional<CachedPage> Index::FindPage(std::string_view project, const std::string& key) {
+  Revalidate();
+  return pages_.Find(project, key);
+}
+
+Result<CachedPage> Index::GetOrBuildPage(std::string_view project, const std::string& key,
+                                         const std::function<Result<CachedPage>()>& build) {
+  Revalidate();
+  return pages_.GetOrBuild(project, key, build);
+}
+
 void Index::Revalidate() {
   std::int64_t now = options_.clock ? options_.clock() : NowMs();
   // The common case costs one atomic load: no lock on the page-serving path.

@@ -176,7 +176,11 @@ class Index {
   // Rendered pages, invalidated whenever the project (or the project list) changes here
   // or, in another process, at once through the catalog's change notifications
   // (Catalog::WatchChanges, when the backend has them) and, as a fallback, through its
-  // change sequence.
+  // change sequence, which these two check first (Revalidate): handlers just ask.
+  std::optional<CachedPage> FindPage(std::string_view project, const std::string& key);
+  Result<CachedPage> GetOrBuildPage(std::string_view project, const std::string& key,
+                                    const std::function<Result<CachedPage>()>& build);
+  // The cache itself, for tests and for pages of another origin with their own expiry.
   PageCache& pages() { return pages_; }
   // Re-reads the catalog's change sequence and drops every cached page when it moved.
   // Called before serving from the cache; cheap (one query at most every 250 ms).

@@ -78,8 +78,7 @@ http::Response ServeRoot(Context& ctx, const http::Request& request) {
   if (!format) {
     return NotAcceptable(format.error());
   }
-  ctx.index.Revalidate();
-  Result<index::CachedPage> page = ctx.index.pages().GetOrBuild(
+  Result<index::CachedPage> page = ctx.index.GetOrBuildPage(
       index::PageCache::kRoot, CacheKey(index::PageCache::kRoot, *format),
       [&]() -> Result<index::CachedPage> {
         PIPY_ASSIGN_OR_RETURN(std::vector<catalog::ProjectRecord> projects,
@@ -109,7 +108,6 @@ http::Response ServeProject(Context& ctx, const http::Request& request) {
   if (!format) {
     return NotAcceptable(format.error());
   }
-  ctx.index.Revalidate();
   const std::string key = CacheKey(normalized, *format);
   auto build = [&ctx, normalized, format = *format]() -> Result<index::CachedPage> {
     Result<std::shared_ptr<const index::ProjectView>> view = ctx.index.GetProject(normalized);
@@ -127,13 +125,13 @@ http::Response ServeProject(Context& ctx, const http::Request& request) {
   if (ctx.options.unknown_projects != nullptr) {
     // Building may ask the upstream (a network wait): answer a cached page here, and
     // build anything else on the server's blocking pool.
-    if (std::optional<index::CachedPage> cached = ctx.index.pages().Find(normalized, key)) {
+    if (std::optional<index::CachedPage> cached = ctx.index.FindPage(normalized, key)) {
       return PageResponse(*cached, request);
     }
     http::Response deferred;
     std::string if_none_match(request.header("if-none-match").value_or(""));
     deferred.continue_blocking = [&ctx, normalized, key, build, if_none_match] {
-      Result<index::CachedPage> page = ctx.index.pages().GetOrBuild(normalized, key, build);
+      Result<index::CachedPage> page = ctx.index.GetOrBuildPage(normalized, key, build);
       if (!page) {
         return http::ErrorResponse(page.error());
       }
@@ -145,7 +143,7 @@ http::Response ServeProject(Context& ctx, const http::Request& request) {
     };
     return deferred;
   }
-  Result<index::CachedPage> page = ctx.index.pages().GetOrBuild(normalized, key, build);
+  Result<index::CachedPage> page = ctx.index.GetOrBuildPage(normalized, key, build);
   if (!page) {
     return http::ErrorResponse(page.error());
   }

@@ -58,14 +58,14 @@ http::Response CachedOrBuilt(const http::Request& request, index::Index& index,
                              std::string project, std::string key,
                              std::function<Result<index::CachedPage>()> build) {
   std::string if_none_match(request.header("if-none-match").value_or(""));
-  if (auto page = index.pages().Find(project, key)) {
+  if (auto page = index.FindPage(project, key)) {
     return CachedPageResponse(if_none_match, *page);
   }
   http::Response deferred;
   deferred.continue_blocking = [&index, project = std::move(project), key = std::move(key),
                                 build = std::move(build),
                                 if_none_match = std::move(if_none_match)]() -> http::Response {
-    auto page = index.pages().GetOrBuild(project, key, build);
+    auto page = index.GetOrBuildPage(project, key, build);
     if (!page) {
       return ErrorPage(page.error());
     }
@@ -100,7 +100,6 @@ http::Response HandleRoot(const http::Request& request, index::Index& index) {
     }
     return HtmlResponse(200, RenderRootPage(*projects, query));
   }
-  index.Revalidate();
   return CachedOrBuilt(request, index, std::string(index::PageCache::kRoot), "web|root",
                        [&index]() -> Result<index::CachedPage> {
                          PIPY_ASSIGN_OR_RETURN(std::vector<catalog::ProjectRecord> projects,
@@ -139,7 +138,6 @@ http::Response HandleProject(const http::Request& request, index::Index& index,
   if (!has_slash || normalized != name) {
     return Redirect("/project/" + app::EncodePathSegment(normalized) + "/");
   }
-  index.Revalidate();
   std::string key = "web|project|" + normalized;
   return CachedOrBuilt(request, index, normalized, std::move(key),
                        [&index, readme, normalized]() -> Result<index::CachedPage> {

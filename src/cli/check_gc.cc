@@ -28,8 +28,8 @@ Result<std::string> HashBlob(storage::BlobStore& blobs, std::string_view key) {
   return hasher.HexDigest();
 }
 
-// Every blob key the catalog refers to (files and their metadata), and the upstream files
-// this node has cached (under <data>/upstream).
+// Every blob key the catalog refers to (files, the blobs their attributes name, release
+// manifests), and the upstream files this node has cached (under <data>/upstream).
 Result<std::unordered_set<std::string>> ReferencedKeys(catalog::Catalog& catalog,
                                                        const std::filesystem::path& data_dir) {
   std::unordered_set<std::string> keys;
@@ -44,6 +44,18 @@ Result<std::unordered_set<std::string>> ReferencedKeys(catalog::Catalog& catalog
   });
   if (!status.ok()) {
     return status;
+  }
+  // Releases keep their published manifest (npm's package.json) as a blob of its own.
+  for (std::string_view format : {catalog::kPython, catalog::kNpm}) {
+    PIPY_ASSIGN_OR_RETURN(auto projects, catalog.ListProjects(format));
+    for (const catalog::ProjectRecord& project : projects) {
+      PIPY_ASSIGN_OR_RETURN(auto releases, catalog.ListReleases(format, project.name));
+      for (const catalog::ReleaseRecord& release : releases) {
+        if (!release.metadata.manifest_sha256.empty()) {
+          keys.insert(release.metadata.manifest_sha256);
+        }
+      }
+    }
   }
   return keys;
 }

@@ -104,6 +104,9 @@ int Serve(const config::Config& config) {
     upstream::ProxyOptions upstream_options;
     upstream_options.config = config.upstream;
     upstream_options.dir = config.data_dir / "upstream";
+    upstream_options.max_fetches = config.upstream.max_fetches;
+    upstream_options.fetch_slot_wait = config.upstream.fetch_slot_wait;
+    upstream_options.max_file_bytes = config.upstream.max_file_bytes;
     auto created = upstream::Proxy::Create(upstream_options, index, metrics);
     if (!created) {
       std::cerr << "pipy: [upstream]: " << created.error().message() << "\n";

@@ -255,6 +255,12 @@ Status ReadTables(const toml::table& root, Config& config) {
   PIPY_RETURN_IF_ERROR(upstream.StringList("file_hosts", &u.file_hosts));
   PIPY_RETURN_IF_ERROR(upstream.StringList("allow_shadowing", &u.allow_shadowing));
   PIPY_RETURN_IF_ERROR(upstream.Bytes("max_page_bytes", &u.max_page_bytes));
+  PIPY_RETURN_IF_ERROR(upstream.Int("max_fetches", &u.max_fetches));
+  PIPY_RETURN_IF_ERROR(upstream.Duration("fetch_slot_wait", &u.fetch_slot_wait));
+  PIPY_RETURN_IF_ERROR(upstream.Bytes("max_file_bytes", &u.max_file_bytes));
+  if (u.max_fetches < 1) {
+    return InvalidArgument("[upstream] max_fetches must be at least 1");
+  }
   PIPY_RETURN_IF_ERROR(upstream.NoOtherKeys());
 
   PIPY_RETURN_IF_ERROR(builder.Int("concurrency", &config.builder.concurrency));

@@ -66,6 +66,12 @@ struct UpstreamConfig {
   std::vector<std::string> file_hosts;          // extra hosts files may come from
   std::vector<std::string> allow_shadowing;     // globs of internal names that may shadow
   std::uint64_t max_page_bytes = 16ull * 1024 * 1024;
+  // Uncached upstream files: distinct files fetched at once (one fetch per file however
+  // many clients ask), how long a request waits for a free fetch before its 503, and the
+  // largest file fetched.
+  int max_fetches = 8;
+  std::chrono::milliseconds fetch_slot_wait{2'000};
+  std::uint64_t max_file_bytes = 8ull << 30;
 };
 
 // [[sources]]: a git repository whose top-level modules the builder tests and publishes.

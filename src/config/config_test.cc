@@ -174,9 +174,20 @@ TEST(Config, BadSourcesAreRefused) {
            "sources = 3\n",
            "[builder]\nconcurrency = 0\n",
            "[upstream]\nurl = \"ftp://x/\"\n",
+           "[upstream]\nmax_fetches = 0\n",
        }) {
     EXPECT_FALSE(ParseConfig(text, "t", "/d")) << text;
   }
+}
+
+TEST(Config, UpstreamFetchLimits) {
+  auto config = ParseConfig("[upstream]\nmax_fetches = 3\nfetch_slot_wait = \"500ms\"\n"
+                            "max_file_bytes = \"1GiB\"\n",
+                            "t", "/d");
+  ASSERT_TRUE(config) << config.error().ToString();
+  EXPECT_EQ(config->upstream.max_fetches, 3);
+  EXPECT_EQ(config->upstream.fetch_slot_wait, std::chrono::milliseconds(500));
+  EXPECT_EQ(config->upstream.max_file_bytes, 1ull << 30);
 }
 
 }  // namespace

@@ -31,6 +31,9 @@ TEST(SampleConfig, ParsesToTheDefaults) {
   EXPECT_EQ(sample->upstream.file_hosts, defaults->upstream.file_hosts);
   EXPECT_EQ(sample->upstream.allow_shadowing, defaults->upstream.allow_shadowing);
   EXPECT_EQ(sample->upstream.max_page_bytes, defaults->upstream.max_page_bytes);
+  EXPECT_EQ(sample->upstream.max_fetches, defaults->upstream.max_fetches);
+  EXPECT_EQ(sample->upstream.fetch_slot_wait, defaults->upstream.fetch_slot_wait);
+  EXPECT_EQ(sample->upstream.max_file_bytes, defaults->upstream.max_file_bytes);
   EXPECT_EQ(sample->builder.concurrency, defaults->builder.concurrency);
   EXPECT_EQ(sample->builder.timeout, defaults->builder.timeout);
   EXPECT_EQ(sample->builder.memory_limit, defaults->builder.memory_limit);

@@ -109,13 +109,15 @@ def test_stalled_clients_share_one_fetch_with_bounded_threads_and_memory(
     assert stub.fetches(whl.filename) == 1
 
 
-def test_distinct_fetches_are_bounded(server_factory, stubs, tmp_path):
+@pytest.mark.parametrize("limit", [None, 5])  # the default (8), and [upstream] max_fetches
+def test_distinct_fetches_are_bounded(server_factory, stubs, tmp_path, limit):
+    expected = limit or 8
     stub = stubs(file_rate=256 * 1024)  # each 1 MiB file takes 4 s
     wheels = [make_wheel(tmp_path, "pubmany", f"1.{i}", payload=os.urandom(MiB))
               for i in range(12)]
     for w in wheels:
         stub.add(w)
-    server = server_factory(config(stub))
+    server = server_factory(config(stub) + (f"max_fetches = {limit}\n" if limit else ""))
     files = server.files("pubmany")
     statuses: dict[str, int] = {}
     retry_after: dict[str, str | None] = {}
@@ -138,11 +140,11 @@ def test_distinct_fetches_are_bounded(server_factory, stubs, tmp_path):
     elapsed = time.monotonic() - t0
     try:
         assert len(statuses) == len(wheels)
-        assert sorted(statuses.values()).count(200) == 8, statuses
-        assert sorted(statuses.values()).count(503) == 4, statuses
+        assert sorted(statuses.values()).count(200) == expected, statuses
+        assert sorted(statuses.values()).count(503) == len(wheels) - expected, statuses
         assert all(retry_after[f] for f, s in statuses.items() if s == 503)
         assert elapsed < 10, elapsed  # the refused ones waited briefly, not for a whole file
-        assert sum(stub.fetches(w.filename) for w in wheels) == 8
+        assert sum(stub.fetches(w.filename) for w in wheels) == expected
         assert timed_healthz(server) < 1.0
     finally:
         for c in conns:

@@ -32,16 +32,23 @@ ALLOWED = {
     "cli": {"*"},
     # Protocol layers. python/ and npm/ never include each other; none of them reaches into
     # another protocol layer's internals.
-    "python": {"python.format", "app", "http", "index", "auth", "catalog", "storage", "core"},
+    "python": {"python.publish", "python.format", "app", "http", "index", "auth", "catalog",
+               "storage", "core"},
     "npm": {"app", "http", "index", "auth", "catalog", "storage", "core"},
-    "web": {"app", "http", "index", "auth", "catalog", "storage", "core"},
-    "builder": {"app", "http", "index", "auth", "catalog", "storage", "config", "core"},
+    # The web UI shows Python projects: it reads the Python format's attributes.
+    "web": {"python.format", "app", "http", "index", "auth", "catalog", "storage", "core"},
+    # The builder publishes the Python distributions it builds through the Python rules.
+    "builder": {"python.publish", "python.format", "app", "http", "index", "auth", "catalog",
+                "storage", "config", "core"},
     # The proxy serves Python pages, so it uses the pure Python format (rendering,
     # negotiation, the UnknownProjects interface it implements), never python/'s handlers.
     "upstream": {"python.format", "app", "http", "index", "auth", "catalog", "storage",
                  "config", "core"},
     # The pure Python format: no I/O, no HTTP; it renders the index's views.
     "python.format": {"index", "catalog", "core"},
+    # Publishing Python distributions: the wheel and sdist rules on the neutral
+    # Index::Publish (twine's upload, `pipy import` and the builder all call it).
+    "python.publish": {"python.format", "index", "auth", "catalog", "core"},
     # Shared by the protocol layers.
     "app": {"http", "index", "auth", "catalog", "storage", "core"},
     "http": {"core"},
@@ -64,8 +71,13 @@ SUB_UNITS = {
     "python.format": (["python/accept.*", "python/accept_test.cc",
                        "python/multipart.*", "python/multipart_test.cc",
                        "python/simple_pages.*", "python/simple_pages_test.cc",
+                       "python/python_format.*", "python/attributes.h",
                        "python/unknown_projects.h"],
                       "python_formats"),
+    "python.publish": (["python/distribution.*", "python/distribution_test.cc",
+                        "python/publish.*", "python/publish_test.cc",
+                        "python/zip_directory_test.cc"],
+                       "python_publish"),
 }
 
 # Tests need real backends and fixtures from the layers below: they may use these as well.
@@ -77,6 +89,8 @@ TEST_EXTRA = {"testing", "storage", "catalog", "auth"}
 # Deliberate exceptions: (file relative to src/, unit it may include, why). An exception that
 # no longer matches anything fails the check, so this list cannot go stale.
 EXCEPTIONS = [
+    ("web/routes_test.cc", "python.publish",
+     "publishes, through the Python rules, the projects whose pages it checks"),
     ("catalog/postgres_index_test.cc", "index",
      "checks the index's use of Catalog::WatchChanges against the real PostgreSQL; it lives "
      "with the catalog's PostgreSQL tests because only they get the ctest fixture"),
@@ -227,6 +241,7 @@ FIXTURE_CLEAN = {
     "upstream/hijack.cc": '// #include "python/routes.h" (a comment, not an include)\n',
     "python/CMakeLists.txt": "add_library(python_formats accept.cc)\n"
                              "target_link_libraries(python_formats PUBLIC core)\n"
+                             "add_library(python_publish publish.cc)\n"
                              "add_library(python routes.cc)\n"
                              "target_link_libraries(python PUBLIC python_formats http)\n",
     "upstream/CMakeLists.txt": "add_library(upstream proxy.cc)\n"
@@ -246,6 +261,7 @@ FIXTURE_PLANTED = {
     "web/pages.cc": '#include "../builder/pages.h"\n',
     "newlayer/thing.cc": '#include "core/status.h"\n',
     "python/CMakeLists.txt": "add_library(python_formats accept.cc routes.cc)\n"
+                             "add_library(python_publish publish.cc)\n"
                              "add_library(python routes.cc)\n"
                              "target_link_libraries(python PUBLIC python_formats http)\n",
 }

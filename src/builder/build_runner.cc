@@ -11,6 +11,8 @@
 #include "builder/dependencies.h"
 #include "builder/module.h"
 #include "builder/sandbox.h"
+#include "python/publish.h"
+#include "python/python_format.h"
 
 namespace pipy::builder {
 
@@ -188,7 +190,7 @@ class BuildRunner::Job {
   // True when the version has files that this job did not publish itself (a job re-run
   // after a crash finishes its own half-done publication).
   Result<bool> AlreadyPublished(const ModuleConfig& module) {
-    auto view = r_.index_.GetProject(module.normalized_name);
+    auto view = r_.index_.GetProject(python::PythonFormat(), module.normalized_name);
     if (!view && view.error().code() == StatusCode::kNotFound) {
       return false;
     }
@@ -435,19 +437,19 @@ class BuildRunner::Job {
     builder.scopes = {"upload:" + source_.config.scope};
     std::string published;
     for (const std::filesystem::path& file : files) {
-      index::PythonUpload upload;
+      python::DistributionUpload upload;
       upload.file = file;
       upload.filename = file.filename().string();
       upload.uploader = builder.token_name;
       upload.file_is_disposable = true;  // the build's own output, removed with its folder
       upload.provenance =
           catalog::Provenance{job_.source, job_.commit, job_.module, job_.id, "passed"};
-      Result<catalog::FileRecord> existing = r_.index_.FindFile(upload.filename);
+      Result<catalog::FileRecord> existing = python::FindDistributionFile(r_.index_, upload.filename);
       if (existing && existing->provenance && existing->provenance->build_id == job_.id) {
         log_.Write("pipy: " + upload.filename + " was already published by this build\n");
         continue;
       }
-      Result<index::PublishResult> result = r_.index_.PublishPython(builder, upload);
+      Result<index::PublishResult> result = python::PublishDistribution(r_.index_, builder, upload);
       if (!result) {
         return Fail("publishing " + upload.filename + ": " + result.error().message());
       }

@@ -11,7 +11,7 @@
 // right after (network to Pipy, only the download folders writable); install them from
 // those wheels offline; run the test command (the configured timeout and memory limit);
 // only if it passes, build the sdist and wheel with `python3 -m build --no-isolation` (-x
-// for hatchling) and publish both through index::Index::PublishPython as a principal
+// for hatchling) and publish both through python::PublishDistribution as a principal
 // limited to the source's scope, with provenance. No step sees the server's environment.
 // Every step's output goes to the job's log; a failed or skipped job says why in its
 // message and its log.

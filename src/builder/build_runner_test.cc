@@ -9,6 +9,7 @@
 #include "builder/test_repo.h"
 #include "catalog/factory.h"
 #include "catalog/sqlite_build_queue.h"
+#include "python/publish.h"
 #include "storage/factory.h"
 #include "testing/dist_builder.h"
 
@@ -319,14 +320,14 @@ TEST_F(BuildRunnerTest, AnInterruptedJobStaysRunningAndItsRerunPublishesOnce) {
   // A crash after the sdist was published: the re-run finishes the publication.
   auto sdist_dir = tmp_.path() / "partial";
   std::filesystem::create_directories(sdist_dir);
-  index::PythonUpload upload;
+  python::DistributionUpload upload;
   upload.file = pipy::testing::MakeSdist(sdist_dir, "acme-logger", "1.0");
   upload.filename = upload.file.filename().string();
   upload.provenance = catalog::Provenance{"mono", (*job)->commit, "logger", id, "passed"};
   auth::Principal admin;
   admin.anonymous = false;
   admin.scopes = {"admin"};
-  ASSERT_TRUE(index_->PublishPython(admin, upload).has_value());
+  ASSERT_TRUE(python::PublishDistribution(*index_, admin, upload).has_value());
 
   ASSERT_EQ(queue_->RequeueRunning("node/").value_or(0), 1);
   processes_.test_result = ProcessResult{0, 0, false, false};

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <set>
 
+#include "python/python_format.h"
+
 namespace pipy::builder {
 
 std::string DefaultNodeId(const std::filesystem::path& data_dir) {
@@ -17,7 +19,7 @@ std::string DefaultNodeId(const std::filesystem::path& data_dir) {
 
 Result<bool> IsPublished(index::Index& index, std::string_view project,
                          std::string_view version) {
-  auto view = index.GetProject(project);
+  auto view = index.GetProject(python::PythonFormat(), project);
   if (!view) {
     if (view.error().code() == StatusCode::kNotFound) {
       return false;
@@ -25,7 +27,7 @@ Result<bool> IsPublished(index::Index& index, std::string_view project,
     return view.error();
   }
   // PEP 440 equality: "1.0.0" in pyproject.toml is the release published as "1.0".
-  auto wanted = index::PythonFormat().ParseVersion(version);
+  auto wanted = python::PythonFormat().ParseVersion(version);
   for (const catalog::FileRecord& f : (*view)->files) {
     if (f.version == version || (wanted && f.version_key == wanted->key)) {
       return true;

@@ -39,7 +39,7 @@ int Gc(const config::Config& config, std::chrono::seconds min_age);
 // problem (a corrupt source blob, a filename taken in `to` by other bytes), 2 when a
 // repository cannot be opened. migrate.cc.
 int Migrate(const config::Config& from, const config::Config& to);
-// Publishes every wheel and sdist under `dir` (recursively) through Index::PublishPython as
+// Publishes every wheel and sdist under `dir` (recursively) through python::PublishDistribution as
 // an admin named `as_name`; other files are skipped. 0 when nothing was refused, else 1;
 // 2 when `dir` or the repository cannot be opened. import.cc.
 int Import(const config::Config& config, const std::filesystem::path& dir,

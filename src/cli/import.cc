@@ -1,5 +1,5 @@
 // `pipy import`: loads a folder of wheels and sdists (a pypiserver package directory, say)
-// through Index::PublishPython, the one publish path, so imported files get exactly the
+// through python::PublishDistribution, the one publish path, so imported files get exactly the
 // validation of a twine upload (PEP 427 / PEP 625 filenames, metadata agreeing with them,
 // archive limits) and are recorded with the importer's name as uploader.
 #include <algorithm>
@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "core/filename.h"
 #include "index/index.h"
+#include "python/publish.h"
 
 namespace pipy::cli {
 
@@ -91,11 +92,11 @@ int Import(const config::Config& config, const std::filesystem::path& dir,
                 << config.limits.max_upload_bytes << " bytes)\n";
       continue;
     }
-    index::PythonUpload upload;
+    python::DistributionUpload upload;
     upload.file = path;
     upload.filename = filename;
     upload.uploader = as_name;
-    auto published = index.PublishPython(importer, upload);
+    auto published = python::PublishDistribution(index, importer, upload);
     if (!published) {
       ++refused;
       std::cout << "refused " << path.string() << ": " << published.error().message() << "\n";

@@ -1,6 +1,6 @@
 // What a package format supplies to the neutral index (DESIGN.md "Formats"): its name, its
-// name rule and its version scheme. Archive rules stay with the format's own publish code,
-// which hands Index::Publish a validated request. Implementations are stateless and
+// name rule and its version scheme. Archive rules stay with the format's own publish code
+// (python/publish.h), which hands Index::Publish a validated request. Implementations are stateless and
 // thread-safe.
 #pragma once
 
@@ -31,8 +31,5 @@ class Format {
   // True when stored version `a` sorts after `b` (newest first on pages).
   virtual bool Newer(std::string_view a, std::string_view b) const = 0;
 };
-
-// Python: PEP 503 names, PEP 440 versions.
-const Format& PythonFormat();
 
 }  // namespace pipy::index

@@ -5,15 +5,8 @@
 #include <fstream>
 #include <future>
 
-#include "core/filename.h"
-#include "core/metadata.h"
-#include "core/pep503.h"
 #include "core/sha256.h"
-#include "core/pep440_specifier.h"
 #include "core/strings.h"
-#include "core/pep440_version.h"
-#include "index/distribution.h"
-#include "index/python_attributes.h"
 
 namespace pipy::index {
 
@@ -23,32 +16,6 @@ std::int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// The parts of a distribution filename that the rest of publishing needs.
-struct ParsedFilename {
-  std::string project;      // normalized
-  pep440::Version version;
-  bool wheel = false;
-  bool zip = false;         // legacy .zip sdist
-};
-
-Result<ParsedFilename> ParseDistributionFilename(std::string_view filename) {
-  if (filename.size() > 255) {
-    return InvalidArgument("filename is too long");
-  }
-  if (filename.ends_with(".whl")) {
-    auto wheel = ParseWheelFilename(filename);
-    if (!wheel) {
-      return wheel.error();
-    }
-    return ParsedFilename{wheel->name, wheel->version, true, false};
-  }
-  auto sdist = ParseSdistFilename(filename);
-  if (!sdist) {
-    return sdist.error();
-  }
-  return ParsedFilename{sdist->name, sdist->version, false, sdist->is_zip};
 }
 
 struct FileDigest {
@@ -80,26 +47,6 @@ Result<FileDigest> HashFile(const std::filesystem::path& path) {
   return digest;
 }
 
-// Checks that the metadata inside the archive names the same project and version as the
-// filename; `what` is "METADATA" or "PKG-INFO" for the message.
-Status CheckMetadataAgrees(const CoreMetadata& metadata, const ParsedFilename& parsed,
-                           std::string_view what) {
-  if (pep503::NormalizeName(metadata.name) != parsed.project) {
-    return InvalidArgument(std::string(what) + " names project '" + metadata.name +
-                           "' but the filename is for '" + parsed.project + "'");
-  }
-  auto version = pep440::Version::Parse(metadata.version);
-  if (!version || *version != parsed.version) {
-    return InvalidArgument(std::string(what) + " has version '" + metadata.version +
-                           "' but the filename has '" + parsed.version.ToString() + "'");
-  }
-  if (!metadata.requires_python.empty() && !pep440::SpecifierSet::Parse(metadata.requires_python)) {
-    return InvalidArgument(std::string(what) + " has an invalid Requires-Python '" +
-                           metadata.requires_python + "'");
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 Index::Index(storage::BlobStore& blobs, catalog::Catalog& catalog, IndexOptions options)
@@ -112,84 +59,6 @@ Index::Index(storage::BlobStore& blobs, catalog::Catalog& catalog, IndexOptions 
   if (watch.has_value()) {
     change_watch_ = std::move(watch).value();
   }
-}
-
-Result<PublishResult> Index::PublishPython(const auth::Principal& who, const PythonUpload& upload) {
-  auto parsed_or = ParseDistributionFilename(upload.filename);
-  if (!parsed_or) {
-    return InvalidArgument("invalid distribution filename '" + upload.filename +
-                           "': " + parsed_or.error().message());
-  }
-  const ParsedFilename parsed = *parsed_or;
-
-  if (!upload.declared_name.empty()) {
-    if (!pep503::IsValidName(upload.declared_name) ||
-        pep503::NormalizeName(upload.declared_name) != parsed.project) {
-      return InvalidArgument("the filename '" + upload.filename + "' is for project '" +
-                             parsed.project + "' but the form names '" + upload.declared_name +
-                             "'");
-    }
-  }
-  if (!upload.declared_version.empty()) {
-    auto declared = pep440::Version::Parse(upload.declared_version);
-    if (!declared || *declared != parsed.version) {
-      return InvalidArgument("the filename '" + upload.filename + "' has version '" +
-                             parsed.version.ToString() + "' but the form says '" +
-                             upload.declared_version + "'");
-    }
-  }
-
-  PublishRequest request;
-  request.project = parsed.project;
-  request.version = parsed.version.ToString();
-  request.filename = upload.filename;
-  request.file = upload.file;
-  request.file_is_disposable = upload.file_is_disposable;
-  request.declared_sha256 = upload.declared_sha256;
-  request.attributes[std::string(python::kPackageType)] = parsed.wheel ? "bdist_wheel" : "sdist";
-  request.release.display_name =
-      upload.declared_name.empty() ? parsed.project : upload.declared_name;
-  request.uploader = upload.uploader;
-  request.provenance = upload.provenance;
-  // The wheel and sdist rules: the archive opens, its METADATA / PKG-INFO agrees with the
-  // filename, and the wheel's METADATA is served on its own (PEP 658).
-  request.inspect = [this, parsed](PublishRequest& r) -> Status {
-    ArchiveLimits limits;
-    limits.max_metadata_bytes = options_.max_metadata_bytes;
-    limits.max_entries = options_.max_archive_entries;
-    std::optional<std::string> metadata_text;
-    if (parsed.wheel) {
-      PIPY_ASSIGN_OR_RETURN(metadata_text, ReadWheelMetadata(r.file, limits));
-    } else {
-      PIPY_ASSIGN_OR_RETURN(metadata_text, ReadSdistPkgInfo(r.file, parsed.zip, limits));
-    }
-    if (!metadata_text) {
-      return Status::Ok();
-    }
-    auto metadata = ParseCoreMetadata(*metadata_text);
-    std::string_view what = parsed.wheel ? "METADATA" : "PKG-INFO";
-    if (!metadata) {
-      return InvalidArgument(std::string(what) + " is not valid core metadata: " +
-                             metadata.error().message());
-    }
-    PIPY_RETURN_IF_ERROR(CheckMetadataAgrees(*metadata, parsed, what));
-    r.release.display_name = metadata->name;
-    r.release.summary = metadata->summary;
-    r.release.description = metadata->description;
-    if (!metadata->description_content_type.empty()) {
-      r.release.attributes[std::string(python::kDescriptionContentType)] =
-          metadata->description_content_type;
-    }
-    if (!metadata->requires_python.empty()) {
-      r.release.attributes[std::string(python::kRequiresPython)] = metadata->requires_python;
-      r.attributes[std::string(python::kRequiresPython)] = metadata->requires_python;
-    }
-    if (parsed.wheel) {
-      r.extra_blobs.push_back({std::string(python::kMetadataSha256), std::move(*metadata_text)});
-    }
-    return Status::Ok();
-  };
-  return Publish(who, PythonFormat(), std::move(request));
 }
 
 Result<PublishResult> Index::Publish(const auth::Principal& who, const Format& format,
@@ -310,11 +179,6 @@ Result<PublishResult> Index::Publish(const auth::Principal& who, const Format& f
   return PublishResult{outcome, record};
 }
 
-Status Index::SetYanked(const auth::Principal& who, std::string_view project,
-                        std::string_view version, bool yanked, std::string_view reason) {
-  return SetYanked(who, PythonFormat(), project, version, yanked, reason);
-}
-
 Result<Index::ReleaseRef> Index::ResolveRelease(const auth::Principal& who, const Format& format,
                                                 std::string_view project,
                                                 std::string_view version, bool admin_only) {
@@ -431,10 +295,6 @@ void Index::ForgetFiles() {
   files_.clear();
 }
 
-Result<std::shared_ptr<const ProjectView>> Index::GetProject(std::string_view project) {
-  return GetProject(PythonFormat(), project);
-}
-
 Result<std::shared_ptr<const ProjectView>> Index::GetProject(const Format& format,
                                                              std::string_view project) {
   PIPY_ASSIGN_OR_RETURN(auto record, catalog_.FindProject(format.name(), project));
@@ -459,10 +319,6 @@ Result<std::shared_ptr<const ProjectView>> Index::GetProject(const Format& forma
   return std::shared_ptr<const ProjectView>(std::move(view));
 }
 
-Result<std::vector<catalog::ProjectRecord>> Index::ListProjects() {
-  return ListProjects(PythonFormat());
-}
-
 Result<bool> Index::HasProject(const Format& format, std::string_view project) {
   PIPY_ASSIGN_OR_RETURN(auto record, catalog_.FindProject(format.name(), project));
   return record.has_value();
@@ -481,22 +337,21 @@ Result<std::vector<catalog::ProjectRecord>> Index::ListProjects(const Format& fo
   return catalog_.ListProjects(format.name());
 }
 
-Result<catalog::FileRecord> Index::FindFile(std::string_view filename) {
-  std::string key(filename);
+Result<catalog::FileRecord> Index::FindFile(const Format& format, std::string_view project,
+                                            std::string_view filename) {
+  std::string key;
+  key.reserve(format.name().size() + project.size() + filename.size() + 2);
+  key.append(format.name()).append(1, '\0').append(project).append(1, '\0').append(filename);
   {
     std::lock_guard lock(files_mu_);
     if (auto it = files_.find(key); it != files_.end()) {
       return it->second;
     }
   }
-  // A Python filename names its project (PEP 427 / 625).
-  auto parsed = ParseDistributionFilename(filename);
-  if (!parsed) {
-    return NotFound("no file named '" + key + "'");
-  }
-  PIPY_ASSIGN_OR_RETURN(auto row, catalog_.FindFile(catalog::kPython, parsed->project, filename));
+  PIPY_ASSIGN_OR_RETURN(auto row, catalog_.FindFile(format.name(), project, filename));
   if (!row) {
-    return NotFound("no file named '" + key + "'");  // not cached: it may be uploaded later
+    // Not cached: it may be uploaded later.
+    return NotFound("no file named '" + std::string(filename) + "'");
   }
   std::lock_guard lock(files_mu_);
   if (files_.size() >= kMaxCachedFiles) {

@@ -20,7 +20,6 @@
 #include "auth/principal.h"
 #include "catalog/catalog.h"
 #include "core/status.h"
-#include "core/pep440_version.h"
 #include "index/blob_cache.h"
 #include "index/format.h"
 #include "index/page_cache.h"
@@ -29,27 +28,14 @@
 namespace pipy::index {
 
 struct IndexOptions {
-  // Limits for reading an archive's metadata (zip bombs, hostile archives).
+  // Limits every format's archive rules read uploads under (zip and tar bombs, hostile
+  // archives): the members an archive may have, and the size of a metadata file read from
+  // it (a wheel's METADATA, an npm package.json).
   std::uint64_t max_metadata_bytes = 4 * 1024 * 1024;
   std::uint64_t max_archive_entries = 100'000;
   // Unix epoch milliseconds: upload times and the revalidation period. Empty = the system
   // clock; tests inject their own.
   std::function<std::int64_t()> clock;
-};
-
-// A Python distribution to publish: a wheel or an sdist in a local file.
-struct PythonUpload {
-  // The bytes; the caller owns and deletes the file (if it still exists: see below).
-  std::filesystem::path file;
-  // The file is a private temp copy: a publish may move it into the blob store instead
-  // of copying it. Leave false for files that must stay where they are (imports).
-  bool file_is_disposable = false;
-  std::string filename;              // as uploaded, e.g. "acme_logger-1.0-py3-none-any.whl"
-  std::string declared_name;         // twine's `name` field; empty = trust the filename
-  std::string declared_version;      // twine's `version` field; empty = trust the filename
-  std::string declared_sha256;       // twine's `sha256_digest`; empty = not sent
-  std::string uploader;              // recorded as the file's uploader
-  std::optional<catalog::Provenance> provenance;  // set by the builder; stored with the file
 };
 
 // One file to publish through the neutral path, in any format: what the format's own code
@@ -95,18 +81,6 @@ class Index {
   // `blobs` and `catalog` must outlive the index.
   Index(storage::BlobStore& blobs, catalog::Catalog& catalog, IndexOptions options = {});
 
-  // Validates and publishes one Python distribution on behalf of `who`:
-  //  - the filename is a valid wheel (PEP 427) or sdist (PEP 625 / legacy) name;
-  //  - declared name and version, when given, agree with the filename;
-  //  - `who` may upload to the project (kPermissionDenied otherwise);
-  //  - the sha256 matches `declared_sha256` when given (kInvalidArgument otherwise);
-  //  - the archive opens; a wheel has exactly one *.dist-info/METADATA whose Name and
-  //    pep440::Version agree; an sdist's PKG-INFO, when present, agrees too;
-  // then stores the blob (and the wheel's METADATA as its own blob, for PEP 658) and
-  // inserts the catalog row. An identical existing file is a successful no-op; other
-  // bytes under an existing filename are kAlreadyExists. Nothing is stored on error.
-  Result<PublishResult> PublishPython(const auth::Principal& who, const PythonUpload& upload);
-
   // The one publish path every format goes through, in this order: the name and version by
   // the format's rules; `who` may upload to the project (upload:<glob> or admin, else
   // kPermissionDenied); a project that does not exist yet passes the new-project check; the
@@ -125,9 +99,7 @@ class Index {
       const auth::Principal& who, std::string_view format, std::string_view normalized_project)>;
   void SetNewProjectCheck(NewProjectCheck check) { new_project_check_ = std::move(check); }
 
-  // PEP 592: yanks (or un-yanks) a release. Needs upload rights on the project.
-  Status SetYanked(const auth::Principal& who, std::string_view project,
-                   std::string_view version, bool yanked, std::string_view reason);
+  const IndexOptions& options() const { return options_; }
 
   // Release changes in any format, each needing upload rights on the project; versions are
   // matched by the format's equality. kNotFound for a release or tag that does not exist.
@@ -150,17 +122,15 @@ class Index {
   Status RemoveFile(const auth::Principal& who, const Format& format, std::string_view project,
                     std::string_view filename);
 
-  // Reads. Names must be normalized; kNotFound when the project does not exist. Without a
-  // format: Python's.
-  Result<std::shared_ptr<const ProjectView>> GetProject(std::string_view project);
+  // Reads. Names must be normalized; kNotFound when the project does not exist.
   Result<std::shared_ptr<const ProjectView>> GetProject(const Format& format,
                                                         std::string_view project);
-  Result<std::vector<catalog::ProjectRecord>> ListProjects();
   Result<std::vector<catalog::ProjectRecord>> ListProjects(const Format& format);
-  // The catalog row of `filename`; kNotFound when absent. Served from memory after the
-  // first lookup: a published file never changes (its yank state, which can, is not
-  // reliable here — read it from GetProject).
-  Result<catalog::FileRecord> FindFile(std::string_view filename);
+  // The catalog row of `filename` in the project; kNotFound when absent. Served from memory
+  // after the first lookup: a published file never changes (its yank state, which can, is
+  // not reliable here — read it from GetProject).
+  Result<catalog::FileRecord> FindFile(const Format& format, std::string_view project,
+                                       std::string_view filename);
   // Opens a stored blob (a file's or a metadata blob's) for reading.
   Result<std::unique_ptr<storage::BlobReader>> OpenBlob(std::string_view sha256);
 
@@ -214,7 +184,8 @@ class Index {
   PageCache pages_;
   NewProjectCheck new_project_check_;  // empty = any new project is fine
   SmallBlobCache small_blobs_{64 * 1024, 16 * 1024 * 1024};
-  // filename -> its immutable catalog row, for the download path.
+  // format, project and filename (NUL-separated) -> the file's immutable catalog row, for
+  // the download path.
   std::mutex files_mu_;
   std::unordered_map<std::string, catalog::FileRecord> files_;
   static constexpr std::size_t kMaxCachedFiles = 200'000;

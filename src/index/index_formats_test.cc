@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <thread>
 
 #include "catalog/factory.h"
 #include "core/test_util.h"
@@ -107,7 +106,7 @@ TEST_F(IndexFormatsTest, PublishesListsTagsAndTombstonesAFormatTheSchemaNeverHea
   auto projects = index_->ListProjects(toy_);
   ASSERT_TRUE(projects);
   ASSERT_EQ(projects->size(), 1u);
-  auto python = index_->ListProjects();
+  auto python = catalog_->ListProjects(catalog::kPython);
   ASSERT_TRUE(python);
   EXPECT_TRUE(python->empty()) << "a toy project showed up among Python's";
 
@@ -181,36 +180,5 @@ TEST_F(IndexFormatsTest, TheSharedChecksApplyToEveryFormat) {
 
 // The release race through the index: a wheel of 1.0 and an sdist of 1.0.0 published at
 // once end in one release, every time.
-TEST_F(IndexFormatsTest, ConcurrentPythonUploadsOfEqualVersionsEndInOneRelease) {
-  std::filesystem::path dist = tmp_.path() / "dist";
-  std::filesystem::create_directories(dist);
-  for (int round = 0; round < 10; ++round) {
-    const std::string project = "acme-race" + std::string(1, static_cast<char>('a' + round));
-    auto wheel = pipy::testing::MakeWheel(dist, project, "1.0");
-    auto sdist = pipy::testing::MakeSdist(dist, project, "1.0.0");
-    std::vector<Status> results(2);
-    std::thread a([&] {
-      PythonUpload u;
-      u.file = wheel;
-      u.filename = wheel.filename().string();
-      results[0] = index_->PublishPython(uploader_, u).status();
-    });
-    std::thread b([&] {
-      PythonUpload u;
-      u.file = sdist;
-      u.filename = sdist.filename().string();
-      results[1] = index_->PublishPython(uploader_, u).status();
-    });
-    a.join();
-    b.join();
-    ASSERT_TRUE(results[0].ok()) << results[0].ToString();
-    ASSERT_TRUE(results[1].ok()) << results[1].ToString();
-    auto view = index_->GetProject(project);
-    ASSERT_TRUE(view) << view.error().ToString();
-    EXPECT_EQ((*view)->releases.size(), 1u) << project;
-    EXPECT_EQ((*view)->files.size(), 2u) << project;
-  }
-}
-
 }  // namespace
 }  // namespace pipy::index

@@ -11,8 +11,9 @@
 
 #include "app/blob_response.h"
 #include "http/conditional.h"
+#include "python/attributes.h"
 #include "python/handlers.h"
-#include "index/python_attributes.h"
+#include "python/publish.h"
 
 namespace pipy::python {
 namespace {
@@ -51,7 +52,7 @@ http::Response ServeFile(Context& ctx, const http::Request& request) {
   std::string_view filename =
       metadata ? requested.substr(0, requested.size() - kMetadataSuffix.size()) : requested;
 
-  Result<catalog::FileRecord> file = ctx.index.FindFile(filename);
+  Result<catalog::FileRecord> file = FindDistributionFile(ctx.index, filename);
   if (!file) {
     return http::ErrorResponse(file.error().code() == StatusCode::kNotFound ? NoSuchFile(requested)
                                                                             : file.error());
@@ -59,7 +60,7 @@ http::Response ServeFile(Context& ctx, const http::Request& request) {
   if (file->sha256 != sha256) {
     return http::ErrorResponse(NoSuchFile(requested));
   }
-  const std::string key(metadata ? index::python::MetadataSha256(*file) : file->sha256);
+  const std::string key(metadata ? MetadataSha256(*file) : file->sha256);
   if (key.empty()) {
     return http::ErrorResponse(NotFound("\"" + file->filename + "\" has no metadata file"));
   }

@@ -3,10 +3,11 @@
 #include <boost/json.hpp>
 #include <string>
 
-#include "core/pep503.h"
 #include "core/pep440_version.h"
+#include "core/pep503.h"
+#include "python/attributes.h"
 #include "python/handlers.h"
-#include "index/python_attributes.h"
+#include "python/python_format.h"
 
 namespace pipy::python {
 namespace {
@@ -41,7 +42,7 @@ http::Response HandleRelease(Context& ctx, const http::Request& request) {
     return http::ErrorResponse(
         NotFound("invalid version \"" + std::string(request.param("version")) + "\""));
   }
-  auto view = ctx.index.GetProject(pep503::NormalizeName(name));
+  auto view = ctx.index.GetProject(PythonFormat(), pep503::NormalizeName(name));
   if (!view) {
     return http::ErrorResponse(view.error());
   }
@@ -65,7 +66,7 @@ http::Response HandleRelease(Context& ctx, const http::Request& request) {
     }
     boost::json::object file;
     file["filename"] = f.filename;
-    file["packagetype"] = index::python::PackageType(f);
+    file["packagetype"] = PackageType(f);
     file["size"] = f.size;
     file["sha256"] = f.sha256;
     file["url"] = "/files/" + f.sha256 + "/" + f.filename;

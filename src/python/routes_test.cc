@@ -14,6 +14,7 @@
 
 #include "catalog/factory.h"
 #include "core/sha256.h"
+#include "python/publish.h"
 #include "storage/factory.h"
 #include "testing/dist_builder.h"
 
@@ -341,7 +342,7 @@ TEST_F(RoutesTest, ReleaseJsonShowsProvenanceOfBuiltFiles) {
   UploadOk(Wheel());
   std::filesystem::path sdist_dir = dist_dir() / "built";
   std::filesystem::create_directories(sdist_dir);
-  index::PythonUpload built;
+  DistributionUpload built;
   built.file = pipy::testing::MakeSdist(sdist_dir, "acme-logger", "1.0");
   built.filename = built.file.filename().string();
   built.uploader = "builder:3";
@@ -350,7 +351,7 @@ TEST_F(RoutesTest, ReleaseJsonShowsProvenanceOfBuiltFiles) {
   builder.anonymous = false;
   builder.token_name = "builder";
   builder.scopes = {"upload:*"};
-  ASSERT_TRUE(index_->PublishPython(builder, built));
+  ASSERT_TRUE(PublishDistribution(*index_, builder, built));
 
   http::Response r = Get("/api/python/Acme.Logger/1.0.0");
   ASSERT_EQ(r.status, 200) << r.reason;

@@ -7,6 +7,7 @@
 #include "index/page_cache.h"
 #include "python/accept.h"
 #include "python/handlers.h"
+#include "python/python_format.h"
 #include "python/simple_pages.h"
 
 namespace pipy::python {
@@ -82,7 +83,7 @@ http::Response ServeRoot(Context& ctx, const http::Request& request) {
       index::PageCache::kRoot, CacheKey(index::PageCache::kRoot, *format),
       [&]() -> Result<index::CachedPage> {
         PIPY_ASSIGN_OR_RETURN(std::vector<catalog::ProjectRecord> projects,
-                              ctx.index.ListProjects());
+                              ctx.index.ListProjects(PythonFormat()));
         return MakePage(RenderRoot(*format, projects), *format);
       });
   if (!page) {
@@ -110,7 +111,7 @@ http::Response ServeProject(Context& ctx, const http::Request& request) {
   }
   const std::string key = CacheKey(normalized, *format);
   auto build = [&ctx, normalized, format = *format]() -> Result<index::CachedPage> {
-    Result<std::shared_ptr<const index::ProjectView>> view = ctx.index.GetProject(normalized);
+    Result<std::shared_ptr<const index::ProjectView>> view = ctx.index.GetProject(PythonFormat(), normalized);
     // An internal project always wins: the fallback only sees unknown names, and its
     // pages share this cache, so creating the project drops them at once.
     if (!view && view.error().code() == StatusCode::kNotFound &&

@@ -1,6 +1,6 @@
 #include "python/simple_pages.h"
 
-#include "index/python_attributes.h"
+#include "python/attributes.h"
 
 #include <cstdio>
 #include <ctime>
@@ -282,8 +282,8 @@ SimpleProjectPage PageOf(const index::ProjectView& view) {
     page.files.push_back({.url = FileUrl(f),
                           .filename = f.filename,
                           .sha256 = f.sha256,
-                          .requires_python = index::python::RequiresPython(f),
-                          .metadata_sha256 = index::python::MetadataSha256(f),
+                          .requires_python = RequiresPython(f),
+                          .metadata_sha256 = MetadataSha256(f),
                           .yanked = f.yanked,
                           .yanked_reason = f.yanked_reason,
                           .size = f.size,

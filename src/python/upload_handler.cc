@@ -9,6 +9,7 @@
 #include "core/strings.h"
 #include "python/handlers.h"
 #include "python/multipart.h"
+#include "python/publish.h"
 
 namespace pipy::python {
 namespace {
@@ -49,7 +50,7 @@ Result<index::PublishResult> Publish(Context& ctx, const http::Request& request,
   }
   PIPY_RETURN_IF_ERROR(file.Close());
 
-  index::PythonUpload upload;
+  DistributionUpload upload;
   upload.file = file.path();
   upload.filename = form.file_name;
   upload.declared_name = std::string(form.Get("name").value_or(""));
@@ -57,7 +58,7 @@ Result<index::PublishResult> Publish(Context& ctx, const http::Request& request,
   upload.declared_sha256 = AsciiLower(form.Get("sha256_digest").value_or(""));
   upload.uploader = who.token_name;
   upload.file_is_disposable = true;  // our own temp copy of the content part
-  return ctx.index.PublishPython(who, upload);
+  return PublishDistribution(ctx.index, who, upload);
   // `file` is removed here, whatever the outcome.
 }
 

@@ -4,9 +4,10 @@
 #include <string>
 
 #include "app/body_reader.h"
-#include "core/pep503.h"
 #include "core/pep440_version.h"
+#include "core/pep503.h"
 #include "python/handlers.h"
+#include "python/python_format.h"
 
 namespace pipy::python {
 namespace {
@@ -68,7 +69,7 @@ http::Response HandleYank(Context& ctx, const http::Request& request, bool yanke
     reason = std::move(*parsed);
   }
   std::string normalized_version = version->ToString();
-  Status status = ctx.index.SetYanked(*who, project, normalized_version, yanked, reason);
+  Status status = ctx.index.SetYanked(*who, PythonFormat(), project, normalized_version, yanked, reason);
   if (!status.ok()) {
     return http::ErrorResponse(status);
   }

@@ -8,6 +8,7 @@
 #include "app/blob_response.h"
 #include "core/sha256.h"
 #include "http/conditional.h"
+#include "python/python_format.h"
 #include "upstream/project_page.h"
 #include "upstream/proxy.h"
 
@@ -44,7 +45,7 @@ http::Response Proxy::ServeFile(const http::Request& request) {
   }
   // Shadowing, decided now: a URL handed out before the internal project existed must not
   // serve the upstream's file of that name afterwards.
-  auto internal = index_.HasProject(index::PythonFormat(), project);
+  auto internal = index_.HasProject(python::PythonFormat(), project);
   if (!internal) {
     return http::ErrorResponse(internal.error());
   }

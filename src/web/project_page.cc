@@ -3,9 +3,9 @@
 
 #include "app/page_layout.h"
 #include "core/escape.h"
+#include "python/attributes.h"
 #include "web/markdown.h"
 #include "web/pages.h"
-#include "index/python_attributes.h"
 
 namespace pipy::web {
 namespace {
@@ -60,9 +60,9 @@ void AppendRelease(const catalog::ReleaseRecord& release,
   out += YankNote(release.yanked, release.yanked_reason);
   out += "</h3>\n<p class=\"muted\">released ";
   out += app::FormatUtc(release.created_ms);
-  std::string requires_python(index::python::RequiresPython(release.metadata));
+  std::string requires_python(python::RequiresPython(release.metadata));
   if (requires_python.empty() && !files.empty()) {
-    requires_python = index::python::RequiresPython(*files.front());
+    requires_python = python::RequiresPython(*files.front());
   }
   if (!requires_python.empty()) {
     out += " &middot; Requires-Python: <code>";
@@ -99,7 +99,7 @@ std::string RenderProjectPage(const index::ProjectView& view) {
   }
   return RenderProjectPage(
       view, RenderDescription(current->metadata.description,
-                              index::python::DescriptionContentType(current->metadata)));
+                              python::DescriptionContentType(current->metadata)));
 }
 
 std::string RenderProjectPage(const index::ProjectView& view, std::string_view readme_html) {
@@ -130,9 +130,9 @@ std::string RenderProjectPage(const index::ProjectView& view, std::string_view r
   body += HtmlEscape(display);
   body += "</pre>\n<p class=\"muted\">Configure pip for this index: see <a href=\"/help\">Help</a>."
           "</p>\n";
-  if (current != nullptr && !index::python::RequiresPython(current->metadata).empty()) {
+  if (current != nullptr && !python::RequiresPython(current->metadata).empty()) {
     body += "<p>Requires-Python: <code>";
-    body += HtmlEscape(index::python::RequiresPython(current->metadata));
+    body += HtmlEscape(python::RequiresPython(current->metadata));
     body += "</code></p>\n";
   }
 

@@ -9,9 +9,10 @@
 #include "core/pep503.h"
 #include "http/conditional.h"
 #include "index/page_cache.h"
+#include "python/attributes.h"
+#include "python/python_format.h"
 #include "web/pages.h"
 #include "web/request_parsing.h"
-#include "index/python_attributes.h"
 
 namespace pipy::web {
 namespace {
@@ -94,7 +95,7 @@ http::Response HandleRoot(const http::Request& request, index::Index& index) {
   std::string query = QueryParam(request.query, "q");
   if (!query.empty()) {
     // A filtered list is cheap to render and rarely repeated: not cached.
-    auto projects = index.ListProjects();
+    auto projects = index.ListProjects(python::PythonFormat());
     if (!projects) {
       return ErrorPage(projects.error());
     }
@@ -103,7 +104,7 @@ http::Response HandleRoot(const http::Request& request, index::Index& index) {
   return CachedOrBuilt(request, index, std::string(index::PageCache::kRoot), "web|root",
                        [&index]() -> Result<index::CachedPage> {
                          PIPY_ASSIGN_OR_RETURN(std::vector<catalog::ProjectRecord> projects,
-                                               index.ListProjects());
+                                               index.ListProjects(python::PythonFormat()));
                          return MakePage(RenderRootPage(projects, ""));
                        });
 }
@@ -112,11 +113,11 @@ http::Response HandleRoot(const http::Request& request, index::Index& index) {
 Result<index::CachedPage> BuildProjectPage(index::Index& index, ReadmeRenderer& readme,
                                            const std::string& normalized) {
   PIPY_ASSIGN_OR_RETURN(std::shared_ptr<const index::ProjectView> view,
-                        index.GetProject(normalized));
+                        index.GetProject(python::PythonFormat(), normalized));
   RenderedReadme rendered;
   if (const catalog::ReleaseRecord* current = ReadmeRelease(*view); current != nullptr) {
     rendered = readme.Render(current->metadata.description,
-                             index::python::DescriptionContentType(current->metadata));
+                             python::DescriptionContentType(current->metadata));
   }
   index::CachedPage page = MakePage(RenderProjectPage(*view, rendered.html));
   if (!rendered.lasting) {

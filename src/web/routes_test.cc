@@ -10,6 +10,8 @@
 
 #include "auth/authenticator.h"
 #include "catalog/factory.h"
+#include "python/publish.h"
+#include "python/python_format.h"
 #include "storage/factory.h"
 #include "testing/dist_builder.h"
 
@@ -52,11 +54,11 @@ class WebRoutesTest : public ::testing::Test {
     std::filesystem::path wheel = testing::MakeWheel(
         tmp_.path() / "dist", name, version,
         readme.empty() ? "" : testing::CoreMetadataText(name, version, "", readme));
-    index::PythonUpload upload;
+    python::DistributionUpload upload;
     upload.file = wheel;
     upload.filename = wheel.filename().string();
     upload.uploader = "ci";
-    auto published = index_->PublishPython(who, upload);
+    auto published = python::PublishDistribution(*index_, who, upload);
     ASSERT_TRUE(published) << published.error().ToString();
   }
 
@@ -240,7 +242,7 @@ TEST_F(WebRoutesTest, HostileReadmeRendersWithinBudgetAsText) {
   who.anonymous = false;
   who.token_name = "ci";
   who.scopes = {"upload:*"};
-  ASSERT_TRUE(index_->SetYanked(who, "hostile", "0.9", true, "old").ok());
+  ASSERT_TRUE(index_->SetYanked(who, python::PythonFormat(), "hostile", "0.9", true, "old").ok());
   start = Clock::now();
   r = Get("/project/hostile/");
   EXPECT_LT(Clock::now() - start, 500ms);

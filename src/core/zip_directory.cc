@@ -1,4 +1,4 @@
-#include "index/zip_directory.h"
+#include "core/zip_directory.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace pipy::index {
+namespace pipy::archive {
 namespace {
 
 constexpr std::string_view kEndSignature("PK\x05\x06", 4);
@@ -185,13 +185,14 @@ std::string Shown(std::string name) {
 
 // Checks one entry's name, type and declared size.
 Status CheckEntry(std::string_view header, std::string_view name, std::string_view extra,
-                  const ArchiveLimits& limits, bool wheel) {
-  if (wheel && name.find_first_of(std::string_view("\0\\", 2)) != std::string_view::npos) {
-    return InvalidArgument("wheel member name contains a NUL or backslash: " +
+                  const Limits& limits, bool strict_names) {
+  if (strict_names &&
+      name.find_first_of(std::string_view("\0\\", 2)) != std::string_view::npos) {
+    return InvalidArgument("archive member name contains a NUL or backslash: " +
                            Shown(std::string(name)));
   }
   // Checked whatever the "made by" system says: unpackers differ in which systems' modes
-  // they honour, and no wheel or sdist needs a link or a device.
+  // they honour, and no package needs a link or a device.
   const auto type = static_cast<std::uint32_t>(LittleEndian(header, 38, 4) >> 16) & kTypeMask;
   if (type == kTypeSymlink) {
     return InvalidArgument("archive member is a symbolic link: " + Shown(std::string(name)));
@@ -209,13 +210,13 @@ Status CheckEntry(std::string_view header, std::string_view name, std::string_vi
   return Status::Ok();
 }
 
-std::string TooMany(const ArchiveLimits& limits) {
+std::string TooMany(const Limits& limits) {
   return "archive has more than " + std::to_string(limits.max_entries) + " members";
 }
 
 }  // namespace
 
-Status CheckZipCentralDirectory(int fd, const ArchiveLimits& limits, bool wheel) {
+Status CheckZipCentralDirectory(int fd, const Limits& limits, bool strict_names) {
   FileWindow file(fd);
   PIPY_ASSIGN_OR_RETURN(Directory dir, ReadEnd(fd, file));
   // Both limits first, from the end record alone: an oversized directory is never walked.
@@ -254,7 +255,7 @@ Status CheckZipCentralDirectory(int fd, const ArchiveLimits& limits, bool wheel)
     }
     PIPY_RETURN_IF_ERROR(CheckEntry(*entry, entry->substr(kEntryHeaderSize, name_len),
                                     entry->substr(kEntryHeaderSize + name_len, extra_len), limits,
-                                    wheel));
+                                    strict_names));
     pos += entry_len;
   }
   if (count != dir.entries) {
@@ -264,4 +265,4 @@ Status CheckZipCentralDirectory(int fd, const ArchiveLimits& limits, bool wheel)
   return Status::Ok();
 }
 
-}  // namespace pipy::index
+}  // namespace pipy::archive

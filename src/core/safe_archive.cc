@@ -1,4 +1,4 @@
-#include "index/distribution.h"
+#include "core/safe_archive.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -10,21 +10,17 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <functional>
 #include <memory>
-#include <set>
-#include <string_view>
-#include <vector>
 
-#include "index/zip_directory.h"
+#include "core/zip_directory.h"
 
-namespace pipy::index {
+namespace pipy::archive {
 namespace {
 
 struct ArchiveFree {
-  void operator()(archive* a) const { archive_read_free(a); }
+  void operator()(::archive* a) const { archive_read_free(a); }
 };
-using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
+using ArchivePtr = std::unique_ptr<::archive, ArchiveFree>;
 
 // Owns a file descriptor; libarchive's read_open_fd does not close it.
 class Fd {
@@ -67,43 +63,38 @@ class Utf8Locale {
   locale_t previous_ = static_cast<locale_t>(0);
 };
 
-enum class Kind { kWheel, kZipSdist, kTarSdist };
-
 // The prefix of every "this is not an archive" message, for the person running twine.
-std::string_view FormatLabel(Kind kind) {
-  return kind == Kind::kTarSdist ? "not a valid gzip-compressed tar archive"
+std::string_view FormatLabel(Type type) {
+  return type == Type::kTarGz ? "not a valid gzip-compressed tar archive"
                                  : "not a valid zip archive";
 }
 
-Status ArchiveError(Kind kind, archive* a) {
+Status ArchiveError(Type type, ::archive* a) {
   const char* text = archive_error_string(a);
-  std::string m(FormatLabel(kind));
+  std::string m(FormatLabel(type));
   m += ": ";
   m += text != nullptr ? text : "unknown libarchive error";
   return InvalidArgument(std::move(m));
 }
 
-// A member path split into components, with empty and "." components dropped.
-using Components = std::vector<std::string>;
-
 // Refuses names that would escape an unpack folder, whatever tool later unpacks the
 // archive: absolute paths (POSIX or Windows drive), and ".." components ("\" counts as a
-// separator too, for Windows unpackers). Wheels (PEP 427: UTF-8 names, "/" separators) also
-// refuse NUL and backslash outright.
-Result<Components> CheckMemberPath(std::string_view name, Kind kind) {
+// separator too, for Windows unpackers). With `strict_names` (PEP 427 wheels: UTF-8 names,
+// "/" separators), NUL and backslash are refused outright.
+Result<std::vector<std::string>> CheckMemberPath(std::string_view name, bool strict_names) {
   if (name.empty()) {
     return InvalidArgument("archive member with an empty name");
   }
   std::string shown(name.substr(0, 200));
-  if (kind == Kind::kWheel && name.find_first_of(std::string_view("\0\\", 2)) != name.npos) {
-    return InvalidArgument("wheel member name contains a NUL or backslash: " + shown);
+  if (strict_names && name.find_first_of(std::string_view("\0\\", 2)) != name.npos) {
+    return InvalidArgument("archive member name contains a NUL or backslash: " + shown);
   }
   bool drive = name.size() >= 2 && name[1] == ':' &&
                ((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z'));
   if (name.front() == '/' || name.front() == '\\' || drive) {
     return InvalidArgument("archive member has an absolute path: " + shown);
   }
-  Components out;
+  std::vector<std::string> out;
   std::size_t start = 0;
   while (start <= name.size()) {
     std::size_t end = name.find_first_of("/\\", start);
@@ -126,7 +117,7 @@ Result<Components> CheckMemberPath(std::string_view name, Kind kind) {
 }
 
 // Reads the current member's data, never more than `cap` + 1 bytes.
-Result<std::string> ReadMemberData(archive* a, archive_entry* entry, Kind kind,
+Result<std::string> ReadMemberData(::archive* a, archive_entry* entry, Type type,
                                    std::string_view what, std::uint64_t cap) {
   std::string too_large = std::string(what) + " is larger than the limit of " +
                           std::to_string(cap) + " bytes";
@@ -143,7 +134,7 @@ Result<std::string> ReadMemberData(archive* a, archive_entry* entry, Kind kind,
       return out;
     }
     if (n < 0) {
-      return ArchiveError(kind, a);
+      return ArchiveError(type, a);
     }
     out.append(buf, static_cast<std::size_t>(n));
     if (out.size() > cap) {
@@ -168,7 +159,7 @@ class GunzipSource {
   GunzipSource(const GunzipSource&) = delete;
   GunzipSource& operator=(const GunzipSource&) = delete;
 
-  static la_ssize_t Read(archive* a, void* self, const void** buf) {
+  static la_ssize_t Read(::archive* a, void* self, const void** buf) {
     auto* source = static_cast<GunzipSource*>(self);
     la_ssize_t n = source->Next(buf);
     if (n < 0) {
@@ -263,13 +254,13 @@ class GunzipSource {
   char out_[64 * 1024];
 };
 
-Result<ArchivePtr> Open(Kind kind, const Fd& fd, GunzipSource* gunzip) {
+Result<ArchivePtr> Open(Type type, const Fd& fd, GunzipSource* gunzip) {
   ArchivePtr a(archive_read_new());
   if (!a) {
     return Internal("libarchive: out of memory");
   }
   int opened = ARCHIVE_FATAL;
-  if (kind == Kind::kTarSdist) {
+  if (type == Type::kTarGz) {
     archive_read_support_format_tar(a.get());
     opened = archive_read_open(a.get(), gunzip, nullptr, &GunzipSource::Read, nullptr);
   } else {
@@ -279,7 +270,7 @@ Result<ArchivePtr> Open(Kind kind, const Fd& fd, GunzipSource* gunzip) {
     opened = archive_read_open_fd(a.get(), fd.get(), 64 * 1024);
   }
   if (opened != ARCHIVE_OK) {
-    return ArchiveError(kind, a.get());
+    return ArchiveError(type, a.get());
   }
   return a;
 }
@@ -310,20 +301,32 @@ Status CheckMemberType(archive_entry* entry, std::string_view name) {
   return Status::Ok();
 }
 
-// Reads the archive in `fd` and calls `fn` for every member whose path passed
-// CheckMemberPath, enforcing the entry and size limits. `fn` may read the member's data.
-Status ForEachMember(const Fd& fd, Kind kind, const ArchiveLimits& limits,
-                     const std::function<Status(archive*, archive_entry*, const Components&)>& fn) {
+}  // namespace
+
+bool Member::is_directory() const { return archive_entry_filetype(entry_) == AE_IFDIR; }
+
+bool Member::is_regular_file() const {
+  return archive_entry_filetype(entry_) == AE_IFREG && archive_entry_hardlink(entry_) == nullptr &&
+         archive_entry_symlink(entry_) == nullptr;
+}
+
+Result<std::string> Member::Read(std::string_view what, std::uint64_t cap) {
+  return ReadMemberData(archive_, entry_, type_, what, cap);
+}
+
+Status ForEachMember(const std::filesystem::path& file, Type type, const Limits& limits,
+                     const std::function<Status(Member&)>& fn) {
+  PIPY_ASSIGN_OR_RETURN(std::unique_ptr<Fd> fd, OpenFile(file));
   Utf8Locale utf8;
   std::unique_ptr<GunzipSource> gunzip;
-  if (kind == Kind::kTarSdist) {
-    gunzip = std::make_unique<GunzipSource>(fd.get(), limits.max_unpacked_bytes);
+  if (type == Type::kTarGz) {
+    gunzip = std::make_unique<GunzipSource>(fd->get(), limits.max_unpacked_bytes);
   } else {
     // Before libarchive: its zip reader loads the whole central directory into memory on
     // the first header, so the entry limit must hold before it is opened.
-    PIPY_RETURN_IF_ERROR(CheckZipCentralDirectory(fd.get(), limits, kind == Kind::kWheel));
+    PIPY_RETURN_IF_ERROR(CheckZipCentralDirectory(fd->get(), limits, limits.strict_names));
   }
-  PIPY_ASSIGN_OR_RETURN(ArchivePtr a, Open(kind, fd, gunzip.get()));
+  PIPY_ASSIGN_OR_RETURN(ArchivePtr a, Open(type, *fd, gunzip.get()));
   std::uint64_t entries = 0;
   std::uint64_t unpacked = 0;
   for (;;) {
@@ -333,7 +336,7 @@ Status ForEachMember(const Fd& fd, Kind kind, const ArchiveLimits& limits,
       break;
     }
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-      return ArchiveError(kind, a.get());
+      return ArchiveError(type, a.get());
     }
     if (++entries > limits.max_entries) {
       return InvalidArgument("archive has more than " + std::to_string(limits.max_entries) +
@@ -346,7 +349,8 @@ Status ForEachMember(const Fd& fd, Kind kind, const ArchiveLimits& limits,
     if (name == nullptr) {
       return InvalidArgument("archive member with an unreadable name");
     }
-    PIPY_ASSIGN_OR_RETURN(Components parts, CheckMemberPath(name, kind));
+    PIPY_ASSIGN_OR_RETURN(std::vector<std::string> parts,
+                          CheckMemberPath(name, limits.strict_names));
     PIPY_RETURN_IF_ERROR(CheckMemberType(entry, name));
     if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0) {
       const auto size = static_cast<std::uint64_t>(archive_entry_size(entry));
@@ -356,13 +360,14 @@ Status ForEachMember(const Fd& fd, Kind kind, const ArchiveLimits& limits,
                                " bytes, more than the limit of " +
                                std::to_string(limits.max_member_bytes) + " bytes per member");
       }
-      unpacked += kind == Kind::kTarSdist ? size : 0;
+      unpacked += type == Type::kTarGz ? size : 0;
       if (unpacked > limits.max_unpacked_bytes) {
         return InvalidArgument("archive unpacks to more than " +
                                std::to_string(limits.max_unpacked_bytes) + " bytes");
       }
     }
-    PIPY_RETURN_IF_ERROR(fn(a.get(), entry, parts));
+    Member member(a.get(), entry, type, name, std::move(parts));
+    PIPY_RETURN_IF_ERROR(fn(member));
   }
   if (gunzip) {
     return gunzip->Drain();
@@ -370,101 +375,4 @@ Status ForEachMember(const Fd& fd, Kind kind, const ArchiveLimits& limits,
   return Status::Ok();
 }
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-std::string JoinSet(const std::set<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) {
-    out += out.empty() ? "" : ", ";
-    out += n;
-  }
-  return out;
-}
-
-// A regular file, not a link: a link's "data" would be empty or point elsewhere.
-bool IsPlainFile(archive_entry* entry) {
-  return archive_entry_filetype(entry) == AE_IFREG && archive_entry_hardlink(entry) == nullptr &&
-         archive_entry_symlink(entry) == nullptr;
-}
-
-}  // namespace
-
-// PEP 427: "{distribution}-{version}.dist-info/" holds METADATA (core metadata, PEP 566).
-Result<std::string> ReadWheelMetadata(const std::filesystem::path& wheel,
-                                      const ArchiveLimits& limits) {
-  PIPY_ASSIGN_OR_RETURN(std::unique_ptr<Fd> fd, OpenFile(wheel));
-  std::set<std::string> dist_infos;
-  std::optional<std::string> metadata;
-  std::string metadata_dir;
-  Status walked = ForEachMember(
-      *fd, Kind::kWheel, limits,
-      [&](archive* a, archive_entry* entry, const Components& parts) -> Status {
-        if (!EndsWith(parts[0], ".dist-info")) {
-          return Status::Ok();
-        }
-        if (parts.size() > 1 || archive_entry_filetype(entry) == AE_IFDIR) {
-          dist_infos.insert(parts[0]);
-        }
-        if (parts.size() != 2 || parts[1] != "METADATA") {
-          return Status::Ok();
-        }
-        if (metadata.has_value()) {
-          if (metadata_dir != parts[0]) {
-            return Status::Ok();  // a second .dist-info: refused once the walk is done
-          }
-          return InvalidArgument("wheel has more than one " + metadata_dir + "/METADATA member");
-        }
-        metadata_dir = parts[0];
-        if (!IsPlainFile(entry)) {
-          return InvalidArgument("wheel's .dist-info/METADATA is not a regular file");
-        }
-        PIPY_ASSIGN_OR_RETURN(metadata, ReadMemberData(a, entry, Kind::kWheel, "METADATA",
-                                                       limits.max_metadata_bytes));
-        return Status::Ok();
-      });
-  PIPY_RETURN_IF_ERROR(walked);
-  if (dist_infos.size() > 1) {
-    return InvalidArgument("wheel has more than one .dist-info directory: " +
-                           JoinSet(dist_infos));
-  }
-  if (!metadata.has_value()) {
-    return InvalidArgument("wheel has no .dist-info/METADATA");
-  }
-  return std::move(*metadata);
-}
-
-// The sdist format (PEP 517/625, packaging.python.org "Source distribution format"): a
-// single top-level "{name}-{version}" folder holding PKG-INFO.
-Result<std::optional<std::string>> ReadSdistPkgInfo(const std::filesystem::path& sdist, bool zip,
-                                                     const ArchiveLimits& limits) {
-  PIPY_ASSIGN_OR_RETURN(std::unique_ptr<Fd> fd, OpenFile(sdist));
-  Kind kind = zip ? Kind::kZipSdist : Kind::kTarSdist;
-  std::set<std::string> tops;
-  std::optional<std::string> pkg_info;
-  Status walked = ForEachMember(
-      *fd, kind, limits,
-      [&](archive* a, archive_entry* entry, const Components& parts) -> Status {
-        tops.insert(parts[0]);
-        if (tops.size() > 1) {
-          return InvalidArgument("sdist has more than one top-level entry: " + JoinSet(tops));
-        }
-        if (parts.size() != 2 || parts[1] != "PKG-INFO") {
-          return Status::Ok();
-        }
-        if (pkg_info.has_value()) {
-          return InvalidArgument("sdist has more than one PKG-INFO member");
-        }
-        if (!IsPlainFile(entry)) {
-          return InvalidArgument("sdist's PKG-INFO is not a regular file");
-        }
-        PIPY_ASSIGN_OR_RETURN(pkg_info,
-                              ReadMemberData(a, entry, kind, "PKG-INFO", limits.max_metadata_bytes));
-        return Status::Ok();
-      });
-  PIPY_RETURN_IF_ERROR(walked);
-  return pkg_info;
-}
-
-}  // namespace pipy::index
+}  // namespace pipy::archive

@@ -9,13 +9,13 @@
 // central-directory offset and reads entries until an end signature), because the
 // directory must end where the end record is: what is checked here is what libarchive,
 // pip (zipfile walks the declared size) and unzip (the declared count) read.
-// Used by distribution.cc; thread-safe (pread only).
+// Used by safe_archive.cc; thread-safe (pread only).
 #pragma once
 
+#include "core/safe_archive.h"
 #include "core/status.h"
-#include "index/distribution.h"
 
-namespace pipy::index {
+namespace pipy::archive {
 
 // Returns OK when the zip open on `fd` has a well-formed single-disk central directory
 // within `limits`. kInvalidArgument, naming the member where there is one, when:
@@ -28,8 +28,9 @@ namespace pipy::index {
 //  - an entry's external attributes carry a Unix file type other than regular file or
 //    directory (symlinks, devices, fifos, sockets), whatever the "made by" system;
 //  - an entry declares more than limits.max_member_bytes uncompressed (zip64 extra read);
-//  - `wheel` and a raw name holds a NUL or a backslash (PEP 427 names are UTF-8 with "/";
-//    libarchive cuts names at a NUL and turns "\" into "/", so only the raw bytes show it).
-Status CheckZipCentralDirectory(int fd, const ArchiveLimits& limits, bool wheel);
+//  - `strict_names` and a raw name holds a NUL or a backslash (PEP 427 names are UTF-8
+//    with "/"; libarchive cuts names at a NUL and turns "\" into "/", so only the raw
+//    bytes show it).
+Status CheckZipCentralDirectory(int fd, const Limits& limits, bool strict_names);
 
-}  // namespace pipy::index
+}  // namespace pipy::archive

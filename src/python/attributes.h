@@ -8,7 +8,7 @@
 
 #include "catalog/catalog.h"
 
-namespace pipy::index::python {
+namespace pipy::python {
 
 // Of a file.
 inline constexpr std::string_view kPackageType = "packagetype";         // "bdist_wheel" | "sdist"
@@ -33,4 +33,4 @@ inline std::string_view DescriptionContentType(const catalog::ReleaseMetadata& m
   return catalog::AttributeOf(m.attributes, kDescriptionContentType);
 }
 
-}  // namespace pipy::index::python
+}  // namespace pipy::python

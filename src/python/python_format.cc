@@ -1,12 +1,13 @@
-#include "core/pep503.h"
-#include "core/pep440_version.h"
-#include "index/format.h"
+#include "python/python_format.h"
 
-namespace pipy::index {
+#include "core/pep440_version.h"
+#include "core/pep503.h"
+
+namespace pipy::python {
 
 namespace {
 
-class Python final : public Format {
+class Python final : public index::Format {
  public:
   std::string_view name() const override { return "python"; }
 
@@ -17,12 +18,12 @@ class Python final : public Format {
     return pep503::NormalizeName(name);
   }
 
-  Result<FormatVersion> ParseVersion(std::string_view version) const override {
+  Result<index::FormatVersion> ParseVersion(std::string_view version) const override {
     auto parsed = pep440::Version::Parse(version);
     if (!parsed) {
       return InvalidArgument("invalid version '" + std::string(version) + "'");
     }
-    return FormatVersion{parsed->ToString(), parsed->Key()};
+    return index::FormatVersion{parsed->ToString(), parsed->Key()};
   }
 
   bool Newer(std::string_view a, std::string_view b) const override {
@@ -37,9 +38,9 @@ class Python final : public Format {
 
 }  // namespace
 
-const Format& PythonFormat() {
+const index::Format& PythonFormat() {
   static const Python python;
   return python;
 }
 
-}  // namespace pipy::index
+}  // namespace pipy::python

@@ -1,4 +1,4 @@
-#include "index/distribution.h"
+#include "python/distribution.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace pipy::index {
+namespace pipy::python {
 namespace {
 
 namespace fs = std::filesystem;
@@ -32,7 +32,7 @@ enum class Format { kZip, kTarGz, kTar };
 
 // Writes `members` as a real archive with libarchive's write API.
 void WriteArchive(const fs::path& path, Format format, const std::vector<Member>& members) {
-  archive* a = archive_write_new();
+  ::archive* a = archive_write_new();
   ASSERT_NE(a, nullptr);
   if (format == Format::kZip) {
     ASSERT_EQ(archive_write_set_format_zip(a), ARCHIVE_OK);
@@ -229,7 +229,7 @@ TEST_F(DistributionTest, OversizedMetadataIsRefused) {
   auto members = GoodWheelMembers();
   members[1].data = kMetadata + std::string(10'000, 'A');  // compresses to almost nothing
   fs::path p = Make("bomb.whl", Format::kZip, members);
-  ArchiveLimits limits;
+  DistributionLimits limits;
   limits.max_metadata_bytes = 1000;
   ExpectInvalid(ReadWheelMetadata(p, limits), "METADATA is larger than the limit of 1000 bytes");
   // The same wheel is fine under the default limit: the cap, not the content, refused it.
@@ -238,7 +238,7 @@ TEST_F(DistributionTest, OversizedMetadataIsRefused) {
 
 TEST_F(DistributionTest, MetadataExactlyAtTheCapIsAccepted) {
   fs::path p = Make("exact.whl", Format::kZip, GoodWheelMembers());
-  ArchiveLimits limits;
+  DistributionLimits limits;
   limits.max_metadata_bytes = kMetadata.size();
   EXPECT_TRUE(ReadWheelMetadata(p, limits).has_value());
   limits.max_metadata_bytes = kMetadata.size() - 1;
@@ -251,8 +251,8 @@ TEST_F(DistributionTest, TooManyMembersAreRefused) {
     members.push_back({"acme_logger/m" + std::to_string(i) + ".py", ""});
   }
   fs::path p = Make("many.whl", Format::kZip, members);
-  ArchiveLimits limits;
-  limits.max_entries = 10;
+  DistributionLimits limits;
+  limits.archive_limits.max_entries = 10;
   ExpectInvalid(ReadWheelMetadata(p, limits), "more than 10 members");
   EXPECT_TRUE(ReadWheelMetadata(p).has_value());
 }
@@ -349,7 +349,7 @@ TEST_F(DistributionTest, SdistWithTwoTopLevelEntriesIsRefused) {
 TEST_F(DistributionTest, OversizedPkgInfoIsRefused) {
   fs::path p = Make("big.tar.gz", Format::kTarGz,
                     {{"acme_logger-1.0/PKG-INFO", kPkgInfo + std::string(5000, 'A')}});
-  ArchiveLimits limits;
+  DistributionLimits limits;
   limits.max_metadata_bytes = 1000;
   ExpectInvalid(ReadSdistPkgInfo(p, false, limits), "PKG-INFO is larger than the limit");
 }
@@ -358,8 +358,8 @@ TEST_F(DistributionTest, TarBombStopsAtTheUnpackedLimit) {
   fs::path p = Make("bomb.tar.gz", Format::kTarGz,
                     {{"acme_logger-1.0/PKG-INFO", kPkgInfo},
                      {"acme_logger-1.0/zeros", std::string(1'000'000, '\0')}});
-  ArchiveLimits limits;
-  limits.max_unpacked_bytes = 100'000;
+  DistributionLimits limits;
+  limits.archive_limits.max_unpacked_bytes = 100'000;
   ExpectInvalid(ReadSdistPkgInfo(p, false, limits), "unpacks to more than 100000 bytes");
   EXPECT_TRUE(ReadSdistPkgInfo(p, false).has_value());
 }
@@ -371,8 +371,8 @@ TEST_F(DistributionTest, DecompressedBytesAreCappedEvenPastTheTarEnd) {
   fs::path zeros = dir_ / "zeros.tar.gz";
   WriteArchive(zeros, Format::kTarGz, {{"z", std::string(1'000'000, '\0')}});
   WriteAll(p, ReadAll(p) + ReadAll(zeros));
-  ArchiveLimits limits;
-  limits.max_unpacked_bytes = 200'000;
+  DistributionLimits limits;
+  limits.archive_limits.max_unpacked_bytes = 200'000;
   ExpectInvalid(ReadSdistPkgInfo(p, false, limits), "unpacks to more than 200000 bytes");
   auto r = ReadSdistPkgInfo(p, false);  // a multi-member gzip is valid (RFC 1952)
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
@@ -433,8 +433,8 @@ TEST_F(DistributionTest, TarMemberSizeIsCapped) {
   fs::path p = Make("big-member.tar.gz", Format::kTarGz,
                     {{"acme_logger-1.0/PKG-INFO", kPkgInfo},
                      {"acme_logger-1.0/data", std::string(5000, 'x')}});
-  ArchiveLimits limits;
-  limits.max_member_bytes = 1000;
+  DistributionLimits limits;
+  limits.archive_limits.max_member_bytes = 1000;
   ExpectInvalid(ReadSdistPkgInfo(p, false, limits),
                 "archive member acme_logger-1.0/data declares 5000 bytes, more than the limit "
                 "of 1000 bytes per member");
@@ -445,8 +445,8 @@ TEST_F(DistributionTest, ZipMemberSizeIsCapped) {
   auto members = GoodWheelMembers();
   members.push_back({"acme_logger/data.bin", std::string(5000, 'x')});
   fs::path p = Make("big-member.whl", Format::kZip, members);
-  ArchiveLimits limits;
-  limits.max_member_bytes = 1000;
+  DistributionLimits limits;
+  limits.archive_limits.max_member_bytes = 1000;
   ExpectInvalid(ReadWheelMetadata(p, limits), "acme_logger/data.bin declares 5000 bytes");
   EXPECT_TRUE(ReadWheelMetadata(p).has_value());
 }
@@ -458,11 +458,11 @@ TEST_F(DistributionTest, ZipEntryCountIsCheckedBeforeLibarchiveReadsTheDirectory
   for (int i = 0; i < 20; ++i) {
     members.push_back({"acme_logger/m" + std::to_string(i) + ".py", ""});
   }
-  ArchiveLimits limits;
-  limits.max_entries = 10;
+  DistributionLimits limits;
+  limits.archive_limits.max_entries = 10;
   ExpectInvalid(ReadWheelMetadata(Make("many.whl", Format::kZip, members), limits),
                 "more than 10 members (its end record lists 24)");
 }
 
 }  // namespace
-}  // namespace pipy::index
+}  // namespace pipy::python

@@ -1,5 +1,6 @@
-// Central-directory checks, on zips written byte by byte so the end record can lie.
-#include "index/zip_directory.h"
+// Central-directory checks, on zips written byte by byte so the end record can lie, and
+// what the wheel and sdist readers make of them.
+#include "core/zip_directory.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -15,9 +16,9 @@
 #include <utility>
 #include <vector>
 
-#include "index/distribution.h"
+#include "python/distribution.h"
 
-namespace pipy::index {
+namespace pipy::python {
 namespace {
 
 namespace fs = std::filesystem;
@@ -175,11 +176,11 @@ class ZipDirectoryTest : public ::testing::Test {
   }
 
   // CheckZipCentralDirectory on `bytes` as a wheel.
-  Status Check(const std::string& bytes, const ArchiveLimits& limits = {}, bool wheel = true) {
+  Status Check(const std::string& bytes, const archive::Limits& limits = {}, bool wheel = true) {
     fs::path p = Write(bytes);
     int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
     EXPECT_GE(fd, 0);
-    Status s = CheckZipCentralDirectory(fd, limits, wheel);
+    Status s = archive::CheckZipCentralDirectory(fd, limits, wheel);
     ::close(fd);
     return s;
   }
@@ -210,7 +211,7 @@ TEST_F(ZipDirectoryTest, EntryCountInTheEndRecordIsCheckedBeforeTheWalk) {
   // Refused from the record alone (the message quotes it), never walked.
   EndRecord end;
   end.entries = 60'000;
-  ArchiveLimits limits;
+  archive::Limits limits;
   limits.max_entries = 1000;
   ExpectRefused(Check(BuildZip(WheelEntries(), end), limits),
                 "archive has more than 1000 members (its end record lists 60000)");
@@ -231,7 +232,7 @@ TEST_F(ZipDirectoryTest, EndRecordThatUndercountsIsCaughtByTheWalk) {
   EndRecord end;
   end.entries = 5;
   std::string bytes = BuildZip(WheelEntries(30), end);
-  ArchiveLimits limits;
+  archive::Limits limits;
   limits.max_entries = 10;
   ExpectRefused(Check(bytes, limits), "more than 10 members (its end record lists 5)");
   // Within the limit, the mismatch itself is refused.
@@ -254,7 +255,7 @@ TEST_F(ZipDirectoryTest, UndercountingFloodIsRefusedAtTheLimit) {
 
 TEST_F(ZipDirectoryTest, CentralDirectorySizeIsCapped) {
   std::string bytes = BuildZip(WheelEntries(30));
-  ArchiveLimits limits;
+  archive::Limits limits;
   limits.max_central_directory_bytes = 1000;
   ExpectRefused(Check(bytes, limits), "is larger than the limit of 1000 bytes");
   EXPECT_TRUE(Check(bytes).ok());
@@ -340,7 +341,7 @@ TEST_F(ZipDirectoryTest, DeclaredMemberSizeIsCapped) {
   auto small = WheelEntries();
   small.push_back({"acme_logger/small.bin", "", kRegular, 3, 0, true});
   EXPECT_TRUE(Check(BuildZip(small)).ok()) << Check(BuildZip(small)).ToString();
-  ArchiveLimits limits;
+  archive::Limits limits;
   limits.max_member_bytes = 10;
   ExpectRefused(Check(BuildZip(WheelEntries()), limits),
                 "acme_logger/__init__.py declares 12 bytes");
@@ -356,4 +357,4 @@ TEST_F(ZipDirectoryTest, RawNamesAreCheckedOnlyForWheels) {
 }
 
 }  // namespace
-}  // namespace pipy::index
+}  // namespace pipy::python

@@ -82,4 +82,15 @@ fi
 if [[ ! -d "$root/tests/services/node_modules/@20minutes/s3rver" ]]; then
   (cd "$root/tests/services" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# yarn 1 and pnpm 10, the npm registry's other clients in the e2e tests, pinned by
+# tests/npm-clients/package-lock.json (pnpm 10 needs Node 18.12+; Debian's is 18.20).
+for pkg in yarn pnpm; do
+  pinned=$(sed -n "s/.*\"$pkg\": \"\([^\"]*\)\".*/\1/p" "$root/tests/npm-clients/package.json")
+  installed=$(sed -n 's/^  "version": "\([^"]*\)".*/\1/p' \
+    "$root/tests/npm-clients/node_modules/$pkg/package.json" 2>/dev/null || true)
+  if [[ "$installed" != "$pinned" ]]; then
+    (cd "$root/tests/npm-clients" && npm ci --no-audit --no-fund --loglevel=error)
+    break
+  fi
+done
 

@@ -1,13 +1,13 @@
 #include "app/body_reader.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "app/temp_file.h"
+#include "testing/temp_dir.h"
 
 namespace pipy::app {
 namespace {
@@ -27,22 +27,15 @@ std::string ReadAll(const ChunkReader& read) {
 
 class SpooledBodyTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("pipy-app-body-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   http::RequestBody Spool(const std::string& text) {
     http::RequestBody body;
-    body.file = dir_ / "body";
+    body.file = tmp_.path() / "body";
     std::ofstream(body.file, std::ios::binary) << text;
     body.size = text.size();
     return body;
   }
 
-  std::filesystem::path dir_;
+  pipy::testing::TempDir tmp_{"pipy-app-body"};
 };
 
 TEST(BodyReaderTest, ReadsAMemoryBodyInChunks) {
@@ -63,7 +56,7 @@ TEST_F(SpooledBodyTest, ReadsASpooledBodyInChunks) {
 
 TEST_F(SpooledBodyTest, AMissingSpoolFileIsAnInternalError) {
   http::RequestBody body;
-  body.file = dir_ / "gone";
+  body.file = tmp_.path() / "gone";
   body.size = 5;
   Result<ChunkReader> read = OpenBodyReader(body);
   ASSERT_FALSE(read.has_value());
@@ -87,7 +80,7 @@ TEST_F(SpooledBodyTest, ReadSmallBodyEnforcesTheLimitOnBothKinds) {
 TEST_F(SpooledBodyTest, TempFileIsRemovedWhenItsOwnerGoes) {
   std::filesystem::path path;
   {
-    Result<TempFile> file = TempFile::Create(dir_);
+    Result<TempFile> file = TempFile::Create(tmp_.path());
     ASSERT_TRUE(file.has_value());
     path = file->path();
     EXPECT_EQ(path.filename().string().rfind("upload-", 0), 0u);

@@ -6,6 +6,7 @@
 #include "auth/authenticator.h"
 #include "auth/principal.h"
 #include "catalog/factory.h"
+#include "testing/temp_dir.h"
 
 namespace pipy::auth {
 namespace {
@@ -103,12 +104,8 @@ TEST(Token, SecretsAreRandomAndLongEnough) {
 class AuthenticatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("pipy-auth-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-            "-" + NewTokenSecret().substr(5, 8));
-    std::filesystem::create_directories(dir_);
     catalog::CatalogOptions options;
-    options.sqlite_path = dir_ / "catalog.db";
+    options.sqlite_path = tmp_.path() / "catalog.db";
     auto made = catalog::MakeCatalog(options);
     ASSERT_TRUE(made) << made.error().ToString();
     catalog_ = std::move(*made);
@@ -119,7 +116,6 @@ class AuthenticatorTest : public ::testing::Test {
     token.scopes = {"upload:acme-*"};
     ASSERT_TRUE(catalog_->AddToken(token).ok());
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   Authenticator Make(AccessOptions options = {}) {
     auto made = Authenticator::Create(*catalog_, std::move(options));
@@ -148,7 +144,7 @@ class AuthenticatorTest : public ::testing::Test {
     return "Basic " + out;
   }
 
-  std::filesystem::path dir_;
+  pipy::testing::TempDir tmp_{"pipy-auth"};  // before catalog_, which keeps its database open
   std::unique_ptr<catalog::Catalog> catalog_;
   std::string secret_;
 };

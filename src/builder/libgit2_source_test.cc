@@ -5,6 +5,7 @@
 
 #include "builder/git_source.h"
 #include "builder/test_repo.h"
+#include "testing/temp_dir.h"
 
 namespace pipy::builder {
 namespace {
@@ -13,20 +14,14 @@ using testing::TestRepo;
 
 class GitSourceTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "pipy-mirror-XXXXXX").string();
-    mirror_ = ::mkdtemp(tmpl.data());
-  }
-  void TearDown() override { std::filesystem::remove_all(mirror_); }
-
   std::unique_ptr<GitSource> Open() {
-    auto source = OpenLibgit2Source(repo_.path().string(), mirror_ / "git");
+    auto source = OpenLibgit2Source(repo_.path().string(), mirror_.path() / "git");
     EXPECT_TRUE(source.has_value()) << source.error().ToString();
     return source ? std::move(*source) : nullptr;
   }
 
   TestRepo repo_;
-  std::filesystem::path mirror_;
+  pipy::testing::TempDir mirror_{"pipy-mirror"};
 };
 
 TEST_F(GitSourceTest, FetchesTheBranchHeadAndListsModules) {
@@ -114,7 +109,7 @@ TEST_F(GitSourceTest, ChecksOutOneFolderWithModesAndSubfolders) {
   auto git = Open();
   ASSERT_NE(git, nullptr);
   ASSERT_TRUE(git->Fetch().ok());
-  std::filesystem::path dest = mirror_ / "out";
+  std::filesystem::path dest = mirror_.path() / "out";
   ASSERT_TRUE(git->CheckoutFolder(commit, "a", dest).ok());
   EXPECT_TRUE(std::filesystem::exists(dest / "pyproject.toml"));
   std::ifstream init(dest / "pkg" / "__init__.py");
@@ -126,7 +121,8 @@ TEST_F(GitSourceTest, ChecksOutOneFolderWithModesAndSubfolders) {
   EXPECT_TRUE(st.st_mode & S_IXUSR);
   EXPECT_FALSE(std::filesystem::exists(dest / "other.txt"));
   EXPECT_FALSE(std::filesystem::exists(dest / "b"));
-  EXPECT_EQ(git->CheckoutFolder(commit, "zzz", mirror_ / "none").code(), StatusCode::kNotFound);
+  EXPECT_EQ(git->CheckoutFolder(commit, "zzz", mirror_.path() / "none").code(),
+            StatusCode::kNotFound);
 }
 
 TEST_F(GitSourceTest, ReopeningAnExistingMirrorWorks) {
@@ -144,7 +140,7 @@ TEST_F(GitSourceTest, ReopeningAnExistingMirrorWorks) {
 }
 
 TEST_F(GitSourceTest, AnUnreachableRemoteIsUnavailable) {
-  auto git = OpenLibgit2Source((mirror_ / "no-such-repo").string(), mirror_ / "git");
+  auto git = OpenLibgit2Source((mirror_.path() / "no-such-repo").string(), mirror_.path() / "git");
   ASSERT_TRUE(git.has_value());
   EXPECT_EQ((*git)->Fetch().code(), StatusCode::kUnavailable);
 }

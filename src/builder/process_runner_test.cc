@@ -7,6 +7,8 @@
 #include <fstream>
 #include <thread>
 
+#include "testing/temp_dir.h"
+
 namespace pipy::builder {
 namespace {
 
@@ -56,11 +58,11 @@ TEST(PosixProcessRunnerTest, TheChildGetsOnlyTheGivenEnvironment) {
 }
 
 TEST(PosixProcessRunnerTest, TimeoutKillsTheWholeProcessGroup) {
-  char tmpl[] = "/tmp/pipy-proc-XXXXXX";
-  std::string dir = ::mkdtemp(tmpl);
+  pipy::testing::TempDir tmp("pipy-proc");
+  std::string dir = tmp.path().string();
   PosixProcessRunner runner;
   Captured c;
-  ProcessSpec spec = Shell("sleep 30 & echo $! > " + dir + "/child; echo started; wait");
+  ProcessSpec spec = Shell("sleep 30 & echo $! > '" + dir + "/child'; echo started; wait");
   spec.timeout = std::chrono::milliseconds(500);
   auto start = std::chrono::steady_clock::now();
   auto result = runner.Run(spec, c.sink());
@@ -83,7 +85,6 @@ TEST(PosixProcessRunnerTest, TimeoutKillsTheWholeProcessGroup) {
     alive = state != "Z";
   }
   EXPECT_FALSE(alive) << "the test's child survived the timeout";
-  std::filesystem::remove_all(dir);
 }
 
 TEST(PosixProcessRunnerTest, MemoryLimitStopsAHungryCommand) {

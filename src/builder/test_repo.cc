@@ -2,34 +2,26 @@
 
 #include <gtest/gtest.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include <fstream>
 
 namespace pipy::builder::testing {
 
 TestRepo::TestRepo() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "pipy-git-XXXXXX").string();
-  path_ = ::mkdtemp(tmpl.data());
   Git("init -q -b main");
   Git("config user.email test@example.com");
   Git("config user.name Test");
   Git("config commit.gpgsign false");
 }
 
-TestRepo::~TestRepo() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 void TestRepo::Write(const std::string& rel, const std::string& content) {
-  std::filesystem::path file = path_ / rel;
+  std::filesystem::path file = path() / rel;
   std::filesystem::create_directories(file.parent_path());
   std::ofstream(file, std::ios::binary | std::ios::trunc) << content;
 }
 
 std::string TestRepo::Git(const std::string& args) {
-  std::string command = "git -C '" + path_.string() + "' " + args + " 2>&1";
+  std::string command = "git -C '" + path().string() + "' " + args + " 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   std::string out;
   char buf[4096];

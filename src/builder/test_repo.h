@@ -4,17 +4,18 @@
 #include <filesystem>
 #include <string>
 
+#include "testing/temp_dir.h"
+
 namespace pipy::builder::testing {
 
 class TestRepo {
  public:
   // `git init -b main` in a new temp folder (removed by the destructor).
   TestRepo();
-  ~TestRepo();
   TestRepo(const TestRepo&) = delete;
   TestRepo& operator=(const TestRepo&) = delete;
 
-  const std::filesystem::path& path() const { return path_; }
+  const std::filesystem::path& path() const { return dir_.path(); }
   // Writes `content` to `rel` (folders created).
   void Write(const std::string& rel, const std::string& content);
   // Runs `git <args>` in the repository and returns its stdout (trimmed); fails the test on
@@ -28,7 +29,7 @@ class TestRepo {
                    const std::string& extra = "");
 
  private:
-  std::filesystem::path path_;
+  pipy::testing::TempDir dir_{"pipy-git"};
 };
 
 }  // namespace pipy::builder::testing

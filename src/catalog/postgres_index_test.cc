@@ -12,6 +12,7 @@
 #include "catalog/postgres_test_util.h"
 #include "index/index.h"
 #include "storage/factory.h"
+#include "testing/temp_dir.h"
 
 namespace pipy::catalog {
 namespace {
@@ -19,6 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(PostgresIndexTest, AnotherNodesUploadInvalidatesTheCachedPageWithin2s) {
+  pipy::testing::TempDir tmp("pipy-pg-index-test");  // first: outlives the store and index
   const std::string url = pgtest::FreshSchemaUrl();
   ASSERT_FALSE(url.empty());
   auto node_a = PostgresCatalog::Open(PostgresOptions{url, 2});
@@ -27,8 +29,7 @@ TEST(PostgresIndexTest, AnotherNodesUploadInvalidatesTheCachedPageWithin2s) {
   ASSERT_TRUE(node_b.has_value()) << node_b.error().ToString();
 
   storage::StorageOptions storage_options;
-  storage_options.root = std::filesystem::temp_directory_path() /
-                         ("pipy-pg-index-test-" + std::to_string(::getpid()));
+  storage_options.root = tmp.path() / "data";
   auto blobs = storage::MakeBlobStore(storage_options);
   ASSERT_TRUE(blobs.has_value()) << blobs.error().ToString();
   index::Index index(**blobs, **node_a);
@@ -60,7 +61,6 @@ TEST(PostgresIndexTest, AnotherNodesUploadInvalidatesTheCachedPageWithin2s) {
   }
   EXPECT_EQ(builds.load(), settled + 1)
       << "node a still serves its cached page 2 s after node b's upload";
-  std::filesystem::remove_all(storage_options.root);
 }
 
 }  // namespace

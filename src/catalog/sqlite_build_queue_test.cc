@@ -1,35 +1,27 @@
 #include "catalog/sqlite_build_queue.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <atomic>
 #include <filesystem>
 
 #include "catalog/build_queue_conformance.h"
 #include "catalog/sqlite_catalog.h"
+#include "testing/temp_dir.h"
 
 namespace pipy::catalog {
 namespace {
 
 namespace fs = std::filesystem;
 
+// A new subfolder of one temp folder for the whole binary, which is removed at exit.
 fs::path NewDir() {
-  static const fs::path base = [] {
-    std::string tmpl = (fs::temp_directory_path() / "pipy-build-queue-test-XXXXXX").string();
-    return fs::path(::mkdtemp(tmpl.data()));
-  }();
+  static const pipy::testing::TempDir root("pipy-build-queue-test");
   static std::atomic<int> counter{0};
-  fs::path dir = base / ("db" + std::to_string(counter.fetch_add(1)));
+  fs::path dir = root.path() / ("db" + std::to_string(counter.fetch_add(1)));
   fs::create_directories(dir);
   return dir;
 }
-
-class CleanUp : public ::testing::Environment {
- public:
-  void TearDown() override { fs::remove_all(NewDir().parent_path()); }
-};
-[[maybe_unused]] auto* const kCleanUp = ::testing::AddGlobalTestEnvironment(new CleanUp);
 
 std::unique_ptr<BuildQueue> FreshSqliteQueue() {
   auto queue = SqliteBuildQueue::Open(NewDir() / "catalog.db");

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <atomic>
 #include <chrono>
@@ -11,34 +10,24 @@
 
 #include "catalog/catalog_conformance.h"
 #include "catalog/factory.h"
+#include "testing/temp_dir.h"
 
 namespace pipy::catalog {
 namespace {
 
 namespace fs = std::filesystem;
 
-// One temp folder for the whole binary, removed at exit; each test gets its own subfolder.
-class TempRoot : public ::testing::Environment {
- public:
-  static fs::path NewDir() {
-    static std::atomic<int> counter{0};
-    fs::path dir = Base() / ("db" + std::to_string(counter.fetch_add(1)));
-    fs::create_directories(dir);
-    return dir;
-  }
-  static fs::path Base() {
-    static const fs::path base = [] {
-      std::string tmpl = (fs::temp_directory_path() / "pipy-catalog-test-XXXXXX").string();
-      return fs::path(::mkdtemp(tmpl.data()));
-    }();
-    return base;
-  }
-  void TearDown() override { fs::remove_all(Base()); }
-};
-[[maybe_unused]] auto* const kTempRoot = ::testing::AddGlobalTestEnvironment(new TempRoot);
+// A new subfolder of one temp folder for the whole binary, which is removed at exit.
+fs::path NewDir() {
+  static const pipy::testing::TempDir root("pipy-catalog-test");
+  static std::atomic<int> counter{0};
+  fs::path dir = root.path() / ("db" + std::to_string(counter.fetch_add(1)));
+  fs::create_directories(dir);
+  return dir;
+}
 
 std::unique_ptr<Catalog> FreshSqliteCatalog() {
-  auto catalog = SqliteCatalog::Open(TempRoot::NewDir() / "catalog.db");
+  auto catalog = SqliteCatalog::Open(NewDir() / "catalog.db");
   if (!catalog.has_value()) {
     ADD_FAILURE() << catalog.error().ToString();
     return nullptr;
@@ -77,7 +66,7 @@ ReleaseMetadata Meta() { return ReleaseMetadata{.display_name = "Acme", .summary
 
 class SqliteCatalogTest : public ::testing::Test {
  protected:
-  void SetUp() override { path_ = TempRoot::NewDir() / "catalog.db"; }
+  void SetUp() override { path_ = NewDir() / "catalog.db"; }
 
   std::unique_ptr<SqliteCatalog> OpenCatalog() {
     auto catalog = SqliteCatalog::Open(path_);
@@ -202,7 +191,7 @@ TEST_F(SqliteCatalogTest, UnopenableFileIsUnavailable) {
 
 TEST(CatalogFactoryTest, SqliteBackendCreatesItsFolder) {
   CatalogOptions options;
-  options.sqlite_path = TempRoot::NewDir() / "new" / "catalog.db";
+  options.sqlite_path = NewDir() / "new" / "catalog.db";
   auto catalog = MakeCatalog(options);
   ASSERT_TRUE(catalog.has_value()) << catalog.error().ToString();
   EXPECT_TRUE(fs::exists(options.sqlite_path));

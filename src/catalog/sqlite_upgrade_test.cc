@@ -3,12 +3,12 @@
 // provenance, token and build record kept.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <filesystem>
 
 #include "catalog/migrations.h"
 #include "catalog/sqlite_catalog.h"
+#include "testing/temp_dir.h"
 
 namespace pipy::catalog {
 namespace {
@@ -17,13 +17,6 @@ namespace fs = std::filesystem;
 
 class SqliteUpgradeTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "pipy-upgrade-test-XXXXXX").string();
-    dir_ = ::mkdtemp(tmpl.data());
-    path_ = dir_ / "catalog.db";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // Writes a database as Pipy before migration 3 left it.
   void WriteVersion2Repository() {
     sqlite3* db = nullptr;
@@ -70,8 +63,8 @@ UPDATE meta SET value = 41 WHERE key = 'change_seq';
     sqlite3_close(db);
   }
 
-  fs::path dir_;
-  fs::path path_;
+  pipy::testing::TempDir tmp_{"pipy-upgrade-test"};
+  fs::path path_ = tmp_.path() / "catalog.db";
 };
 
 TEST_F(SqliteUpgradeTest, Version2RepositoryKeepsEverything) {

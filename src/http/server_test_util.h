@@ -26,6 +26,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/temp_dir.h"
+
 namespace pipy::http::testing_util {
 
 RouteOptions Opts(std::string name, std::uint64_t max_body_bytes = 64 * 1024) {
@@ -225,8 +227,6 @@ class Conn {
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("pipy-http-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
     fs::create_directories(dir_ / "spool");
     router_.Add("GET", "/hello/{name}", Opts("hello"), [this](Request& r) {
       ++calls_;
@@ -234,10 +234,7 @@ class ServerTest : public ::testing::Test {
     });
   }
 
-  void TearDown() override {
-    StopServer();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { StopServer(); }
 
   void StartServer(ServerOptions options = {}) {
     options.listen = "127.0.0.1:0";
@@ -261,8 +258,8 @@ class ServerTest : public ::testing::Test {
     }
   }
 
-  static inline int counter_ = 0;
-  fs::path dir_;
+  pipy::testing::TempDir tmp_{"pipy-http-test"};
+  const fs::path dir_ = tmp_.path();  // the test's folder; the spool is dir_ / "spool"
   Router router_;
   Metrics metrics_;
   std::unique_ptr<Server> server_;

@@ -3,7 +3,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/sysmacros.h>
 
 #include <filesystem>
@@ -12,6 +11,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include "testing/temp_dir.h"
 
 namespace pipy::python {
 namespace {
@@ -92,15 +93,8 @@ std::vector<Member> GoodWheelMembers() {
 
 class DistributionTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "pipy-dist-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   fs::path Make(const std::string& name, Format format, const std::vector<Member>& members) {
-    fs::path p = dir_ / name;
+    fs::path p = tmp_.path() / name;
     WriteArchive(p, format, members);
     return p;
   }
@@ -113,7 +107,7 @@ class DistributionTest : public ::testing::Test {
     EXPECT_NE(r.error().message().find(needle), std::string::npos) << r.error().message();
   }
 
-  fs::path dir_;
+  pipy::testing::TempDir tmp_{"pipy-dist"};
 };
 
 TEST_F(DistributionTest, GoodWheelReturnsMetadata) {
@@ -220,7 +214,7 @@ TEST_F(DistributionTest, RandomBytesAreNotAWheel) {
   for (char& c : bytes) {
     c = static_cast<char>(rng());
   }
-  fs::path p = dir_ / "random.whl";
+  fs::path p = tmp_.path() / "random.whl";
   WriteAll(p, bytes);
   ExpectInvalid(ReadWheelMetadata(p), "not a valid zip archive");
 }
@@ -258,7 +252,7 @@ TEST_F(DistributionTest, TooManyMembersAreRefused) {
 }
 
 TEST_F(DistributionTest, MissingFileIsAnInternalError) {
-  auto r = ReadWheelMetadata(dir_ / "absent.whl");
+  auto r = ReadWheelMetadata(tmp_.path() / "absent.whl");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), StatusCode::kInternal);
 }
@@ -368,7 +362,7 @@ TEST_F(DistributionTest, DecompressedBytesAreCappedEvenPastTheTarEnd) {
   // A tiny tar followed by a second gzip member of 1 MB of zeros: no tar header declares
   // those bytes, so only the cap on inflated output stops them.
   fs::path p = Make("tail.tar.gz", Format::kTarGz, {{"acme_logger-1.0/PKG-INFO", kPkgInfo}});
-  fs::path zeros = dir_ / "zeros.tar.gz";
+  fs::path zeros = tmp_.path() / "zeros.tar.gz";
   WriteArchive(zeros, Format::kTarGz, {{"z", std::string(1'000'000, '\0')}});
   WriteAll(p, ReadAll(p) + ReadAll(zeros));
   DistributionLimits limits;

@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "python/distribution.h"
+#include "testing/temp_dir.h"
 
 namespace pipy::python {
 namespace {
@@ -161,15 +161,8 @@ std::vector<RawEntry> WheelEntries(int extra_modules = 0) {
 
 class ZipDirectoryTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "pipy-zipdir-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   fs::path Write(const std::string& bytes, const std::string& name = "t.whl") {
-    fs::path p = dir_ / name;
+    fs::path p = tmp_.path() / name;
     std::ofstream(p, std::ios::binary)
         .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     return p;
@@ -191,7 +184,7 @@ class ZipDirectoryTest : public ::testing::Test {
     EXPECT_NE(s.message().find(needle), std::string::npos) << s.message();
   }
 
-  fs::path dir_;
+  pipy::testing::TempDir tmp_{"pipy-zipdir"};
 };
 
 TEST_F(ZipDirectoryTest, HonestZipsPassAndLibarchiveReadsThem) {

@@ -1,24 +1,23 @@
 #include "storage/caching_blob_store.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <random>
 
 #include "core/sha256.h"
 #include "storage/blob_store_conformance.h"
+#include "testing/temp_dir.h"
 
 namespace pipy::storage {
 namespace {
 
 namespace fs = std::filesystem;
 
+// A new subfolder of one temp folder for the whole binary, which is removed at exit.
 fs::path NewDir() {
+  static const pipy::testing::TempDir root("pipy-cache-test");
   static std::atomic<int> n{0};
-  fs::path dir = fs::temp_directory_path() /
-                 ("pipy-cache-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-  fs::remove_all(dir);
+  fs::path dir = root.path() / ("t" + std::to_string(n++));
   fs::create_directories(dir);
   return dir;
 }

@@ -1,7 +1,6 @@
 #include "storage/filesystem_blob_store.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,34 +11,25 @@
 #include "storage/blob_store_conformance.h"
 #include "storage/factory.h"
 #include "storage/filesystem_layout.h"
+#include "testing/temp_dir.h"
 
 namespace pipy::storage {
 namespace {
 
 namespace fs = std::filesystem;
 
-// One temp folder for the whole binary, removed at exit; each store gets its own subfolder.
-class TempRoot : public ::testing::Environment {
- public:
-  static fs::path NewDir() {
-    static std::atomic<int> counter{0};
-    fs::path dir = Base() / ("store" + std::to_string(counter.fetch_add(1)));
-    fs::create_directories(dir);
-    return dir;
-  }
-  static fs::path Base() {
-    static const fs::path base = [] {
-      std::string tmpl = (fs::temp_directory_path() / "pipy-blob-test-XXXXXX").string();
-      return fs::path(::mkdtemp(tmpl.data()));
-    }();
-    return base;
-  }
-  void TearDown() override { fs::remove_all(Base()); }
-};
-[[maybe_unused]] auto* const kTempRoot = ::testing::AddGlobalTestEnvironment(new TempRoot);
+// A new subfolder of one temp folder for the whole binary, which is removed at exit; each
+// store gets its own.
+fs::path NewDir() {
+  static const pipy::testing::TempDir root("pipy-blob-test");
+  static std::atomic<int> counter{0};
+  fs::path dir = root.path() / ("store" + std::to_string(counter.fetch_add(1)));
+  fs::create_directories(dir);
+  return dir;
+}
 
 std::unique_ptr<BlobStore> FreshFilesystemStore() {
-  auto store = FilesystemBlobStore::OpenAt(TempRoot::NewDir() / "data");
+  auto store = FilesystemBlobStore::OpenAt(NewDir() / "data");
   if (!store.has_value()) {
     ADD_FAILURE() << store.error().ToString();
     return nullptr;
@@ -55,7 +45,7 @@ INSTANTIATE_TEST_SUITE_P(Filesystem, BlobStoreConformanceTest,
 class FilesystemBlobStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = TempRoot::NewDir() / "data";
+    root_ = NewDir() / "data";
     auto store = FilesystemBlobStore::OpenAt(root_);
     ASSERT_TRUE(store.has_value()) << store.error().ToString();
     store_ = std::move(store).value();
@@ -178,7 +168,7 @@ TEST_F(FilesystemBlobStoreTest, ListSkipsTempAndStrayFiles) {
 
 TEST_F(FilesystemBlobStoreTest, TraversalKeyNeverReachesOutsideTheRoot) {
   // Where a naive path join of this key would land, relative to a deep root.
-  fs::path deep = TempRoot::NewDir() / "a" / "b" / "c" / "d";
+  fs::path deep = NewDir() / "a" / "b" / "c" / "d";
   auto store = FilesystemBlobStore::OpenAt(deep);
   ASSERT_TRUE(store.has_value());
   std::string key = "../../../../victim";
@@ -205,7 +195,7 @@ TEST_F(FilesystemBlobStoreTest, ReaderExposesItsFileDescriptor) {
 }
 
 TEST_F(FilesystemBlobStoreTest, PutFileStreamsALocalFile) {
-  fs::path src = TempRoot::NewDir() / "upload.whl";
+  fs::path src = NewDir() / "upload.whl";
   std::ofstream(src, std::ios::binary) << "wheel bytes";
   auto info = PutFile(*store_, src, Sha256HexForTest("wheel bytes"));
   ASSERT_TRUE(info.has_value()) << info.status().ToString();
@@ -222,7 +212,7 @@ TEST_F(FilesystemBlobStoreTest, ReadAllRefusesBlobsOverTheLimit) {
 }
 
 TEST(BlobStoreFactoryTest, FilesystemBackendCreatesItsRoot) {
-  fs::path root = TempRoot::NewDir() / "new" / "data";
+  fs::path root = NewDir() / "new" / "data";
   auto store = MakeBlobStore({.backend = "filesystem", .root = root});
   ASSERT_TRUE(store.has_value()) << store.error().ToString();
   EXPECT_TRUE(fs::is_directory(BlobsDir(root)));
@@ -232,7 +222,7 @@ TEST(BlobStoreFactoryTest, FilesystemBackendCreatesItsRoot) {
 }
 
 TEST(BlobStoreFactoryTest, UnknownBackendIsNamed) {
-  auto store = MakeBlobStore({.backend = "floppy", .root = TempRoot::NewDir()});
+  auto store = MakeBlobStore({.backend = "floppy", .root = NewDir()});
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(store.error().message().find("floppy"), std::string::npos);

@@ -22,6 +22,7 @@
 #include "storage/factory.h"
 #include "storage/s3_layout.h"
 #include "storage/s3_xml.h"
+#include "testing/temp_dir.h"
 
 namespace pipy::storage {
 namespace {
@@ -35,19 +36,11 @@ std::string Endpoint() {
   return e != nullptr ? e : "";
 }
 
-fs::path SpoolDir() {
-  static const fs::path dir = [] {
-    std::string tmpl = (fs::temp_directory_path() / "pipy-s3-test-XXXXXX").string();
-    return fs::path(::mkdtemp(tmpl.data()));
-  }();
-  return dir;
+// One temp folder for the whole binary (spools, the factory's root), removed at exit.
+const fs::path& SpoolDir() {
+  static const pipy::testing::TempDir dir("pipy-s3-test");
+  return dir.path();
 }
-
-class SpoolCleanup : public ::testing::Environment {
- public:
-  void TearDown() override { fs::remove_all(SpoolDir()); }
-};
-[[maybe_unused]] auto* const kSpoolCleanup = ::testing::AddGlobalTestEnvironment(new SpoolCleanup);
 
 // A prefix no other store (in this run or an earlier one) has used.
 std::string FreshPrefix() {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "storage/s3_client.h"
+#include "testing/temp_dir.h"
 
 namespace pipy::storage {
 namespace {
@@ -22,8 +23,8 @@ const std::string kKey(64, 'c');
 
 // Runs the botocore script on `input`; returns its "results" array.
 json::array Botocore(const json::object& input) {
-  std::filesystem::path in = std::filesystem::temp_directory_path() /
-                             ("pipy-botocore-" + std::to_string(::getpid()) + ".json");
+  pipy::testing::TempDir tmp("pipy-botocore");
+  std::filesystem::path in = tmp.path() / "input.json";
   std::ofstream(in) << json::serialize(input);
   std::string command = "/usr/bin/python3 " PIPY_SOURCE_DIR "/src/storage/sigv4_botocore.py < " +
                         in.string();
@@ -39,7 +40,6 @@ json::array Botocore(const json::object& input) {
     EXPECT_EQ(rc, 0) << "botocore script failed (is python3-botocore installed? "
                         "scripts/install-deps.sh installs it)";
   }
-  std::filesystem::remove(in);
   boost::system::error_code ec;
   json::value v = json::parse(out, ec);
   if (ec || !v.is_object() || !v.as_object().contains("results")) {

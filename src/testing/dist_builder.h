@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "testing/temp_dir.h"  // TempDir, which the users of this header make wheels in
+
 namespace pipy::testing {
 
 struct ArchiveMember {
@@ -39,18 +41,5 @@ std::string EscapeDistName(const std::string& name);
 
 // Reads a whole file.
 std::string ReadFile(const std::filesystem::path& path);
-
-// A fresh, empty temp folder removed by the destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace pipy::testing

@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
 #include <set>
 
+#include "testing/temp_dir.h"
 #include "upstream/project_cache.h"
 
 namespace pipy::upstream {
@@ -57,10 +57,7 @@ std::size_t FilesIn(const std::filesystem::path& dir) {
 class ProjectCacheBoundsTest : public ::testing::Test {
  protected:
   ProjectCacheBoundsTest()
-      : policy_(*UrlPolicy::Create(std::string(kBase), {})),
-        dir_(std::filesystem::temp_directory_path() /
-             ("pipy-upstream-bounds-" + std::to_string(std::random_device{}()))) {}
-  ~ProjectCacheBoundsTest() override { std::filesystem::remove_all(dir_); }
+      : policy_(*UrlPolicy::Create(std::string(kBase), {})) {}
 
   std::unique_ptr<ProjectCache> MakeCache(Fetcher& fetcher, std::size_t max_entries,
                                           std::chrono::milliseconds negative_ttl) {
@@ -69,13 +66,13 @@ class ProjectCacheBoundsTest : public ::testing::Test {
     options.ttl = std::chrono::hours(1);
     options.negative_ttl = negative_ttl;
     options.max_entries = max_entries;
-    options.dir = dir_;
+    options.dir = tmp_.path();
     options.now_ms = [this] { return now_; };
     return std::make_unique<ProjectCache>(fetcher, policy_, std::move(options));
   }
 
   UrlPolicy policy_;
-  std::filesystem::path dir_;
+  pipy::testing::TempDir tmp_{"pipy-upstream-bounds"};
   std::int64_t now_ = 1'000'000;
 };
 
@@ -108,8 +105,8 @@ TEST_F(ProjectCacheBoundsTest, MemoryStaysBoundedUnder50000NamesAndAPopularEntry
   ASSERT_TRUE(cache->Get("random-name-49999").has_value());
   EXPECT_EQ(upstream.requests["random-name-49999"], 1);
   // Disk: the one real page only, none of the 50,000 made-up names.
-  EXPECT_EQ(FilesIn(dir_), 1u);
-  EXPECT_TRUE(std::filesystem::exists(dir_ / "popular"));
+  EXPECT_EQ(FilesIn(tmp_.path()), 1u);
+  EXPECT_TRUE(std::filesystem::exists(tmp_.path() / "popular"));
 }
 
 TEST_F(ProjectCacheBoundsTest, TheLeastRecentlyUsedGoesFirstAndADroppedPageComesBackFromDisk) {
@@ -158,11 +155,11 @@ TEST_F(ProjectCacheBoundsTest, NotUpstreamAnswersAreShortLivedAndNeverWritten) {
   ASSERT_TRUE(cache->Get("nothere").has_value());
   ASSERT_TRUE(cache->Get("nothere").has_value());
   EXPECT_EQ(upstream.requests["nothere"], 1);
-  EXPECT_EQ(FilesIn(dir_), 0u);
+  EXPECT_EQ(FilesIn(tmp_.path()), 0u);
   now_ += 5'000;  // negative_ttl over (the page ttl is an hour): asked again
   ASSERT_TRUE(cache->Get("nothere").has_value());
   EXPECT_EQ(upstream.requests["nothere"], 2);
-  EXPECT_EQ(FilesIn(dir_), 0u);
+  EXPECT_EQ(FilesIn(tmp_.path()), 0u);
 }
 
 TEST_F(ProjectCacheBoundsTest, APageThatLeavesTheUpstreamLeavesTheDisk) {
@@ -170,32 +167,32 @@ TEST_F(ProjectCacheBoundsTest, APageThatLeavesTheUpstreamLeavesTheDisk) {
   upstream.real = {"gone"};
   auto cache = MakeCache(upstream, 100, kDefaultNegativeTtl);
   ASSERT_TRUE(cache->Get("gone").has_value());
-  ASSERT_TRUE(std::filesystem::exists(dir_ / "gone"));
+  ASSERT_TRUE(std::filesystem::exists(tmp_.path() / "gone"));
   upstream.real.clear();
   now_ += 3'600'000;
   auto got = cache->Get("gone");
   ASSERT_TRUE(got.has_value());
   EXPECT_FALSE((*got)->exists);
-  EXPECT_FALSE(std::filesystem::exists(dir_ / "gone"));
+  EXPECT_FALSE(std::filesystem::exists(tmp_.path() / "gone"));
 }
 
 TEST_F(ProjectCacheBoundsTest, AnOldNotUpstreamFileIsDroppedAndOddNamesNeverTouchDisk) {
-  std::filesystem::create_directories(dir_);
+  std::filesystem::create_directories(tmp_.path());
   {
-    std::ofstream old(dir_ / "old404");
+    std::ofstream old(tmp_.path() / "old404");
     old << "pipy-upstream-page 1\nstatus: 404\nfetched-ms: 999999\n\n";
   }
   NamedUpstream upstream;
   auto cache = MakeCache(upstream, 100, kDefaultNegativeTtl);
   EXPECT_EQ(cache->Peek("old404"), nullptr);
-  EXPECT_FALSE(std::filesystem::exists(dir_ / "old404"));
+  EXPECT_FALSE(std::filesystem::exists(tmp_.path() / "old404"));
 
   // Not a normalized project name: never a file name, let alone a path outside dir.
   upstream.real = {"../escape", "Upper"};
   ASSERT_TRUE(cache->Get("../escape").has_value());
   ASSERT_TRUE(cache->Get("Upper").has_value());
-  EXPECT_EQ(FilesIn(dir_), 0u);
-  EXPECT_FALSE(std::filesystem::exists(dir_.parent_path() / "escape"));
+  EXPECT_EQ(FilesIn(tmp_.path()), 0u);
+  EXPECT_FALSE(std::filesystem::exists(tmp_.path().parent_path() / "escape"));
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
 
 #include <deque>
 #include <filesystem>
-#include <random>
+
+#include "testing/temp_dir.h"
 
 namespace pipy::upstream {
 namespace {
@@ -78,17 +79,14 @@ std::string Header(const FetchRequest& r, std::string_view name) {
 class ProjectCacheTest : public ::testing::Test {
  protected:
   ProjectCacheTest()
-      : policy_(*UrlPolicy::Create("http://up.example/simple/", {})),
-        dir_(std::filesystem::temp_directory_path() /
-             ("pipy-upstream-cache-" + std::to_string(std::random_device{}()))) {}
-  ~ProjectCacheTest() override { std::filesystem::remove_all(dir_); }
+      : policy_(*UrlPolicy::Create("http://up.example/simple/", {})) {}
 
   std::unique_ptr<ProjectCache> MakeCache(FakeFetcher& fetcher) {
     ProjectCacheOptions options;
     options.upstream_url = "http://up.example/simple";
     options.ttl = std::chrono::milliseconds(1000);
     options.retry_after = std::chrono::milliseconds(100);
-    options.dir = dir_;
+    options.dir = tmp_.path();
     options.now_ms = [this] { return now_; };
     options.on_error = [this](std::string_view kind, const Status&) {
       errors_.emplace_back(kind);
@@ -97,7 +95,7 @@ class ProjectCacheTest : public ::testing::Test {
   }
 
   UrlPolicy policy_;
-  std::filesystem::path dir_;
+  pipy::testing::TempDir tmp_{"pipy-upstream-cache"};
   std::int64_t now_ = 1'000'000;
   std::vector<std::string> errors_;
 };

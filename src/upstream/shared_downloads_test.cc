@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/sha256.h"
+#include "testing/temp_dir.h"
 
 namespace pipy::upstream {
 namespace {
@@ -115,16 +116,11 @@ Drained OpenAndDrain(SharedDownloads& downloads, DownloadJob job) {
 class SharedDownloadsTest : public ::testing::Test {
  protected:
   SharedDownloadsTest() {
-    root_ = std::filesystem::temp_directory_path() /
-            ("shared_downloads_test_" + std::to_string(::getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(root_);
-    std::filesystem::create_directories(root_ / "store");
-    options_.dir = root_ / "downloads";
+    std::filesystem::create_directories(root_.path() / "store");
+    options_.dir = root_.path() / "downloads";
     options_.timeout = 2'000ms;
     options_.slot_wait = 200ms;
   }
-  ~SharedDownloadsTest() override { std::filesystem::remove_all(root_); }
 
   std::unique_ptr<SharedDownloads> Make() {
     return std::make_unique<SharedDownloads>(fetcher_, options_, [this](const Status& error) {
@@ -141,14 +137,14 @@ class SharedDownloadsTest : public ::testing::Test {
     job.filename = "x-1.0.tar.gz";
     job.commit = [this, sha256](const std::filesystem::path& path) {
       ++commits_;
-      std::filesystem::rename(path, root_ / "store" / sha256);
+      std::filesystem::rename(path, root_.path() / "store" / sha256);
       return Status::Ok();
     };
     return job;
   }
 
   std::string Stored(const std::string& sha256) {
-    std::ifstream in(root_ / "store" / sha256, std::ios::binary);
+    std::ifstream in(root_.path() / "store" / sha256, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
@@ -161,7 +157,7 @@ class SharedDownloadsTest : public ::testing::Test {
     ASSERT_EQ(downloads.running(), 0);
   }
 
-  std::filesystem::path root_;
+  pipy::testing::TempDir root_{"pipy-shared-downloads"};  // first: outlives the members using it
   SharedDownloadsOptions options_;
   GatedFetcher fetcher_;
   std::atomic<int> commits_{0};

@@ -62,6 +62,44 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   return out;
 }
 
+bool Base64Decoder::Feed(std::string_view chunk, std::string& out) {
+  if (failed_) {
+    return false;
+  }
+  pending_.append(chunk);
+  // Every whole group but the last is decoded now; the last may be the padded end.
+  std::size_t ready = pending_.size() < 4 ? 0 : (pending_.size() - 1) / 4 * 4;
+  if (ready == 0) {
+    return true;
+  }
+  std::string_view groups = std::string_view(pending_).substr(0, ready);
+  std::optional<std::string> bytes;
+  if (groups.find('=') == std::string_view::npos) {  // padding only at the very end
+    bytes = Base64Decode(groups);
+  }
+  if (!bytes) {
+    failed_ = true;
+    return false;
+  }
+  out.append(*bytes);
+  pending_.erase(0, ready);
+  return true;
+}
+
+bool Base64Decoder::Finish(std::string& out) {
+  if (failed_) {
+    return false;
+  }
+  std::optional<std::string> bytes = Base64Decode(pending_);
+  pending_.clear();
+  failed_ = true;  // spent either way
+  if (!bytes) {
+    return false;
+  }
+  out.append(*bytes);
+  return true;
+}
+
 std::string Base64Encode(std::string_view bytes) {
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <random>
+#include <string>
+#include <vector>
 
 namespace pipy {
 namespace {
@@ -52,6 +55,54 @@ TEST(Base64Test, RandomBytesRoundTrip) {
     }
     EXPECT_EQ(Base64Decode(Base64Encode(bytes)), bytes);
   }
+}
+
+// Decodes `text` through Base64Decoder in pieces cut at the given sizes (repeating).
+std::optional<std::string> DecodeInPieces(std::string_view text, std::vector<std::size_t> cuts) {
+  Base64Decoder decoder;
+  std::string out;
+  std::size_t at = 0;
+  for (std::size_t i = 0; at < text.size(); ++i) {
+    std::size_t n = std::min(cuts[i % cuts.size()], text.size() - at);
+    if (!decoder.Feed(text.substr(at, n), out)) {
+      return std::nullopt;
+    }
+    at += n;
+  }
+  if (!decoder.Finish(out)) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+TEST(Base64Test, StreamingDecodesLikeTheWholeText) {
+  std::mt19937 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    std::string bytes(rng() % 100, '\0');
+    for (char& c : bytes) {
+      c = static_cast<char>(rng());
+    }
+    const std::string text = Base64Encode(bytes);
+    std::vector<std::size_t> cuts = {1 + rng() % 9, 1 + rng() % 5, 1 + rng() % 13};
+    EXPECT_EQ(DecodeInPieces(text, cuts), bytes) << text;
+  }
+  EXPECT_EQ(DecodeInPieces("", {1}), "");
+}
+
+TEST(Base64Test, StreamingRefusesWhatTheWholeDecodeRefuses) {
+  for (std::string_view bad : {"QQ==QUJD", "QQ=", "QUJ", "QUJD=", "QU JD", "QUJD\n", "QR==",
+                               "QUJD====", "Q===", "=QUJ"}) {
+    for (std::size_t cut : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{4},
+                            std::size_t{100}}) {
+      EXPECT_FALSE(DecodeInPieces(bad, {cut}).has_value()) << bad << " cut " << cut;
+    }
+    EXPECT_FALSE(Base64Decode(bad).has_value()) << bad;
+  }
+  Base64Decoder spent;
+  std::string out;
+  EXPECT_FALSE(spent.Feed("QQ==QUJDQUJD", out));
+  EXPECT_FALSE(spent.Feed("QUJD", out)) << "a failed decoder stays failed";
+  EXPECT_FALSE(spent.Finish(out));
 }
 
 }  // namespace

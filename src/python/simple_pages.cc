@@ -1,12 +1,11 @@
 #include "python/simple_pages.h"
 
-#include "python/attributes.h"
-
 #include <cstdio>
-#include <ctime>
 
 #include "core/escape.h"
 #include "core/strings.h"
+#include "core/timestamp.h"
+#include "python/attributes.h"
 
 namespace pipy::python {
 namespace {
@@ -127,22 +126,7 @@ void AppendJsonString(std::string& out, std::string_view text) {
   out += '"';
 }
 
-std::string FormatUploadTime(std::int64_t epoch_ms) {
-  std::int64_t seconds = epoch_ms / 1000;
-  std::int64_t millis = epoch_ms % 1000;
-  if (millis < 0) {
-    millis += 1000;
-    seconds -= 1;
-  }
-  std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(millis * 1000));
-  return buf;
-}
+std::string FormatUploadTime(std::int64_t epoch_ms) { return FormatUtcTimestamp(epoch_ms, 6); }
 
 std::string FileUrl(const catalog::FileRecord& file) {
   std::string url = "/files/";

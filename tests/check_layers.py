@@ -34,7 +34,7 @@ ALLOWED = {
     # another protocol layer's internals.
     "python": {"python.publish", "python.format", "app", "http", "index", "auth", "catalog",
                "storage", "core"},
-    "npm": {"app", "http", "index", "auth", "catalog", "storage", "core"},
+    "npm": {"npm.format", "app", "http", "index", "auth", "catalog", "storage", "core"},
     # The web UI shows Python projects: it reads the Python format's attributes.
     "web": {"python.format", "app", "http", "index", "auth", "catalog", "storage", "core"},
     # The builder publishes the Python distributions it builds through the Python rules.
@@ -49,6 +49,8 @@ ALLOWED = {
     # Publishing Python distributions: the wheel and sdist rules on the neutral
     # Index::Publish (twine's upload, `pipy import` and the builder all call it).
     "python.publish": {"python.format", "index", "auth", "catalog", "core"},
+    # The pure npm format: no I/O, no HTTP; names, versions, paths, rendering, body parsing.
+    "npm.format": {"index", "catalog", "core"},
     # Shared by the protocol layers.
     "app": {"http", "index", "auth", "catalog", "storage", "core"},
     "http": {"core"},
@@ -74,6 +76,10 @@ SUB_UNITS = {
                        "python/python_format.*", "python/attributes.h",
                        "python/unknown_projects.h"],
                       "python_formats"),
+    "npm.format": (["npm/negotiate.*", "npm/npm_format.*", "npm/packument.*", "npm/paths.*",
+                    "npm/publish_body.*", "npm/*_format_test.cc", "npm/negotiate_test.cc",
+                    "npm/packument_test.cc", "npm/paths_test.cc", "npm/publish_body_test.cc"],
+                   "npm_formats"),
     "python.publish": (["python/distribution.*", "python/distribution_test.cc",
                         "python/publish.*", "python/publish_test.cc",
                         "python/zip_directory_test.cc"],
@@ -249,6 +255,7 @@ FIXTURE_CLEAN = {
                                "CURL::libcurl)\n",
     "core/CMakeLists.txt": "add_library(core status.cc)\n",
     "http/CMakeLists.txt": "add_library(http message.cc)\n",
+    "npm/CMakeLists.txt": "add_library(npm_formats paths.cc)\n",
 }
 
 FIXTURE_PLANTED = {

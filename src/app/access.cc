@@ -32,6 +32,21 @@ Result<auth::Principal> Access::ForWrite(const http::Request& request) const {
   return who;
 }
 
+Result<auth::Principal> Access::ForSecret(const http::Request& request,
+                                         std::string_view secret) const {
+  if (!auth_.AddressAllowed(request.remote_address)) {
+    return PermissionDenied("address " + request.remote_address + " is not allowed");
+  }
+  if (secret.empty()) {
+    return Unauthenticated("no token given");
+  }
+  PIPY_ASSIGN_OR_RETURN(auth::Principal who, auth_.Authenticate("Bearer " + std::string(secret)));
+  if (who.anonymous) {
+    return Unauthenticated("unknown token");
+  }
+  return who;
+}
+
 http::Guard Access::ReadGuard() const {
   return [this](const http::Request& request) -> std::optional<http::Response> {
     auto who = ForRead(request);

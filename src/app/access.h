@@ -26,6 +26,9 @@ class Access {
   // kUnauthenticated. Scope checks are the index's job.
   Result<auth::Principal> ForWrite(const http::Request& request) const;
 
+  // The principal `secret` names, for a caller from an allowed address: npm's login sends
+  // a token as a password. kUnauthenticated for an unknown or revoked one (or "").
+  Result<auth::Principal> ForSecret(const http::Request& request, std::string_view secret) const;
   // Guards for RouteOptions: answer 401/403 before a body is read.
   http::Guard ReadGuard() const;
   http::Guard WriteGuard() const;

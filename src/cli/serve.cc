@@ -15,6 +15,7 @@
 #include "http/server.h"
 #include "index/index.h"
 #include "python/routes.h"
+#include "npm/routes.h"
 #include "upstream/proxy.h"
 #include "web/routes.h"
 
@@ -122,6 +123,11 @@ int Serve(const config::Config& config) {
     upstream::RegisterRoutes(router, *proxy, access);
   }
   python::RegisterRoutes(router, index, access, metrics, python_options);
+  npm::NpmOptions npm_options;
+  npm_options.max_upload_bytes = config.limits.max_upload_bytes;
+  npm_options.tmp_dir = upload_dir;
+  npm_options.public_url = config.server.public_url;
+  npm::RegisterRoutes(router, index, access, metrics, npm_options);
   web::RegisterRoutes(router, index, access, web::WebOptions{});
   // The monorepo builder: jobs live in the catalog's database; watchers and runners only
   // when [[sources]] are configured.

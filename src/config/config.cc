@@ -165,6 +165,28 @@ std::string Env(const char* name) {
 }
 
 // [[sources]]: an array of tables, one per watched repository.
+// [server] public_url: "http(s)://host[:port][/path]", stored with a trailing "/" so URLs
+// are made by appending. No query, fragment, user info or spaces.
+Status NormalizePublicUrl(std::string& url) {
+  if (url.empty()) {
+    return Status::Ok();
+  }
+  const bool http = url.starts_with("http://");
+  if (!http && !url.starts_with("https://")) {
+    return InvalidArgument("[server] public_url must start with http:// or https://: '" + url +
+                           "'");
+  }
+  const std::string_view rest = std::string_view(url).substr(http ? 7 : 8);
+  if (rest.empty() || rest.front() == '/' ||
+      rest.find_first_of("?#@ \t\r\n\\") != std::string_view::npos) {
+    return InvalidArgument("[server] public_url is not a plain base URL: '" + url + "'");
+  }
+  if (!url.ends_with('/')) {
+    url += '/';
+  }
+  return Status::Ok();
+}
+
 Status ReadSources(const toml::table& root, Config& config) {
   const toml::node* node = root.get("sources");
   if (node == nullptr) {
@@ -212,7 +234,9 @@ Status ReadTables(const toml::table& root, Config& config) {
   PIPY_RETURN_IF_ERROR(server.String("listen", &config.server.listen));
   PIPY_RETURN_IF_ERROR(server.Int("threads", &config.server.threads));
   PIPY_RETURN_IF_ERROR(server.Bool("access_log", &config.server.access_log));
+  PIPY_RETURN_IF_ERROR(server.String("public_url", &config.server.public_url));
   PIPY_RETURN_IF_ERROR(server.NoOtherKeys());
+  PIPY_RETURN_IF_ERROR(NormalizePublicUrl(config.server.public_url));
 
   PIPY_RETURN_IF_ERROR(access.StringList("allow", &config.access.allow));
   PIPY_RETURN_IF_ERROR(access.Bool("anonymous_read", &config.access.anonymous_read));

@@ -18,6 +18,9 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   int threads = 0;                              // 0 = number of cores
   bool access_log = true;
+  // The server's public base URL, ending in "/" (e.g. "https://pipy.internal/"), for every
+  // absolute URL Pipy writes (npm's tarball URLs); "" = built from the request's Host.
+  std::string public_url;
 };
 
 struct AccessConfig {

@@ -25,6 +25,7 @@ TEST(Config, ReadsEveryKnownField) {
 listen = "0.0.0.0:9000"
 threads = 4
 access_log = false
+public_url = "https://pipy.internal"
 [access]
 allow = ["10.0.0.0/8", "::1"]
 anonymous_read = false
@@ -39,6 +40,7 @@ body_timeout = "10m"
   EXPECT_EQ(config->server.listen, "0.0.0.0:9000");
   EXPECT_EQ(config->server.threads, 4);
   EXPECT_FALSE(config->server.access_log);
+  EXPECT_EQ(config->server.public_url, "https://pipy.internal/");  // made a base URL
   EXPECT_EQ(config->access.allow, (std::vector<std::string>{"10.0.0.0/8", "::1"}));
   EXPECT_FALSE(config->access.anonymous_read);
   EXPECT_EQ(config->limits.max_upload_bytes, 1024u * 1024u);
@@ -46,6 +48,19 @@ body_timeout = "10m"
   EXPECT_EQ(config->limits.header_timeout, std::chrono::seconds(5));
   EXPECT_EQ(config->limits.idle_timeout, std::chrono::minutes(1));
   EXPECT_EQ(config->limits.body_timeout, std::chrono::minutes(10));
+}
+
+TEST(Config, PublicUrlMustBeAPlainBaseUrl) {
+  auto kept = ParseConfig("[server]\npublic_url = \"http://h:8080/pipy/\"\n", "t", "/d");
+  ASSERT_TRUE(kept) << kept.error().ToString();
+  EXPECT_EQ(kept->server.public_url, "http://h:8080/pipy/");
+  for (const char* bad : {"ftp://h/", "h/", "http://", "https:///x", "http://h/?q=1",
+                          "http://u@h/", "http://h/#x", "http://h /"}) {
+    auto config = ParseConfig(std::string("[server]\npublic_url = \"") + bad + "\"\n", "t", "/d");
+    ASSERT_FALSE(config) << bad;
+    EXPECT_NE(config.error().message().find("public_url"), std::string::npos)
+        << config.error().message();
+  }
 }
 
 TEST(Config, IntegerByteSizes) {

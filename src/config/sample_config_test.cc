@@ -13,6 +13,7 @@ TEST(SampleConfig, ParsesToTheDefaults) {
   ASSERT_TRUE(defaults);
   EXPECT_EQ(sample->server.listen, defaults->server.listen);
   EXPECT_EQ(sample->server.threads, defaults->server.threads);
+  EXPECT_EQ(sample->server.public_url, defaults->server.public_url);
   EXPECT_EQ(sample->access.allow, defaults->access.allow);
   EXPECT_EQ(sample->access.anonymous_read, defaults->access.anonymous_read);
   EXPECT_EQ(sample->limits.max_upload_bytes, defaults->limits.max_upload_bytes);

@@ -361,6 +361,13 @@ Result<catalog::FileRecord> Index::FindFile(const Format& format, std::string_vi
   return *row;
 }
 
+Result<std::string> Index::ReadBlob(std::string_view sha256, std::uint64_t max_bytes) {
+  if (auto small = small_blobs_.Get(sha256); small && small->size() <= max_bytes) {
+    return *small;
+  }
+  return storage::ReadAll(blobs_, sha256, max_bytes);
+}
+
 Result<std::unique_ptr<storage::BlobReader>> Index::OpenBlob(std::string_view sha256) {
   return blobs_.Open(sha256);
 }

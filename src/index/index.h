@@ -131,6 +131,9 @@ class Index {
   // not reliable here — read it from GetProject).
   Result<catalog::FileRecord> FindFile(const Format& format, std::string_view project,
                                        std::string_view filename);
+  // A stored blob's bytes (a release manifest, say) when at most `max_bytes` (kTooLarge
+  // otherwise).
+  Result<std::string> ReadBlob(std::string_view sha256, std::uint64_t max_bytes);
   // Opens a stored blob (a file's or a metadata blob's) for reading.
   Result<std::unique_ptr<storage::BlobReader>> OpenBlob(std::string_view sha256);
 

@@ -1,0 +1,27 @@
+// The npm format as the neutral index sees it (index/format.h), and the npm attributes of
+// its files. Names follow npm's rules for new packages (core/npm_name.h) and are their own
+// normalized form; versions are SemVer 2.0 (core/semver.h), stored without build metadata
+// (npm drops it: "1.0.0+a" is the release "1.0.0"), newest first by SemVer precedence.
+#pragma once
+
+#include <string_view>
+
+#include "catalog/catalog.h"
+#include "index/format.h"
+
+namespace pipy::npm {
+
+const index::Format& NpmFormat();
+
+// Of a file (a tarball): the digests npm clients check, computed at publish.
+inline constexpr std::string_view kShasum = "shasum";        // SHA-1 hex (dist.shasum)
+inline constexpr std::string_view kIntegrity = "integrity";  // "sha512-<base64>" (SRI)
+
+inline std::string_view Shasum(const catalog::FileRecord& f) {
+  return catalog::AttributeOf(f.attributes, kShasum);
+}
+inline std::string_view Integrity(const catalog::FileRecord& f) {
+  return catalog::AttributeOf(f.attributes, kIntegrity);
+}
+
+}  // namespace pipy::npm

@@ -1,0 +1,225 @@
+#include "npm/publish.h"
+
+#include <optional>
+#include <sstream>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "core/base64.h"
+#include "core/npm_name.h"
+#include "core/safe_archive.h"
+#include "core/semver.h"
+#include "core/strings.h"
+#include "npm/npm_format.h"
+
+namespace pipy::npm {
+namespace {
+
+namespace json = boost::json;
+
+// The README kept for the package page; a larger one is cut (as at twine uploads).
+constexpr std::size_t kMaxReadmeBytes = 1024 * 1024;
+
+std::string StringField(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+// npm's `integrity` may list several digests ("sha512-... sha1-..."): each one we can
+// check must match.
+Status CheckIntegrity(std::string_view sent, const ReceivedTarball& tarball) {
+  std::istringstream entries{std::string(sent)};
+  std::string entry;
+  while (entries >> entry) {
+    entry = entry.substr(0, entry.find('?'));  // SRI options
+    if (entry.starts_with("sha512-")) {
+      if (entry != tarball.integrity) {
+        return InvalidArgument("the tarball does not match the integrity sent (" +
+                               entry.substr(0, 80) + ")");
+      }
+    } else if (entry.starts_with("sha1-")) {
+      auto raw = Base64Decode(std::string_view(entry).substr(5));
+      std::string hex = raw ? HexEncode(std::span<const unsigned char>(
+                                  reinterpret_cast<const unsigned char*>(raw->data()),
+                                  raw->size()))
+                            : std::string();
+      if (hex != tarball.sha1_hex) {
+        return InvalidArgument("the tarball does not match the integrity sent (" +
+                               entry.substr(0, 80) + ")");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// The tarball's package/package.json must name the package and version being published.
+Status CheckTarball(const index::IndexOptions& options, const ReceivedTarball& tarball,
+                    std::string_view name, const semver::Version& version) {
+  archive::Limits limits;
+  limits.max_entries = options.max_archive_entries;
+  std::optional<std::string> package_json;
+  Status walked = archive::ForEachMember(
+      tarball.file, archive::Type::kTarGz, limits, [&](archive::Member& member) -> Status {
+        const auto& path = member.path();
+        if (path.size() != 2 || path[0] != "package" || path[1] != "package.json") {
+          return Status::Ok();
+        }
+        if (package_json) {
+          return InvalidArgument("the tarball has more than one package/package.json");
+        }
+        if (!member.is_regular_file()) {
+          return InvalidArgument("the tarball's package/package.json is not a regular file");
+        }
+        PIPY_ASSIGN_OR_RETURN(package_json,
+                              member.Read("package/package.json", options.max_metadata_bytes));
+        return Status::Ok();
+      });
+  if (!walked.ok()) {
+    return Status(walked.code(), "invalid tarball: " + walked.message());
+  }
+  if (!package_json) {
+    return InvalidArgument("invalid tarball: it has no package/package.json");
+  }
+  json::error_code ec;
+  json::value parsed = json::parse(*package_json, ec);
+  if (ec || !parsed.is_object()) {
+    return InvalidArgument("invalid tarball: package/package.json is not a JSON object");
+  }
+  const std::string inner_name = StringField(parsed.as_object(), "name");
+  if (inner_name != name) {
+    return InvalidArgument("the tarball's package.json names '" + inner_name.substr(0, 220) +
+                           "' but the package is '" + std::string(name) + "'");
+  }
+  const std::string inner_version = StringField(parsed.as_object(), "version");
+  auto inner = semver::Version::Parse(inner_version);
+  if (!inner || *inner != version) {
+    return InvalidArgument("the tarball's package.json has version '" +
+                           inner_version.substr(0, 100) + "' but the manifest has '" +
+                           version.ToString() + "'");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+json::object StoredManifest(const json::object& published) {
+  json::object out = published;
+  for (std::string_view owned : {"dist", "readme", "readmeFilename", "deprecated", "_id",
+                                 "_npmUser", "_attachments", "hasInstallScript"}) {
+    out.erase(owned);
+  }
+  return out;
+}
+
+Result<PublishOutcome> PublishVersion(index::Index& index, const auth::Principal& who,
+                                      std::string_view name, const PublishBody& body,
+                                      const ReceivedTarball& tarball) {
+  PIPY_RETURN_IF_ERROR(npm_name::Validate(name));
+  const json::object& doc = body.document;
+  const std::string body_name = StringField(doc, "name");
+  if (body_name != name) {
+    return InvalidArgument("the body names '" + body_name.substr(0, 220) +
+                           "' but the URL names '" + std::string(name) + "'");
+  }
+  if (const json::value* id = doc.if_contains("_id");
+      id != nullptr && (!id->is_string() || id->as_string() != name)) {
+    return InvalidArgument("the body's _id is not the package name");
+  }
+  const json::value* versions = doc.if_contains("versions");
+  if (versions == nullptr || !versions->is_object() || versions->as_object().size() != 1) {
+    return InvalidArgument("a publish carries exactly one version in 'versions'");
+  }
+  const auto& [version_text, manifest_value] = *versions->as_object().begin();
+  if (!manifest_value.is_object()) {
+    return InvalidArgument("the version's manifest must be a JSON object");
+  }
+  const json::object& manifest = manifest_value.as_object();
+  auto version = semver::Version::Parse(version_text);
+  if (!version) {
+    return InvalidArgument("invalid version '" + std::string(version_text).substr(0, 100) +
+                           "': " + version.error().message());
+  }
+  if (StringField(manifest, "name") != name) {
+    return InvalidArgument("the manifest's name is not '" + std::string(name) + "'");
+  }
+  auto manifest_version = semver::Version::Parse(StringField(manifest, "version"));
+  if (!manifest_version || *manifest_version != *version) {
+    return InvalidArgument("the manifest's version is not '" + std::string(version_text) + "'");
+  }
+  if (body.attachments.empty() || tarball.size == 0) {
+    return InvalidArgument("the publish has no tarball attachment");
+  }
+  const json::value* attachment =
+      doc.at("_attachments").as_object().if_contains(body.attachments.front());
+  if (attachment != nullptr && attachment->is_object()) {
+    if (const json::value* length = attachment->as_object().if_contains("length");
+        length != nullptr && length->is_number() &&
+        length->to_number<double>() != static_cast<double>(tarball.size)) {
+      return InvalidArgument("the attachment's length does not match its data");
+    }
+  }
+  if (const json::value* dist = manifest.if_contains("dist"); dist != nullptr && dist->is_object()) {
+    const std::string shasum = StringField(dist->as_object(), "shasum");
+    if (!shasum.empty() && AsciiLower(shasum) != tarball.sha1_hex) {
+      return InvalidArgument("the tarball does not match the shasum sent");
+    }
+    PIPY_RETURN_IF_ERROR(CheckIntegrity(StringField(dist->as_object(), "integrity"), tarball));
+  }
+
+  index::PublishRequest request;
+  request.project = std::string(name);
+  request.version = version->Key();
+  request.filename = npm_name::TarballFilename(name, version->Key());
+  request.file = tarball.file;
+  request.file_is_disposable = true;
+  request.attributes[std::string(kShasum)] = tarball.sha1_hex;
+  request.attributes[std::string(kIntegrity)] = tarball.integrity;
+  request.release.display_name = std::string(name);
+  request.release.summary = StringField(manifest, "description");
+  std::string readme = StringField(manifest, "readme");
+  if (readme.empty()) {
+    readme = StringField(doc, "readme");
+  }
+  request.release.description = readme.substr(0, kMaxReadmeBytes);
+  request.manifest = json::serialize(StoredManifest(manifest));
+  request.uploader = who.token_name;
+  const index::IndexOptions& options = index.options();
+  const std::string package_name(name);
+  const semver::Version parsed = *version;
+  request.inspect = [&options, &tarball, package_name, parsed](index::PublishRequest&) {
+    return CheckTarball(options, tarball, package_name, parsed);
+  };
+  PIPY_ASSIGN_OR_RETURN(index::PublishResult result,
+                        index.Publish(who, NpmFormat(), std::move(request)));
+  PublishOutcome outcome{std::move(result), version->Key()};
+  if (outcome.result.outcome == catalog::AddFileOutcome::kIdenticalExists) {
+    return outcome;
+  }
+
+  // The body's dist-tags (npm sends {"<tag>": "<version>"}; "latest" unless --tag).
+  bool tagged = false;
+  if (const json::value* tags = doc.if_contains("dist-tags"); tags != nullptr && tags->is_object()) {
+    for (const auto& [tag, target] : tags->as_object()) {
+      if (!target.is_string() || semver::Version::Parse(tag).has_value() || tag.empty()) {
+        continue;  // a tag may not look like a version (npm's rule)
+      }
+      Status set = index.SetTag(who, NpmFormat(), name, std::string(tag),
+                                std::string(target.as_string()));
+      if (!set.ok() && set.code() != StatusCode::kNotFound) {
+        return set;
+      }
+      tagged = tagged || set.ok();
+    }
+  }
+  if (!tagged) {
+    PIPY_ASSIGN_OR_RETURN(auto current, index.ListTags(NpmFormat(), name));
+    if (!current.contains("latest")) {
+      PIPY_RETURN_IF_ERROR(index.SetTag(who, NpmFormat(), name, "latest", outcome.version));
+    }
+  }
+  return outcome;
+}
+
+}  // namespace pipy::npm

@@ -15,6 +15,16 @@ std::string_view Netloc(std::string_view base_url) {
   return base_url.substr(0, base_url.find('/'));
 }
 
+// "http://h:8080/pipy" -> "//h:8080/pipy/npm/": npm's key for this registry's settings in
+// .npmrc (its "nerf dart": the registry URL without the scheme).
+std::string NpmNerfDart(std::string_view base_url) {
+  std::size_t scheme = base_url.find("://");
+  if (scheme != std::string_view::npos) {
+    base_url.remove_prefix(scheme + 1);
+  }
+  return std::string(base_url) + "/npm/";
+}
+
 }  // namespace
 
 std::string RenderHelpPage(std::string_view base_url) {
@@ -50,8 +60,31 @@ std::string RenderHelpPage(std::string_view base_url) {
   b += "<p>A file, once published, is never replaced: re-uploading the identical file succeeds "
        "and changes nothing; different bytes under the same filename are refused.</p>\n";
 
-  b += "<h2>npm</h2>\n<p>In <code>.npmrc</code>:</p>\n<pre>registry=" + base +
-       "/npm/\n//" + netloc + "/npm/:_authToken=${NPM_TOKEN}</pre>\n";
+  const std::string npm_auth = HtmlEscape(NpmNerfDart(base_url));
+  b += "<h2 id=\"npm\">npm, yarn and pnpm</h2>\n<p>npm packages are served at <code>" + base +
+       "/npm/</code>. In <code>.npmrc</code> (the project's, or <code>~/.npmrc</code>; yarn 1 "
+       "and pnpm read it too), with a token from <code>pipy token create</code>:</p>\n";
+  b += "<pre class=\"npmrc\">registry=" + base + "/npm/\n" + npm_auth +
+       ":_authToken=TOKEN</pre>\n";
+  b += "<p>To take only one scope from here and everything else from the default registry, "
+       "write <code>@acme:registry=" + base + "/npm/</code> instead of the first line. "
+       "The token may also come from the environment: <code>" + npm_auth +
+       ":_authToken=${NPM_TOKEN}</code>. Without a token in the file, <code>npm login "
+       "--registry " + base + "/npm/</code> asks for a user name (any) and takes the token "
+       "as the password.</p>\n";
+  b += "<pre>npm install @acme/log\nyarn add @acme/log\npnpm add @acme/log</pre>\n";
+
+  b += "<h3>Publishing</h3>\n<p>With an upload token for the package's names in "
+       "<code>.npmrc</code> (<code>pipy token create --name ci --scope 'upload:@acme/*'"
+       "</code>), from the package's folder:</p>\n";
+  b += "<pre>npm publish --registry " + base + "/npm/\nyarn publish --registry " + base +
+       "/npm/\npnpm publish --registry " + base + "/npm/</pre>\n";
+  b += "<p>A published version is never replaced: publishing the identical tarball again "
+       "succeeds and changes nothing; other bytes under the same version are refused (409, "
+       "<code>EPUBLISHCONFLICT</code>). Tags and deprecations: <code>npm dist-tag add "
+       "@acme/log@1.1.0 next</code>, <code>npm deprecate @acme/log@1.0.0 \"use 1.1\"</code>. "
+       "Unpublishing needs an <code>admin</code> token; an unpublished version can never be "
+       "published again.</p>\n";
   return app::Layout("Help", b);
 }
 

@@ -2,6 +2,7 @@
 
 #include "app/page_layout.h"
 #include "core/escape.h"
+#include "core/npm_name.h"
 #include "core/strings.h"
 
 namespace pipy::web {
@@ -28,6 +29,26 @@ constexpr std::string_view kFilterScript = R"js(<script>
 
 }  // namespace
 
+std::string NpmNamePath(std::string_view name) {
+  std::string path;
+  npm_name::Parts parts = npm_name::Split(name);
+  if (!parts.scope.empty()) {
+    // '@' is a valid path character; keeping it and the '/' makes the URL read as the name.
+    path += "@" + app::EncodePathSegment(parts.scope) + "/";
+  }
+  path += app::EncodePathSegment(parts.basename);
+  return path;
+}
+
+std::string NpmPackagePath(std::string_view name) { return "/npm-package/" + NpmNamePath(name); }
+
+std::string ProjectPath(const catalog::ProjectRecord& project) {
+  if (project.format == catalog::kNpm) {
+    return NpmPackagePath(project.name);
+  }
+  return "/project/" + app::EncodePathSegment(project.name) + "/";
+}
+
 std::string RenderRootPage(const std::vector<catalog::ProjectRecord>& projects,
                            std::string_view query) {
   std::string needle = AsciiLower(query);
@@ -43,11 +64,13 @@ std::string RenderRootPage(const std::vector<catalog::ProjectRecord>& projects,
     ++shown;
     items += "<li data-n=\"";
     items += HtmlEscape(keys);
-    items += "\"><a href=\"/project/";
-    items += HtmlEscape(app::EncodePathSegment(p.name));
-    items += "/\">";
+    items += "\"><a href=\"";
+    items += HtmlEscape(ProjectPath(p));
+    items += "\">";
     items += HtmlEscape(display);
-    items += "</a> <span class=\"muted\">last upload ";
+    items += "</a> <code class=\"format\">";
+    items += HtmlEscape(p.format);
+    items += "</code> <span class=\"muted\">last upload ";
     items += app::FormatUtc(p.last_upload_ms);
     items += "</span></li>\n";
   }

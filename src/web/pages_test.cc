@@ -176,6 +176,41 @@ TEST(RootPageTest, QueryIsEscapedInTheBox) {
   EXPECT_NE(html.find("value=\"&quot;&gt;&lt;script&gt;"), std::string::npos);
 }
 
+TEST(RootPageTest, LabelsEachRowWithItsFormatAndLinksItsPage) {
+  catalog::ProjectRecord npm_package;
+  npm_package.format = std::string(catalog::kNpm);
+  npm_package.name = "@acme/log";
+  catalog::ProjectRecord python_project;
+  python_project.name = "acme-logger";
+  std::string html = RenderRootPage({npm_package, python_project}, "");
+  EXPECT_NE(html.find("<a href=\"/npm-package/@acme/log\">@acme/log</a> <code class=\"format\">"
+                      "npm</code>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<a href=\"/project/acme-logger/\">acme-logger</a> <code class=\"format\">"
+                      "python</code>"),
+            std::string::npos);
+  EXPECT_EQ(NpmPackagePath("left.pad"), "/npm-package/left.pad");
+  EXPECT_EQ(NpmNamePath("@a~b/c"), "@a~b/c");
+}
+
+TEST(NpmPackagePageTest, TakenDownTarballAndNoTagsStillRender) {
+  index::ProjectView view;
+  view.project.format = std::string(catalog::kNpm);
+  view.project.name = "left.pad";
+  catalog::ReleaseRecord release;
+  release.format = view.project.format;
+  release.version = "1.0.0";
+  release.deprecated = "<i>old</i>";
+  view.releases = {release};
+  std::string html = RenderNpmPackagePage(view, {}, "http://h/npm/", "");
+  EXPECT_NE(html.find("No tarball (taken down)."), std::string::npos);
+  EXPECT_NE(html.find("No dist-tags."), std::string::npos);
+  EXPECT_NE(html.find("&lt;i&gt;old&lt;/i&gt;"), std::string::npos);
+  EXPECT_EQ(html.find("<i>old"), std::string::npos);
+  EXPECT_NE(html.find("<pre class=\"npmrc\">registry=http://h/npm/</pre>"), std::string::npos);
+  EXPECT_TRUE(IsNpmReadmePlaceholder("ERROR: No README data found!"));
+}
+
 TEST(HelpPageTest, ShowsClientConfigForTheHost) {
   std::string html = RenderHelpPage("http://pipy.internal:8080");
   EXPECT_NE(html.find("pip install --index-url http://pipy.internal:8080/simple/"),

@@ -1,11 +1,15 @@
 // The HTML UI (routes registered on the HTTP router):
-//   GET /                  every project, with a filter box (?q= filters server-side)
-//   GET /project/{name}/   a project: versions, files, yank state, README
+//   GET /                  every project of every format, each labelled with its format,
+//                          with a filter box (?q= filters server-side)
+//   GET /project/{name}/   a Python project: versions, files, yank state, README
 //   GET /project/{name}    redirects to the normalized URL with a slash (as does any
 //                          non-normalized name, PEP 503)
+//   GET /npm-package/{name...}  an npm package ("log" or "@acme/log"; "@acme%2flog" arrives
+//                          decoded): README, dist-tags, versions with deprecations and
+//                          tarballs, install commands; a trailing slash redirects without it
 //   GET /help              how to configure pip, uv, twine and npm for this server
 // Every route checks read access first (401 with WWW-Authenticate when reads need a token).
-// The project list and project pages are rendered once per change and cached in
+// The project list, project and npm package pages are rendered once per change and cached in
 // index.pages() with an ETag (If-None-Match -> 304). A cached page is answered on the I/O
 // thread; building one (catalog reads, the README's render) runs on the server's blocking
 // pool, once for all concurrent requests (PageCache's single-flight). A README is rendered
@@ -23,8 +27,9 @@
 namespace pipy::web {
 
 struct WebOptions {
-  // The base URL clients should use, e.g. "https://pypi.internal" (shown on /help). Empty:
-  // "http://" + the request's Host header.
+  // The base URL clients should use, e.g. "https://pypi.internal" ([server] public_url;
+  // shown on /help and in npm packages' install lines). Empty: "http://" + the request's
+  // Host header (npm package pages are then cached for a few distinct Hosts only).
   std::string public_base_hint;
   // Renders READMEs. nullptr: a ReadmeRenderer with default options (a child process of
   // this program: its main must dispatch kRenderMarkdownCommand, as pipy's does).

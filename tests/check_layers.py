@@ -35,21 +35,23 @@ ALLOWED = {
     "python": {"python.publish", "python.format", "app", "http", "index", "auth", "catalog",
                "storage", "core"},
     "npm": {"npm.format", "app", "http", "index", "auth", "catalog", "storage", "core"},
-    # The web UI shows Python projects: it reads the Python format's attributes.
-    "web": {"python.format", "app", "http", "index", "auth", "catalog", "storage", "core"},
+    # The web UI shows Python projects and npm packages: it reads the formats' attributes.
+    "web": {"python.format", "npm.format", "app", "http", "index", "auth", "catalog",
+            "storage", "core"},
     # The builder publishes the Python distributions it builds through the Python rules.
     "builder": {"python.publish", "python.format", "app", "http", "index", "auth", "catalog",
                 "storage", "config", "core"},
     # The proxy serves Python pages, so it uses the pure Python format (rendering,
     # negotiation, the UnknownProjects interface it implements), never python/'s handlers.
-    "upstream": {"python.format", "app", "http", "index", "auth", "catalog", "storage",
-                 "config", "core"},
+    "upstream": {"python.format", "npm.format", "app", "http", "index", "auth", "catalog",
+                 "storage", "config", "core"},
     # The pure Python format: no I/O, no HTTP; it renders the index's views.
     "python.format": {"index", "catalog", "core"},
     # Publishing Python distributions: the wheel and sdist rules on the neutral
     # Index::Publish (twine's upload, `pipy import` and the builder all call it).
     "python.publish": {"python.format", "index", "auth", "catalog", "core"},
-    # The pure npm format: no I/O, no HTTP; names, versions, paths, rendering, body parsing.
+    # The pure npm format: no I/O, no HTTP; names, versions, paths, rendering, body parsing,
+    # and the UnknownPackages interface the npm proxy implements.
     "npm.format": {"index", "catalog", "core"},
     # Shared by the protocol layers.
     "app": {"http", "index", "auth", "catalog", "storage", "core"},
@@ -77,7 +79,9 @@ SUB_UNITS = {
                        "python/unknown_projects.h"],
                       "python_formats"),
     "npm.format": (["npm/negotiate.*", "npm/npm_format.*", "npm/packument.*", "npm/paths.*",
-                    "npm/publish_body.*", "npm/*_format_test.cc", "npm/negotiate_test.cc",
+                    "npm/publish_body.*", "npm/unknown_packages.h", "npm/upstream_packument.*",
+                    "npm/upstream_packument_test.cc", "npm/*_format_test.cc",
+                    "npm/negotiate_test.cc",
                     "npm/packument_test.cc", "npm/paths_test.cc", "npm/publish_body_test.cc"],
                    "npm_formats"),
     "python.publish": (["python/distribution.*", "python/distribution_test.cc",

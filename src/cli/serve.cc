@@ -16,6 +16,7 @@
 #include "index/index.h"
 #include "python/routes.h"
 #include "npm/routes.h"
+#include "upstream/npm_proxy.h"
 #include "upstream/proxy.h"
 #include "web/routes.h"
 
@@ -114,21 +115,46 @@ int Serve(const config::Config& config) {
       return 1;
     }
     proxy = std::move(*created);
-    // [upstream] is a Python index: it guards Python names only.
-    index.SetNewProjectCheck([&proxy](const auth::Principal& who, std::string_view format,
-                                      std::string_view name) {
-      return format == catalog::kPython ? proxy->CheckNewProject(who, name) : Status::Ok();
-    });
     python_options.unknown_projects = proxy.get();
     upstream::RegisterRoutes(router, *proxy, access);
+  }
+  // [npm] upstream: the public npm registry, for packages that do not exist here.
+  std::unique_ptr<upstream::NpmProxy> npm_proxy;
+  if (!config.npm.upstream.empty()) {
+    upstream::NpmProxyOptions npm_upstream;
+    npm_upstream.config = config.npm;
+    npm_upstream.dir = config.data_dir / "upstream" / "npm";
+    auto created = upstream::NpmProxy::Create(npm_upstream, index, metrics);
+    if (!created) {
+      std::cerr << "pipy: [npm]: " << created.error().message() << "\n";
+      return 1;
+    }
+    npm_proxy = std::move(*created);
+  }
+  // Each upstream guards the names of its own format against being taken over here.
+  if (proxy || npm_proxy) {
+    index.SetNewProjectCheck([&proxy, &npm_proxy](const auth::Principal& who,
+                                                  std::string_view format,
+                                                  std::string_view name) {
+      if (format == catalog::kPython && proxy) {
+        return proxy->CheckNewProject(who, name);
+      }
+      if (format == catalog::kNpm && npm_proxy) {
+        return npm_proxy->CheckNewProject(who, name);
+      }
+      return Status::Ok();
+    });
   }
   python::RegisterRoutes(router, index, access, metrics, python_options);
   npm::NpmOptions npm_options;
   npm_options.max_upload_bytes = config.limits.max_upload_bytes;
   npm_options.tmp_dir = upload_dir;
   npm_options.public_url = config.server.public_url;
+  npm_options.unknown_packages = npm_proxy.get();
   npm::RegisterRoutes(router, index, access, metrics, npm_options);
-  web::RegisterRoutes(router, index, access, web::WebOptions{});
+  web::WebOptions web_options;
+  web_options.public_base_hint = config.server.public_url;  // /help and npm install lines
+  web::RegisterRoutes(router, index, access, std::move(web_options));
   // The monorepo builder: jobs live in the catalog's database; watchers and runners only
   // when [[sources]] are configured.
   std::unique_ptr<catalog::BuildQueue> build_queue;

@@ -213,12 +213,13 @@ Status ReadSources(const toml::table& root, Config& config) {
 
 Status ReadTables(const toml::table& root, Config& config) {
   static const std::set<std::string, std::less<>> kKnown = {
-      "server", "access", "limits", "storage", "catalog", "upstream", "sources", "builder"};
+      "server", "access", "limits", "storage", "catalog", "upstream", "npm", "sources",
+      "builder"};
   for (const auto& [key, value] : root) {
     if (!kKnown.contains(key.str())) {
       return InvalidArgument("unknown section '" + std::string(key.str()) +
                              "' (known: [server], [access], [limits], [storage], [catalog], "
-                             "[upstream], [[sources]], [builder])");
+                             "[upstream], [npm], [[sources]], [builder])");
     }
   }
   Status status;
@@ -229,6 +230,7 @@ Status ReadTables(const toml::table& root, Config& config) {
   Section catalog(SubTable(root, "catalog", &status), "catalog");
   Section upstream(SubTable(root, "upstream", &status), "upstream");
   Section builder(SubTable(root, "builder", &status), "builder");
+  Section npm(SubTable(root, "npm", &status), "npm");
   PIPY_RETURN_IF_ERROR(status);
 
   PIPY_RETURN_IF_ERROR(server.String("listen", &config.server.listen));
@@ -286,6 +288,27 @@ Status ReadTables(const toml::table& root, Config& config) {
     return InvalidArgument("[upstream] max_fetches must be at least 1");
   }
   PIPY_RETURN_IF_ERROR(upstream.NoOtherKeys());
+
+  NpmConfig& n = config.npm;
+  PIPY_RETURN_IF_ERROR(npm.String("upstream", &n.upstream));
+  PIPY_RETURN_IF_ERROR(npm.Duration("ttl", &n.ttl));
+  PIPY_RETURN_IF_ERROR(npm.Duration("timeout", &n.timeout));
+  PIPY_RETURN_IF_ERROR(npm.StringList("tarball_hosts", &n.tarball_hosts));
+  PIPY_RETURN_IF_ERROR(npm.StringList("internal_scopes", &n.internal_scopes));
+  PIPY_RETURN_IF_ERROR(npm.StringList("allow_shadowing", &n.allow_shadowing));
+  PIPY_RETURN_IF_ERROR(npm.Bytes("max_packument_bytes", &n.max_packument_bytes));
+  PIPY_RETURN_IF_ERROR(npm.Int("max_fetches", &n.max_fetches));
+  PIPY_RETURN_IF_ERROR(npm.Bytes("max_tarball_bytes", &n.max_tarball_bytes));
+  PIPY_RETURN_IF_ERROR(npm.NoOtherKeys());
+  if (n.max_fetches < 1) {
+    return InvalidArgument("[npm] max_fetches must be at least 1");
+  }
+  for (std::string& scope : n.internal_scopes) {
+    if (scope.size() < 2 || scope.front() != '@' || scope.find('/') != std::string::npos) {
+      return InvalidArgument("[npm] internal_scopes entries are scopes such as \"@acme\": '" +
+                             scope + "'");
+    }
+  }
 
   PIPY_RETURN_IF_ERROR(builder.Int("concurrency", &config.builder.concurrency));
   PIPY_RETURN_IF_ERROR(builder.Duration("timeout", &config.builder.timeout));

@@ -77,6 +77,19 @@ struct UpstreamConfig {
   std::uint64_t max_file_bytes = 8ull << 30;
 };
 
+// [npm]: proxy and cache of a public npm registry (off when `upstream` is empty).
+struct NpmConfig {
+  std::string upstream;                         // e.g. "https://registry.npmjs.org/"
+  std::chrono::milliseconds ttl{600'000};       // packument freshness
+  std::chrono::milliseconds timeout{10'000};    // per upstream request
+  std::vector<std::string> tarball_hosts;       // extra "host" / "host:port" tarballs come from
+  std::vector<std::string> internal_scopes;     // e.g. "@acme": never looked up upstream
+  std::vector<std::string> allow_shadowing;     // globs of internal names that may shadow
+  std::uint64_t max_packument_bytes = 64ull * 1024 * 1024;
+  int max_fetches = 8;                          // distinct tarballs fetched at once
+  std::uint64_t max_tarball_bytes = 1ull << 30;
+};
+
 // [[sources]]: a git repository whose top-level modules the builder tests and publishes.
 struct SourceConfig {
   std::string name;                             // used in URLs: /hooks/git/<name>
@@ -104,6 +117,7 @@ struct Config {
   StorageConfig storage;
   CatalogConfig catalog;
   UpstreamConfig upstream;
+  NpmConfig npm;
   std::vector<SourceConfig> sources;
   BuilderConfig builder;
 };

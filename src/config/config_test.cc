@@ -63,6 +63,28 @@ TEST(Config, PublicUrlMustBeAPlainBaseUrl) {
   }
 }
 
+TEST(Config, NpmSection) {
+  auto config = ParseConfig(R"([npm]
+upstream = "https://registry.npmjs.org/"
+ttl = "5m"
+tarball_hosts = ["cdn.example:8443"]
+internal_scopes = ["@acme", "@corp"]
+allow_shadowing = ["left-pad"]
+)", "t", "/d");
+  ASSERT_TRUE(config) << config.error().ToString();
+  EXPECT_EQ(config->npm.upstream, "https://registry.npmjs.org/");
+  EXPECT_EQ(config->npm.ttl, std::chrono::minutes(5));
+  EXPECT_EQ(config->npm.tarball_hosts, std::vector<std::string>{"cdn.example:8443"});
+  EXPECT_EQ(config->npm.internal_scopes, (std::vector<std::string>{"@acme", "@corp"}));
+  EXPECT_EQ(config->npm.allow_shadowing, std::vector<std::string>{"left-pad"});
+  auto bad_scope = ParseConfig("[npm]\ninternal_scopes = [\"acme\"]\n", "t", "/d");
+  ASSERT_FALSE(bad_scope);
+  EXPECT_NE(bad_scope.error().message().find("internal_scopes"), std::string::npos);
+  auto unknown = ParseConfig("[npm]\nregistry = \"x\"\n", "t", "/d");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message().find("registry"), std::string::npos);
+}
+
 TEST(Config, IntegerByteSizes) {
   auto config = ParseConfig("[limits]\nmax_upload_bytes = 1000\n", "t", "/d");
   ASSERT_TRUE(config);

@@ -33,6 +33,15 @@ TEST(SampleConfig, ParsesToTheDefaults) {
   EXPECT_EQ(sample->upstream.allow_shadowing, defaults->upstream.allow_shadowing);
   EXPECT_EQ(sample->upstream.max_page_bytes, defaults->upstream.max_page_bytes);
   EXPECT_EQ(sample->upstream.max_fetches, defaults->upstream.max_fetches);
+  EXPECT_EQ(sample->npm.upstream, defaults->npm.upstream);
+  EXPECT_EQ(sample->npm.ttl, defaults->npm.ttl);
+  EXPECT_EQ(sample->npm.timeout, defaults->npm.timeout);
+  EXPECT_EQ(sample->npm.tarball_hosts, defaults->npm.tarball_hosts);
+  EXPECT_EQ(sample->npm.internal_scopes, defaults->npm.internal_scopes);
+  EXPECT_EQ(sample->npm.allow_shadowing, defaults->npm.allow_shadowing);
+  EXPECT_EQ(sample->npm.max_packument_bytes, defaults->npm.max_packument_bytes);
+  EXPECT_EQ(sample->npm.max_fetches, defaults->npm.max_fetches);
+  EXPECT_EQ(sample->npm.max_tarball_bytes, defaults->npm.max_tarball_bytes);
   EXPECT_EQ(sample->upstream.fetch_slot_wait, defaults->upstream.fetch_slot_wait);
   EXPECT_EQ(sample->upstream.max_file_bytes, defaults->upstream.max_file_bytes);
   EXPECT_EQ(sample->builder.concurrency, defaults->builder.concurrency);

@@ -41,10 +41,12 @@ index::CachedPage MakePage(std::string body) {
   return page;
 }
 
-http::Response PageResponse(const index::CachedPage& page, const http::Request& request,
+// `if_none_match`: the request's header (copied: the upstream's answer is sent later).
+http::Response PageResponse(const index::CachedPage& page,
+                            const std::optional<std::string>& if_none_match,
                             std::string_view content_type) {
   http::Response response;
-  if (http::IfNoneMatchMatches(request.header("if-none-match"), page.etag)) {
+  if (if_none_match && http::IfNoneMatchMatches(*if_none_match, page.etag)) {
     response.status = 304;
   } else {
     response.status = 200;
@@ -57,11 +59,16 @@ http::Response PageResponse(const index::CachedPage& page, const http::Request& 
   return response;
 }
 
-// The page `kind` ("full", "abbreviated", "v:<version>") of the package, from the cache
-// when this registry URL is one of the cached ones.
+// The page `kind` ("full", "abbreviated", "v:<version>") of the package, internal or (with
+// `upstream`) the upstream's, from the cache when this registry URL is one of the cached
+// ones.
 Result<index::CachedPage> GetPage(Context& ctx, const std::string& name,
-                                  const std::string& registry_url, const std::string& kind) {
+                                  const std::string& registry_url, const std::string& kind,
+                                  bool upstream) {
   auto build = [&]() -> Result<index::CachedPage> {
+    if (upstream) {
+      return ctx.options.unknown_packages->Document(name, kind, registry_url);
+    }
     PIPY_ASSIGN_OR_RETURN(PackumentInput input, LoadPackage(ctx, name, registry_url));
     if (kind == "full") {
       return MakePage(RenderFull(input));
@@ -87,14 +94,65 @@ Result<index::CachedPage> GetPage(Context& ctx, const std::string& name,
   if (!cached) {
     return build();
   }
-  std::string key = "npm";
+  std::string key = upstream ? "npm-upstream" : "npm";
   key.append(1, '\0').append(name).append(1, '\0').append(kind).append(1, '\0').append(
       registry_url);
   return ctx.index.GetOrBuildPage(name, key, build);
 }
 
+// True when the package is not internal (never published here, not even unpublished)
+// and an upstream may have it: only then is the upstream asked.
+Result<bool> GoesUpstream(Context& ctx, const std::string& name) {
+  if (ctx.options.unknown_packages == nullptr) {
+    return false;
+  }
+  PIPY_ASSIGN_OR_RETURN(bool internal, ctx.index.HasProject(NpmFormat(), name));
+  return !internal;
+}
+
+http::Response TarballResponse(TarballSource source) {
+  http::Response response;
+  if (source.stored) {
+    Result<http::Response> body = app::BlobResponse(std::move(*source.stored));
+    if (!body) {
+      return NpmError(body.error());
+    }
+    response = std::move(*body);
+  } else {
+    http::StreamBody body;  // no length: the last chunk only once the bytes are verified
+    body.read = std::move(source.stream);
+    response.body = std::move(body);
+  }
+  response.SetHeader("Content-Type", "application/octet-stream");
+  response.SetHeader("ETag", source.etag);
+  response.SetHeader("Cache-Control", std::string(kImmutable));
+  return response;
+}
+
 http::Response ServeTarball(Context& ctx, const http::Request& request, const NpmPath& path) {
   Result<catalog::FileRecord> file = ctx.index.FindFile(NpmFormat(), path.name, path.file);
+  if (!file && file.error().code() == StatusCode::kNotFound) {
+    Result<bool> upstream = GoesUpstream(ctx, path.name);
+    if (!upstream) {
+      return NpmError(upstream.error());
+    }
+    if (*upstream) {
+      // A fetch (or a store read) that may wait on the network: off the I/O thread.
+      http::Response handoff;
+      handoff.continue_blocking = [&ctx, path]() {
+        Result<TarballSource> source = ctx.options.unknown_packages->Tarball(path.name, path.file);
+        if (!source) {
+          http::Response error = NpmError(source.error());
+          if (source.error().code() == StatusCode::kUnavailable) {
+            error.SetHeader("Retry-After", "1");
+          }
+          return error;
+        }
+        return TarballResponse(std::move(*source));
+      };
+      return handoff;
+    }
+  }
   if (!file) {
     return NpmError(file.error().code() == StatusCode::kNotFound
                         ? NotFound("no tarball '" + path.file + "' in package '" + path.name +
@@ -256,14 +314,37 @@ http::Response HandleGet(Context& ctx, const http::Request& request) {
   std::string kind = path->kind == NpmPath::Kind::kVersion ? "v:" + path->version
                      : abbreviated                          ? "abbreviated"
                                                             : "full";
-  Result<index::CachedPage> page = GetPage(ctx, path->name, *registry_url, kind);
+  const std::string content_type = abbreviated && path->kind == NpmPath::Kind::kPackument
+                                       ? "application/vnd.npm.install-v1+json"
+                                       : "application/json";
+  std::optional<std::string> if_none_match;
+  if (auto header = request.header("if-none-match")) {
+    if_none_match = std::string(*header);
+  }
+  Result<index::CachedPage> page = GetPage(ctx, path->name, *registry_url, kind, false);
+  if (!page && page.error().code() == StatusCode::kNotFound) {
+    Result<bool> upstream = GoesUpstream(ctx, path->name);
+    if (!upstream) {
+      return NpmError(upstream.error());
+    }
+    if (*upstream) {
+      // The upstream's document, fetched (once per ttl) off the I/O thread.
+      http::Response handoff;
+      handoff.continue_blocking = [&ctx, if_none_match, name = path->name,
+                                   registry = *registry_url, kind, content_type]() {
+        Result<index::CachedPage> up = GetPage(ctx, name, registry, kind, true);
+        if (!up) {
+          return NpmError(up.error());
+        }
+        return PageResponse(*up, if_none_match, content_type);
+      };
+      return handoff;
+    }
+  }
   if (!page) {
     return NpmError(page.error());
   }
-  return PageResponse(*page, request,
-                      abbreviated && path->kind == NpmPath::Kind::kPackument
-                          ? "application/vnd.npm.install-v1+json"
-                          : "application/json");
+  return PageResponse(*page, if_none_match, content_type);
 }
 
 http::Response HandleDistTags(Context& ctx, const http::Request& request) {
@@ -279,9 +360,12 @@ http::Response HandleDistTags(Context& ctx, const http::Request& request) {
     if (!npm_name::Validate(path->name).ok()) {
       return NpmError(NotFound("no package named '" + path->name.substr(0, 220) + "'"));
     }
-    auto exists = ctx.index.HasProject(NpmFormat(), path->name);
-    if (!exists || !*exists) {
-      return NpmError(exists ? NotFound("no package named '" + path->name + "'") : exists.error());
+    // A package whose every version was unpublished is unknown, as its packument is.
+    auto view = ctx.index.GetProject(NpmFormat(), path->name);
+    if (!view || (*view)->files.empty()) {
+      return NpmError(!view && view.error().code() != StatusCode::kNotFound
+                          ? view.error()
+                          : NotFound("no package named '" + path->name + "'"));
     }
     auto tags = ctx.index.ListTags(NpmFormat(), path->name);
     if (!tags) {

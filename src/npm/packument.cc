@@ -69,14 +69,7 @@ json::object FullVersion(const PackumentInput& input, const PackumentVersion& v)
 }
 
 json::object AbbreviatedVersion(const PackumentInput& input, const PackumentVersion& v) {
-  json::object full = FullVersion(input, v);
-  json::object doc;
-  for (std::string_view field : kAbbreviatedFields) {
-    if (json::value* value = full.if_contains(field)) {
-      doc[field] = std::move(*value);
-    }
-  }
-  return doc;
+  return Abbreviate(FullVersion(input, v));
 }
 
 // The version "latest" points to, else the newest.
@@ -119,6 +112,19 @@ json::object Times(const PackumentInput& input) {
 }
 
 }  // namespace
+
+json::object Abbreviate(const json::object& full_version) {
+  json::object doc;
+  for (std::string_view field : kAbbreviatedFields) {
+    if (const json::value* value = full_version.if_contains(field)) {
+      doc[field] = *value;
+    }
+  }
+  if (HasInstallScript(full_version)) {
+    doc["hasInstallScript"] = true;
+  }
+  return doc;
+}
 
 std::string TarballUrl(const std::string& registry_url, const std::string& name,
                        const std::string& filename) {

@@ -46,6 +46,10 @@ const PackumentVersion* FindVersion(const PackumentInput& input,
 boost::json::object VersionObject(const PackumentInput& input, const PackumentVersion& version);
 std::string RenderVersion(const PackumentInput& input, const PackumentVersion& version);
 
+// The fields of a full version document an install needs (the abbreviated form), with
+// hasInstallScript when its scripts have an install hook.
+boost::json::object Abbreviate(const boost::json::object& full_version);
+
 // The tarball URL of a version in the standard layout:
 // "<registry_url>@acme/log/-/log-1.0.0.tgz".
 std::string TarballUrl(const std::string& registry_url, const std::string& name,

@@ -28,6 +28,10 @@ void RegisterRoutes(http::Router& router, index::Index& index, const app::Access
   router.Add("POST", "/npm/-/npm/v1/security/advisories/bulk", audit, bind(&HandleAudit));
   router.Add("POST", "/npm/-/npm/v1/security/audits/quick", audit, bind(&HandleAudit));
   router.Add("PUT", "/npm/-/user/{user}", {.name = "npm_login"}, bind(&HandleLogin));
+  // npm's web login is not offered: its 404 makes npm fall back to the CouchDB flow above.
+  router.Add("POST", "/npm/-/v1/login", {.name = "npm_login"}, [](http::Request&) {
+    return NpmError(NotFound("web login is not supported here: use a Pipy token as the password"));
+  });
   router.Add("GET", "/npm/-/package/{path...}", {.name = "npm_dist_tags", .blocking = remote},
              bind(&HandleDistTags));
   router.Add("PUT", "/npm/-/package/{path...}",

@@ -20,6 +20,7 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "index/index.h"
+#include "npm/unknown_packages.h"
 
 namespace pipy::npm {
 
@@ -29,6 +30,9 @@ struct NpmOptions {
   // The server's public base URL ("https://pipy.internal/"), for every tarball URL; "" =
   // "http://<the request's Host>/".
   std::string public_url;
+  // Serves the names with no internal package (the upstream proxy); nullptr = 404. Must
+  // outlive the router.
+  UnknownPackages* unknown_packages = nullptr;
 };
 
 // Registers the routes above. Everything passed must outlive the router.

@@ -4,7 +4,8 @@ namespace pipy::upstream {
 
 Status DecideNewProject(const auth::Principal& who, std::string_view normalized,
                         const std::vector<std::string>& allow_shadowing,
-                        const std::function<Result<bool>()>& exists_upstream) {
+                        const std::function<Result<bool>()>& exists_upstream,
+                        const UpstreamWords& words) {
   if (who.IsAdmin()) {
     return Status::Ok();
   }
@@ -15,18 +16,19 @@ Status DecideNewProject(const auth::Principal& who, std::string_view normalized,
   }
   Result<bool> exists = exists_upstream();
   const std::string name(normalized);
+  const std::string thing(words.thing);
+  const std::string where(words.where);
   if (!exists) {
-    return Unavailable("cannot check whether project '" + name +
-                       "' exists on the upstream index (" + exists.error().message() +
-                       "); a new project is only created once that is known, retry later");
+    return Unavailable("cannot check whether " + thing + " '" + name + "' exists on the upstream " +
+                       where + " (" + exists.error().message() + "); a new " + thing +
+                       " is only created once that is known, retry later");
   }
   if (*exists) {
     return AlreadyExists(
-        "project '" + name +
-        "' exists on the upstream (public) index; an internal project of that name would "
-        "replace the public one for everyone installing through Pipy (dependency "
-        "confusion). Use another name, have an admin token create the first release, or "
-        "add the name to [upstream] allow_shadowing");
+        thing + " '" + name + "' exists on the upstream (public) " + where + "; an internal " +
+        thing + " of that name would replace the public one for everyone installing through "
+        "Pipy (dependency confusion). Use another name, have an admin token create the first "
+        "release, or add the name to " + std::string(words.section) + " allow_shadowing");
   }
   return Status::Ok();
 }

@@ -35,6 +35,17 @@ TEST(HijackTest, RefusesANewProjectWhoseNameExistsUpstream) {
   EXPECT_EQ(calls, 1);
 }
 
+TEST(HijackTest, NpmRefusalsNameTheNpmSettings) {
+  int calls = 0;
+  Status s = DecideNewProject(Uploader(), "left-pad", {}, Exists(true, &calls), kNpmWords);
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists);
+  EXPECT_NE(s.message().find("package 'left-pad' exists on the upstream (public) registry"),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("[npm] allow_shadowing"), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().find("[upstream]"), std::string::npos) << s.message();
+}
+
 TEST(HijackTest, AllowsANameTheUpstreamDoesNotHave) {
   int calls = 0;
   EXPECT_TRUE(DecideNewProject(Uploader(), "acme-logger", {}, Exists(false, &calls)).ok());

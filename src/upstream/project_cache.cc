@@ -114,7 +114,29 @@ ProjectCache::ProjectCache(Fetcher& fetcher, const UrlPolicy& policy, ProjectCac
 }
 
 std::string ProjectCache::PageUrl(std::string_view normalized) const {
+  if (options_.page_url) {
+    return options_.page_url(normalized);
+  }
   return options_.upstream_url + std::string(normalized) + "/";
+}
+
+Result<CachedProject> ProjectCache::Read(int status, std::string_view content_type,
+                                         std::string_view body, const std::string& url,
+                                         std::string_view normalized) const {
+  if (!options_.page_url) {
+    return Interpret(status, content_type, body, url, normalized, policy_);
+  }
+  CachedProject out;
+  out.project.name = std::string(normalized);
+  if (status == 404 || status == 410) {
+    return out;
+  }
+  if (options_.check_body) {
+    PIPY_RETURN_IF_ERROR(options_.check_body(body));
+  }
+  out.exists = true;
+  out.body = std::string(body);
+  return out;
 }
 
 std::int64_t ProjectCache::Now() const {
@@ -127,7 +149,18 @@ std::int64_t ProjectCache::Now() const {
 }
 
 std::optional<std::filesystem::path> ProjectCache::DiskPath(std::string_view normalized) const {
-  if (options_.dir.empty() || !pep503::IsValidName(normalized) || pep503::NormalizeName(normalized) != normalized) {
+  if (options_.dir.empty()) {
+    return std::nullopt;
+  }
+  if (options_.disk_name) {
+    std::optional<std::string> file = options_.disk_name(normalized);
+    if (!file || file->empty() || file->find('/') != std::string::npos || *file == "." ||
+        *file == "..") {
+      return std::nullopt;
+    }
+    return options_.dir / *file;
+  }
+  if (!pep503::IsValidName(normalized) || pep503::NormalizeName(normalized) != normalized) {
     return std::nullopt;
   }
   return options_.dir / std::string(normalized);
@@ -188,8 +221,8 @@ void ProjectCache::LoadLocked(Slot& slot, std::string_view normalized) {
     std::filesystem::remove(*path, ec);
     return;
   }
-  auto project = Interpret(disk->status, disk->content_type, disk->body, PageUrl(normalized),
-                           normalized, policy_);
+  auto project =
+      Read(disk->status, disk->content_type, disk->body, PageUrl(normalized), normalized);
   if (!project) {
     return;
   }
@@ -227,7 +260,8 @@ Result<std::shared_ptr<const CachedProject>> ProjectCache::Fetch(
   FetchRequest request;
   request.url = PageUrl(normalized);
   request.max_bytes = options_.max_page_bytes;
-  request.headers.emplace_back("Accept", std::string(kUpstreamAccept));
+  request.headers.emplace_back(
+      "Accept", options_.accept.empty() ? std::string(kUpstreamAccept) : options_.accept);
   {
     std::lock_guard lock(slot.copy_mu);
     // Validators only for a copy of a page that exists (a 404 has none worth sending).
@@ -275,8 +309,7 @@ Result<std::shared_ptr<const CachedProject>> ProjectCache::Fetch(
     return fail(BadGateway("the upstream answered HTTP " + std::to_string(head.status) + " for " +
                            request.url));
   }
-  auto project =
-      Interpret(head.status, head.content_type, response->body, request.url, normalized, policy_);
+  auto project = Read(head.status, head.content_type, response->body, request.url, normalized);
   if (!project) {
     return fail(project.error());
   }

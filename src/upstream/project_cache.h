@@ -46,12 +46,22 @@ struct ProjectCacheOptions {
   // Called with a short kind ("timeout", "unreachable", "bad_status", "bad_page", ...) for
   // every failed upstream exchange (metrics); may be empty.
   std::function<void(std::string_view kind, const Status& error)> on_error;
+
+  // Another kind of upstream (npm's registry): the page URL of a name, the Accept header,
+  // the file name of a name's disk copy (nullopt: no disk copy), and a check of a 200
+  // answer (an error makes it a failed exchange). When `page_url` is set, the body is kept
+  // (CachedProject::body) instead of being parsed as a simple page. Empty = PEP 503 / 691.
+  std::function<std::string(std::string_view name)> page_url;
+  std::string accept;
+  std::function<std::optional<std::string>(std::string_view name)> disk_name;
+  std::function<Status(std::string_view body)> check_body;
 };
 
 // The upstream's answer for one project.
 struct CachedProject {
   bool exists = false;               // false: the upstream answered 404 / 410
   UpstreamProject project;           // servable files only (SelectServable)
+  std::string body;                  // the page as fetched, when `keep_body` (npm's packuments)
   std::int64_t fetched_ms = 0;       // when the upstream last confirmed it
   std::int64_t fresh_until_ms = 0;   // no upstream request before this
   bool stale = false;                // kept after a failed revalidation
@@ -76,7 +86,7 @@ class ProjectCache {
   // when there is none. Thread-safe.
   std::shared_ptr<const CachedProject> Peek(std::string_view normalized);
 
-  // The page URL asked for `normalized`: upstream_url + normalized + "/".
+  // The page URL asked for `normalized`: upstream_url + normalized + "/" (or page_url's).
   std::string PageUrl(std::string_view normalized) const;
 
   // The number of projects held in memory: at most max_entries, except that a project
@@ -110,6 +120,9 @@ class ProjectCache {
   // Loads the disk copy into `slot` once.
   void LoadLocked(Slot& slot, std::string_view normalized);
   std::int64_t Now() const;
+  // What an answer (fetched, or read from disk) means for the cache.
+  Result<CachedProject> Read(int status, std::string_view content_type, std::string_view body,
+                             const std::string& url, std::string_view normalized) const;
   Result<std::shared_ptr<const CachedProject>> Fetch(Slot& slot, std::string_view normalized,
                                                      std::shared_ptr<const CachedProject> copy);
   // Writes a 200 page to disk (nothing else is ever written).

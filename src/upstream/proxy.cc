@@ -170,6 +170,21 @@ void Proxy::WriteRecord(std::string_view sha256, const FileEntry& entry) {
 Result<std::vector<std::string>> CachedBlobKeys(const std::filesystem::path& dir) {
   std::vector<std::string> keys;
   std::error_code ec;
+  constexpr std::string_view kSuffix = ".record";
+  // The npm proxy's records (npm_proxy.h): the blob's sha256 on the first line.
+  std::filesystem::directory_iterator npm(dir / "npm" / "tarballs", ec);
+  if (!ec) {
+    for (const auto& entry : npm) {
+      if (entry.path().filename().string().ends_with(kSuffix)) {
+        std::ifstream in(entry.path());
+        std::string sha256;
+        if (std::getline(in, sha256) && sha256.size() == 64) {
+          keys.push_back(sha256);
+        }
+      }
+    }
+  }
+  ec.clear();
   std::filesystem::directory_iterator it(dir / "files", ec);
   if (ec) {
     if (ec == std::errc::no_such_file_or_directory) {
@@ -177,7 +192,6 @@ Result<std::vector<std::string>> CachedBlobKeys(const std::filesystem::path& dir
     }
     return Internal("cannot list " + (dir / "files").string() + ": " + ec.message());
   }
-  constexpr std::string_view kSuffix = ".record";
   for (const auto& entry : it) {
     std::string name = entry.path().filename().string();
     if (!name.ends_with(kSuffix)) {

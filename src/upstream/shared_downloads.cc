@@ -231,14 +231,20 @@ Status SharedDownloads::Fetch(DownloadStream::State& state, const DownloadJob& j
           return too_large();
         }
         PIPY_RETURN_IF_ERROR(WriteAll(state.fd, data, job.filename));
-        hash.Update(data);
+        if (job.observe) {
+          job.observe(data);
+        } else {
+          hash.Update(data);
+        }
         std::lock_guard lock(state.mu);
         state.written = total;
         state.cv.notify_all();
         return Status::Ok();
       });
   PIPY_RETURN_IF_ERROR(got);
-  if (hash.HexDigest() != job.sha256) {
+  if (job.verify) {
+    PIPY_RETURN_IF_ERROR(job.verify());
+  } else if (hash.HexDigest() != job.sha256) {
     return DataLoss("the upstream's file '" + job.filename +
                     "' does not match its published sha256 " + job.sha256 +
                     "; it is neither stored nor served");

@@ -35,12 +35,20 @@ struct SharedDownloadsOptions {
 
 // What to fetch and how to keep it.
 struct DownloadJob {
-  std::string sha256;    // the published sha256: the key of the shared fetch
+  // The published sha256: the key of the shared fetch, checked once the file is complete.
+  // With `verify` set, any key that names the file uniquely (hex only: it names the temp
+  // file), and the sha256 is not checked.
+  std::string sha256;
   std::string url;
   std::string filename;  // for messages
   // Runs on the fetch's thread once the temp file at `path` is complete and has `sha256`;
   // stores it and may take the file (a rename). Its error fails every reader.
   std::function<Status(const std::filesystem::path& path)> commit;
+  // For upstreams that publish another digest (npm's sha512 integrity): `observe` sees
+  // every piece of the body as it is written, `verify` decides once it is complete (before
+  // `commit`); its error fails every reader. Both may be empty.
+  std::function<void(std::string_view data)> observe;
+  std::function<Status()> verify;
 };
 
 // One reader of a shared download, positioned at the start of the file. Not thread-safe

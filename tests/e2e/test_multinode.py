@@ -1,6 +1,7 @@
 """Several nodes serve one repository (DESIGN.md, "Running it"): two `pipy serve` processes,
 each with its own --data, on one S3 bucket prefix and one PostgreSQL database. What one node
-accepted — files, yanks, tokens — the other serves within two seconds; a same-filename race
+accepted — files, yanks, tokens, npm versions, dist-tags and deprecations — the other serves
+within two seconds; a same-filename race
 across both nodes has exactly one winner, whose bytes both serve.
 
 Needs the ctest fixtures "s3" and "postgres" (tests/services/*.sh), whatever
@@ -16,6 +17,7 @@ import uuid
 import pytest
 
 from pipyharness import PipyServer, SharedBackends, basic_auth, bearer_auth, run_cli
+from npmdists import escaped_name, integrity_sha512, make_npm_tarball, publish_body
 from pydists import make_venv, make_wheel, pip, sha256_of, upload, venv_python
 
 PROPAGATION = 2.0  # seconds: the contract's bound for what one node accepted
@@ -192,3 +194,48 @@ def test_a_same_filename_race_across_both_nodes_has_one_winner(node_a, node_b, t
     # The losers' blobs may stay behind as orphans (gc removes them); no file is bad.
     res = node_a.cli("check")
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+# --- npm: what one node accepted, the other serves within two seconds -------------------
+
+def npm_put(node: PipyServer, token: str, name: str, version: str, tmp_path):
+    tarball = make_npm_tarball(tmp_path / f"{name.replace('/', '_')}-{version}", name, version)
+    body = publish_body(name, version, tarball, registry_url=node.url + "/npm/")
+    return node.request("PUT", "/npm/" + escaped_name(name), body=json.dumps(body).encode(),
+                        headers={"Content-Type": "application/json", **bearer_auth(token)})
+
+
+def packument(node: PipyServer, name: str):
+    r = node.get("/npm/" + escaped_name(name), {"Accept": "application/json"})
+    return r.json() if r.status == 200 else None
+
+
+def test_npm_publish_tag_and_deprecation_on_a_show_on_b_within_two_seconds(node_a, node_b,
+                                                                          token, tmp_path):
+    name = "@multi/spread"
+    assert npm_put(node_a, token, name, "1.0.0", tmp_path).status in (200, 201)
+    within(10, lambda: packument(node_b, name), "B serves A's first publish")
+    # B holds a cached packument now; each change on A must replace it.
+    assert npm_put(node_a, token, name, "1.1.0", tmp_path).status in (200, 201)
+    doc, _ = within(PROPAGATION, lambda: (d := packument(node_b, name)) and "1.1.0" in d[
+        "versions"] and d, "B lists a version published on A")
+    tarball = doc["versions"]["1.1.0"]["dist"]["tarball"]
+    assert tarball.startswith(node_b.url + "/npm/"), tarball  # B's own URL
+    got = node_b.get(tarball[len(node_b.url):])
+    assert got.status == 200
+    assert integrity_sha512(got.body) == doc["versions"]["1.1.0"]["dist"]["integrity"]
+
+    r = node_a.request("PUT", f"/npm/-/package/{escaped_name(name)}/dist-tags/beta",
+                       body=b'"1.0.0"',
+                       headers={"Content-Type": "application/json", **bearer_auth(token)})
+    assert r.status in (200, 201), (r.status, r.text)
+    within(PROPAGATION, lambda: packument(node_b, name)["dist-tags"].get("beta") == "1.0.0",
+           "B shows a dist-tag set on A")
+
+    current = packument(node_a, name)
+    current["versions"]["1.0.0"]["deprecated"] = "use 1.1.0"
+    r = node_a.request("PUT", "/npm/" + escaped_name(name), body=json.dumps(current).encode(),
+                       headers={"Content-Type": "application/json", **bearer_auth(token)})
+    assert r.status == 200, (r.status, r.text)
+    within(PROPAGATION, lambda: packument(node_b, name)["versions"]["1.0.0"].get("deprecated")
+           == "use 1.1.0", "B shows a deprecation made on A")

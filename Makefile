@@ -36,6 +36,7 @@ test: build
 bench: build
 	@scripts/install-deps.sh --bench
 	bench/run.sh
+	bench/npm.sh
 
 clean:
 	rm -rf $(BUILD_DIR)

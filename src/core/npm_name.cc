@@ -142,6 +142,34 @@ Status Validate(std::string_view name) {
   return CheckPart(name, name.substr(slash + 1), "basename");
 }
 
+Status ValidateExisting(std::string_view name) {
+  if (name.empty()) {
+    return Refuse(name, "name is empty");
+  }
+  if (name.size() > kMaxNameLength) {
+    return Refuse(name, "name is longer than " + std::to_string(kMaxNameLength) + " characters (" +
+                            std::to_string(name.size()) + ")");
+  }
+  if (name.front() == '.' || name.front() == '_') {
+    return Refuse(name, "name cannot start with a period or an underscore");
+  }
+  const std::string lower = AsciiLower(name);
+  for (std::string_view excluded : kExcluded) {
+    if (lower == excluded) {
+      return Refuse(name, std::string(excluded) + " is not a valid package name");
+    }
+  }
+  if (name.front() != '@') {
+    return CheckPart(name, name, "name");
+  }
+  const size_t slash = name.find('/');
+  if (slash == std::string_view::npos) {
+    return Refuse(name, "a name starting with '@' must be a scoped name '@scope/name'");
+  }
+  PIPY_RETURN_IF_ERROR(CheckPart(name, name.substr(1, slash - 1), "scope"));
+  return CheckPart(name, name.substr(slash + 1), "basename");
+}
+
 Parts Split(std::string_view valid_name) {
   if (valid_name.empty() || valid_name.front() != '@') {
     return Parts{"", valid_name};

@@ -30,6 +30,15 @@ inline constexpr std::size_t kMaxNameLength = 214;
 // Valid names are exactly their own normalized form: npm names are compared as bytes.
 Status Validate(std::string_view name);
 
+// The rule for names of packages that already exist on a public registry
+// (validate-npm-package-name's validForOldPackages): what the registry may be asked for and
+// proxied, never what may be published here. Capitals ("JSONStream"), Node core module
+// names ("string_decoder", "events") and ~'!()* are allowed; a name must still be
+// non-empty, at most kMaxNameLength characters, not start with '.' or '_', not be
+// "node_modules" or "favicon.ico", and be URL-safe as in Validate (so no '/' but the scope's,
+// no "." or ".." part, no '%', spaces or non-ASCII bytes).
+Status ValidateExisting(std::string_view name);
+
 struct Parts {
   std::string_view scope;     // without the '@'; "" when unscoped
   std::string_view basename;  // the name after "@scope/", or the whole unscoped name

@@ -203,3 +203,28 @@ TEST(NpmNameTest, TarballFilenameUsesTheBasename) {
 
 }  // namespace
 }  // namespace pipy::npm_name
+
+namespace pipy::npm_name {
+namespace {
+
+TEST(NpmNameExistingTest, OldPackagesOfThePublicRegistryAreNames) {
+  for (std::string_view name : {"string_decoder", "events", "punycode", "JSONStream",
+                                "@Azure/Core", "crazy!(name)*", "node-gyp", "@types/node",
+                                "-leading-hyphen"}) {
+    EXPECT_TRUE(ValidateExisting(name).ok()) << name << ": " << ValidateExisting(name).message();
+  }
+  // What may be asked of the upstream: still one URL path segment per part.
+  for (std::string_view name : std::initializer_list<std::string_view>{
+           "", ".hidden", "_private", "node_modules", "favicon.ico",
+                                "a/b", "@scope/../x", "@scope/..", "@/x", "@scope/", "a b",
+                                "a%2fb", "caf\xc3\xa9", std::string_view("a\0b", 3)}) {
+    EXPECT_FALSE(ValidateExisting(name).ok()) << name;
+  }
+  EXPECT_FALSE(ValidateExisting(std::string(215, 'a')).ok());
+  // Publishing keeps the rule for new packages.
+  EXPECT_FALSE(Validate("string_decoder").ok());
+  EXPECT_FALSE(Validate("JSONStream").ok());
+}
+
+}  // namespace
+}  // namespace pipy::npm_name

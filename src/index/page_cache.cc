@@ -78,7 +78,15 @@ void PageCache::FinishFlight(std::string_view project, const std::string& key,
   // Store only if nothing changed while building; otherwise the page may be stale, and the
   // next request rebuilds it.
   if (result && flight->epoch == epoch_ && flight->generation == GenerationLocked(project)) {
-    entries_[key] = Entry{flight->epoch, flight->generation, *result};
+    Entry entry{flight->epoch, flight->generation, *result};
+    if (auto old = entries_.find(key); old != entries_.end()) {
+      bytes_ -= SizeOf(key, old->second);
+    }
+    bytes_ += SizeOf(key, entry);
+    entries_[key] = std::move(entry);
+    if (bytes_ > max_bytes_) {
+      EvictLocked();
+    }
   }
   flight->result = std::move(result);
   flight->done = true;
@@ -101,6 +109,27 @@ void PageCache::InvalidateAll() {
   std::lock_guard lock(mu_);
   ++epoch_;
   entries_.clear();
+  bytes_ = 0;
+}
+
+std::uint64_t PageCache::bytes() const {
+  std::lock_guard lock(mu_);
+  return bytes_;
+}
+
+std::uint64_t PageCache::SizeOf(const std::string& key, const Entry& entry) {
+  return key.size() + (entry.page.body ? entry.page.body->size() : 0) +
+         entry.page.content_type.size() + entry.page.etag.size() + 64;
+}
+
+void PageCache::EvictLocked() {
+  // Any page may go: a dropped one is rebuilt on its next request. (Hash order is as good
+  // as any here, and costs no bookkeeping on the hot path.)
+  const std::uint64_t target = max_bytes_ / 4 * 3;
+  for (auto it = entries_.begin(); it != entries_.end() && bytes_ > target;) {
+    bytes_ -= SizeOf(it->first, it->second);
+    it = entries_.erase(it);
+  }
 }
 
 std::string MakeEtag(std::string_view body) {

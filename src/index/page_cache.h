@@ -29,6 +29,14 @@ struct CachedPage {
 
 class PageCache {
  public:
+  // Beyond `max_bytes` of pages (bodies and keys) in all, pages are dropped until 3/4 of it
+  // is left, so no client can grow the cache without bound by asking for many pages (names,
+  // Hosts, upstream packages).
+  static constexpr std::uint64_t kDefaultMaxBytes = 512ull * 1024 * 1024;
+  explicit PageCache(std::uint64_t max_bytes = kDefaultMaxBytes) : max_bytes_(max_bytes) {}
+  // The bytes of the pages held now (for tests and metrics).
+  std::uint64_t bytes() const;
+
   // The project whose changes invalidate the root project list.
   static constexpr std::string_view kRoot = "";
 
@@ -65,6 +73,9 @@ class PageCache {
     std::condition_variable done_cv;
   };
   std::uint64_t GenerationLocked(std::string_view project) const;
+  static std::uint64_t SizeOf(const std::string& key, const Entry& entry);
+  // Drops entries until the cache holds at most 3/4 of max_bytes_ (mu_ held).
+  void EvictLocked();
   // Records the leader's result: caches it when still current, wakes the waiters and
   // forgets the flight.
   void FinishFlight(std::string_view project, const std::string& key,
@@ -74,6 +85,8 @@ class PageCache {
   std::uint64_t epoch_ = 0;                                   // bumped by InvalidateAll
   std::unordered_map<std::string, std::uint64_t> generations_; // project -> generation
   std::unordered_map<std::string, Entry> entries_;             // key -> page
+  const std::uint64_t max_bytes_;
+  std::uint64_t bytes_ = 0;                                    // SizeOf every entry
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;  // key -> newest build
 };
 

@@ -222,3 +222,33 @@ TEST(PageCacheTest, ExpiredPagesAreRebuilt) {
 
 }  // namespace
 }  // namespace pipy::index
+
+namespace pipy::index {
+namespace {
+
+TEST(PageCacheTest, MemoryIsBoundedByBytes) {
+  PageCache cache(100'000);
+  const std::string body(1'000, 'x');
+  for (int i = 0; i < 1'000; ++i) {
+    auto page = cache.GetOrBuild("p" + std::to_string(i), "k" + std::to_string(i),
+                                 [&]() -> Result<CachedPage> { return Page(body); });
+    ASSERT_TRUE(page);
+    ASSERT_LE(cache.bytes(), 100'000u) << i;
+  }
+  EXPECT_GT(cache.bytes(), 50'000u);  // it still caches: it dropped down to 3/4, not to 0
+  // Pages that were dropped are built again on their next request (at most ~75 of the
+  // 1,000 fit).
+  int builds = 0;
+  for (int i = 0; i < 100; ++i) {
+    auto again = cache.GetOrBuild("p" + std::to_string(i), "k" + std::to_string(i),
+                                  [&]() -> Result<CachedPage> {
+                                    ++builds;
+                                    return Page(body);
+                                  });
+    ASSERT_TRUE(again);
+  }
+  EXPECT_GT(builds, 25);
+}
+
+}  // namespace
+}  // namespace pipy::index

@@ -9,6 +9,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/url/parse_query.hpp>
+#include <spdlog/spdlog.h>
 
 #include "app/body_reader.h"
 #include "core/npm_name.h"
@@ -24,7 +25,6 @@ namespace json = boost::json;
 
 constexpr std::size_t kDefaultSearchSize = 20;
 constexpr std::size_t kMaxSearchSize = 250;
-constexpr std::uint64_t kMaxManifestBytes = 8 * 1024 * 1024;
 
 std::int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -208,7 +208,10 @@ http::Response HandleSearch(Context& ctx, const http::Request& request) {
     // a few catalog reads: fine for the thousands of packages a company has, no index.
     Result<std::optional<Hit>> hit = Describe(ctx, project);
     if (!hit) {
-      return NpmError(hit.error());
+      // One package that cannot be read (a backend hiccup, a damaged manifest) does not
+      // fail everyone's search.
+      spdlog::warn("npm search: skipping {}: {}", project.name, hit.error().ToString());
+      continue;
     }
     if (!*hit || !Matches(**hit, query.terms)) {
       continue;

@@ -25,8 +25,6 @@ constexpr std::string_view kImmutable = "public, max-age=31536000, immutable";
 // Distinct registry URLs (Hosts) whose documents are cached; others are rendered per
 // request.
 constexpr std::size_t kMaxCachedHosts = 16;
-// A stored manifest is a package.json: large ones exist, this is far beyond them.
-constexpr std::uint64_t kMaxManifestBytes = 8 * 1024 * 1024;
 
 bool IsHostChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -111,18 +109,11 @@ Result<bool> GoesUpstream(Context& ctx, const std::string& name) {
 }
 
 http::Response TarballResponse(TarballSource source) {
-  http::Response response;
-  if (source.stored) {
-    Result<http::Response> body = app::BlobResponse(std::move(*source.stored));
-    if (!body) {
-      return NpmError(body.error());
-    }
-    response = std::move(*body);
-  } else {
-    http::StreamBody body;  // no length: the last chunk only once the bytes are verified
-    body.read = std::move(source.stream);
-    response.body = std::move(body);
+  Result<http::Response> body = app::BlobResponse(std::move(source.stored));
+  if (!body) {
+    return NpmError(body.error());
   }
+  http::Response response = std::move(*body);
   response.SetHeader("Content-Type", "application/octet-stream");
   response.SetHeader("ETag", source.etag);
   response.SetHeader("Cache-Control", std::string(kImmutable));
@@ -207,19 +198,6 @@ Result<TagPath> ParseTagPath(std::string_view rest) {
   return out;
 }
 
-Status CheckTagName(std::string_view tag) {
-  if (tag.empty() || tag.size() > 128 || semver::Version::Parse(tag).has_value()) {
-    return InvalidArgument("a dist-tag is a short name that is not a version: '" +
-                           std::string(tag.substr(0, 128)) + "'");
-  }
-  for (char c : tag) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
-      return InvalidArgument("a dist-tag may use letters, digits, '-', '_' and '.' only");
-    }
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 http::Response NpmError(const Status& status) {
@@ -297,7 +275,7 @@ http::Response HandleGet(Context& ctx, const http::Request& request) {
   if (!path) {
     return NpmError(path.error());
   }
-  if (!npm_name::Validate(path->name).ok()) {
+  if (!npm_name::ValidateExisting(path->name).ok()) {
     return NpmError(NotFound("no package named '" + path->name.substr(0, 220) + "'"));
   }
   if (path->kind == NpmPath::Kind::kTarball) {
@@ -357,7 +335,7 @@ http::Response HandleDistTags(Context& ctx, const http::Request& request) {
     if (!who) {
       return NpmError(who.error());
     }
-    if (!npm_name::Validate(path->name).ok()) {
+    if (!npm_name::ValidateExisting(path->name).ok()) {
       return NpmError(NotFound("no package named '" + path->name.substr(0, 220) + "'"));
     }
     // A package whose every version was unpublished is unknown, as its packument is.
@@ -381,7 +359,7 @@ http::Response HandleDistTags(Context& ctx, const http::Request& request) {
   if (!who) {
     return NpmError(who.error());
   }
-  Status tag_ok = CheckTagName(path->tag);
+  Status tag_ok = ValidateTagName(path->tag);
   if (!tag_ok.ok()) {
     return NpmError(tag_ok);
   }

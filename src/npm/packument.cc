@@ -192,13 +192,17 @@ std::string RenderAbbreviated(const PackumentInput& input) {
 
 const PackumentVersion* FindVersion(const PackumentInput& input,
                                     const std::string& version_or_tag) {
-  std::string version = version_or_tag;
-  if (auto it = input.tags.find(version_or_tag); it != input.tags.end()) {
-    version = it->second;
-  }
+  // A version first: no tag may shadow one.
   for (const PackumentVersion& v : input.versions) {
-    if (v.release.version == version) {
+    if (v.release.version == version_or_tag) {
       return &v;
+    }
+  }
+  if (auto it = input.tags.find(version_or_tag); it != input.tags.end()) {
+    for (const PackumentVersion& v : input.versions) {
+      if (v.release.version == it->second) {
+        return &v;
+      }
     }
   }
   return nullptr;

@@ -143,3 +143,27 @@ TEST(NpmFormatTest, NamesAndVersions) {
 
 }  // namespace
 }  // namespace pipy::npm
+
+namespace pipy::npm {
+namespace {
+
+TEST(NpmFormatTest, TagNames) {
+  for (std::string_view tag : {"latest", "beta", "next-2", "rc_1", "v-next", "canary.3"}) {
+    EXPECT_TRUE(ValidateTagName(tag).ok()) << tag;
+  }
+  for (std::string_view tag : {"", "1.0.0", "1", "v2", "V2.1", "x/y", "a b", ".hidden", "^1",
+                               "~1", ">=1", "1.x", "tag%2f"}) {
+    EXPECT_FALSE(ValidateTagName(tag).ok()) << tag;
+  }
+  EXPECT_FALSE(ValidateTagName(std::string(129, 'a')).ok());
+}
+
+TEST(PackumentTest, AVersionIsNeverShadowedByATag) {
+  PackumentInput in = Input();
+  in.tags["1.0.0"] = "1.1.0";  // stored by an older server, say
+  ASSERT_NE(FindVersion(in, "1.0.0"), nullptr);
+  EXPECT_EQ(FindVersion(in, "1.0.0")->release.version, "1.0.0");
+}
+
+}  // namespace
+}  // namespace pipy::npm

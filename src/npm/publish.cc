@@ -1,7 +1,9 @@
 #include "npm/publish.h"
 
 #include <optional>
+#include <set>
 #include <sstream>
+#include <utility>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -54,9 +56,11 @@ Status CheckIntegrity(std::string_view sent, const ReceivedTarball& tarball) {
   return Status::Ok();
 }
 
-// The tarball's package/package.json must name the package and version being published.
-Status CheckTarball(const index::IndexOptions& options, const ReceivedTarball& tarball,
-                    std::string_view name, const semver::Version& version) {
+// The tarball's package/package.json, which must name the package and version being
+// published.
+Result<json::object> CheckTarball(const index::IndexOptions& options,
+                                  const ReceivedTarball& tarball, std::string_view name,
+                                  const semver::Version& version) {
   archive::Limits limits;
   limits.max_entries = options.max_archive_entries;
   std::optional<std::string> package_json;
@@ -99,7 +103,72 @@ Status CheckTarball(const index::IndexOptions& options, const ReceivedTarball& t
                            inner_version.substr(0, 100) + "' but the manifest has '" +
                            version.ToString() + "'");
   }
-  return Status::Ok();
+  return std::move(parsed.as_object());
+}
+
+// What installs act on comes from the tarball, not from the body's manifest, which a
+// publisher writes freely: the manifest Pipy serves must not hide a dependency or an
+// install script that `npm install` will find in the package (manifest confusion).
+constexpr std::string_view kInstallFields[] = {
+    "dependencies", "optionalDependencies", "peerDependencies", "peerDependenciesMeta",
+    "bundleDependencies", "bundledDependencies", "os", "cpu", "libc", "engines"};
+constexpr std::string_view kInstallHooks[] = {"preinstall", "install", "postinstall"};
+
+void TakeInstallFieldsFrom(const json::object& package_json, json::object& manifest) {
+  for (std::string_view field : kInstallFields) {
+    if (const json::value* v = package_json.if_contains(field)) {
+      manifest[field] = *v;
+    } else {
+      manifest.erase(field);
+    }
+  }
+  const json::value* scripts = package_json.if_contains("scripts");
+  if (scripts == nullptr || !scripts->is_object()) {
+    return;
+  }
+  json::value& mine = manifest["scripts"];
+  if (!mine.is_object()) {
+    mine = json::object();
+  }
+  for (std::string_view hook : kInstallHooks) {
+    if (const json::value* v = scripts->as_object().if_contains(hook)) {
+      mine.as_object()[hook] = *v;
+    }
+  }
+}
+
+// The version this body publishes: its only one, or — as npm 9 sends after a 409, having
+// merged the packument into its body — the only one the package does not have yet.
+Result<std::pair<std::string, const json::object*>> NewVersionOf(
+    index::Index& index, std::string_view name, const json::object& versions) {
+  if (versions.size() == 1) {
+    const auto& [version, manifest] = *versions.begin();
+    if (!manifest.is_object()) {
+      return InvalidArgument("the version's manifest must be a JSON object");
+    }
+    return std::make_pair(std::string(version), &manifest.as_object());
+  }
+  std::set<std::string> existing;
+  if (auto view = index.GetProject(NpmFormat(), name); view) {
+    for (const catalog::ReleaseRecord& r : (*view)->releases) {
+      existing.insert(r.version);
+    }
+  }
+  std::optional<std::pair<std::string, const json::object*>> found;
+  for (const auto& [version, manifest] : versions) {
+    auto parsed = semver::Version::Parse(version);
+    if (parsed && existing.contains(parsed->Key())) {
+      continue;
+    }
+    if (found || !manifest.is_object()) {
+      return InvalidArgument("a publish carries exactly one new version in 'versions'");
+    }
+    found = std::make_pair(std::string(version), &manifest.as_object());
+  }
+  if (!found) {
+    return InvalidArgument("a publish carries exactly one new version in 'versions'");
+  }
+  return *found;
 }
 
 }  // namespace
@@ -128,14 +197,12 @@ Result<PublishOutcome> PublishVersion(index::Index& index, const auth::Principal
     return InvalidArgument("the body's _id is not the package name");
   }
   const json::value* versions = doc.if_contains("versions");
-  if (versions == nullptr || !versions->is_object() || versions->as_object().size() != 1) {
+  if (versions == nullptr || !versions->is_object() || versions->as_object().empty()) {
     return InvalidArgument("a publish carries exactly one version in 'versions'");
   }
-  const auto& [version_text, manifest_value] = *versions->as_object().begin();
-  if (!manifest_value.is_object()) {
-    return InvalidArgument("the version's manifest must be a JSON object");
-  }
-  const json::object& manifest = manifest_value.as_object();
+  PIPY_ASSIGN_OR_RETURN(auto picked, NewVersionOf(index, name, versions->as_object()));
+  const std::string& version_text = picked.first;
+  const json::object& manifest = *picked.second;
   auto version = semver::Version::Parse(version_text);
   if (!version) {
     return InvalidArgument("invalid version '" + std::string(version_text).substr(0, 100) +
@@ -151,8 +218,11 @@ Result<PublishOutcome> PublishVersion(index::Index& index, const auth::Principal
   if (body.attachments.empty() || tarball.size == 0) {
     return InvalidArgument("the publish has no tarball attachment");
   }
+  const json::value* attachments = doc.if_contains("_attachments");
   const json::value* attachment =
-      doc.at("_attachments").as_object().if_contains(body.attachments.front());
+      attachments != nullptr && attachments->is_object()
+          ? attachments->as_object().if_contains(body.attachments.front())
+          : nullptr;
   if (attachment != nullptr && attachment->is_object()) {
     if (const json::value* length = attachment->as_object().if_contains("length");
         length != nullptr && length->is_number() &&
@@ -183,13 +253,22 @@ Result<PublishOutcome> PublishVersion(index::Index& index, const auth::Principal
     readme = StringField(doc, "readme");
   }
   request.release.description = readme.substr(0, kMaxReadmeBytes);
-  request.manifest = json::serialize(StoredManifest(manifest));
   request.uploader = who.token_name;
   const index::IndexOptions& options = index.options();
   const std::string package_name(name);
   const semver::Version parsed = *version;
-  request.inspect = [&options, &tarball, package_name, parsed](index::PublishRequest&) {
-    return CheckTarball(options, tarball, package_name, parsed);
+  json::object stored = StoredManifest(manifest);
+  request.inspect = [&options, &tarball, package_name, parsed,
+                     stored = std::move(stored)](index::PublishRequest& r) mutable -> Status {
+    PIPY_ASSIGN_OR_RETURN(json::object package_json,
+                          CheckTarball(options, tarball, package_name, parsed));
+    TakeInstallFieldsFrom(package_json, stored);
+    r.manifest = json::serialize(stored);
+    if (r.manifest.size() > kMaxManifestBytes) {
+      return TooLarge("the version's manifest is larger than " +
+                      std::to_string(kMaxManifestBytes) + " bytes");
+    }
+    return Status::Ok();
   };
   PIPY_ASSIGN_OR_RETURN(index::PublishResult result,
                         index.Publish(who, NpmFormat(), std::move(request)));
@@ -202,8 +281,8 @@ Result<PublishOutcome> PublishVersion(index::Index& index, const auth::Principal
   bool tagged = false;
   if (const json::value* tags = doc.if_contains("dist-tags"); tags != nullptr && tags->is_object()) {
     for (const auto& [tag, target] : tags->as_object()) {
-      if (!target.is_string() || semver::Version::Parse(tag).has_value() || tag.empty()) {
-        continue;  // a tag may not look like a version (npm's rule)
+      if (!target.is_string() || !ValidateTagName(tag).ok()) {
+        continue;  // not a tag npm could install by (a version, a range, odd characters)
       }
       Status set = index.SetTag(who, NpmFormat(), name, std::string(tag),
                                 std::string(target.as_string()));

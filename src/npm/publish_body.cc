@@ -15,6 +15,9 @@ namespace json = boost::json;
 // A SAX handler that builds the document (json::value frames on a stack) and diverts the
 // string at _attachments.<name>.data through a base64 decoder into the sink. A failure is
 // kept in `error` and stops the parser (every callback returns false after it).
+// What one parsed value costs in memory at least (a json::value node and its slot).
+constexpr std::size_t kValueCost = 32;
+
 class BodyHandler {
  public:
   static constexpr std::size_t max_object_size = std::size_t(-1);
@@ -33,15 +36,21 @@ class BodyHandler {
   bool on_document_end(json::error_code&) { return true; }
 
   bool on_object_begin(json::error_code&) {
+    if (!NotData()) {
+      return false;
+    }
     std::optional<std::string> key = TakeKey();
     stack_.push_back(Frame{json::object(), std::move(key)});
-    return Count(1);
+    return Count(kValueCost);
   }
   bool on_object_end(std::size_t, json::error_code&) { return EndContainer(); }
   bool on_array_begin(json::error_code&) {
+    if (!NotData()) {
+      return false;
+    }
     std::optional<std::string> key = TakeKey();
     stack_.push_back(Frame{json::array(), std::move(key)});
-    return Count(1);
+    return Count(kValueCost);
   }
   bool on_array_end(std::size_t, json::error_code&) { return EndContainer(); }
 
@@ -80,21 +89,27 @@ class BodyHandler {
     string_.append(s.data(), s.size());
     std::string value = std::move(string_);
     string_.clear();
-    return Count(s.size()) && Add(json::value(std::move(value)));
+    return Count(kValueCost + s.size()) && Add(json::value(std::move(value)));
   }
 
   bool on_number_part(json::string_view, json::error_code&) { return true; }
-  bool on_int64(std::int64_t v, json::string_view, json::error_code&) {
-    return NotData() && Add(json::value(v));
+  // Every value counts against the document's limit, at least the memory of its node: a
+  // body of a million zeros must not cost a million json::values.
+  bool on_int64(std::int64_t v, json::string_view text, json::error_code&) {
+    return NotData() && Count(kValueCost + text.size()) && Add(json::value(v));
   }
-  bool on_uint64(std::uint64_t v, json::string_view, json::error_code&) {
-    return NotData() && Add(json::value(v));
+  bool on_uint64(std::uint64_t v, json::string_view text, json::error_code&) {
+    return NotData() && Count(kValueCost + text.size()) && Add(json::value(v));
   }
-  bool on_double(double v, json::string_view, json::error_code&) {
-    return NotData() && Add(json::value(v));
+  bool on_double(double v, json::string_view text, json::error_code&) {
+    return NotData() && Count(kValueCost + text.size()) && Add(json::value(v));
   }
-  bool on_bool(bool v, json::error_code&) { return NotData() && Add(json::value(v)); }
-  bool on_null(json::error_code&) { return NotData() && Add(json::value(nullptr)); }
+  bool on_bool(bool v, json::error_code&) {
+    return NotData() && Count(kValueCost) && Add(json::value(v));
+  }
+  bool on_null(json::error_code&) {
+    return NotData() && Count(kValueCost) && Add(json::value(nullptr));
+  }
   bool on_comment_part(json::string_view, json::error_code&) { return true; }
   bool on_comment(json::string_view, json::error_code&) { return true; }
 
@@ -135,7 +150,8 @@ class BodyHandler {
   // <name>, and the pending key is "data".
   bool InAttachmentData() const {
     return has_key_ && key_ == "data" && stack_.size() == 3 && stack_[1].key &&
-           *stack_[1].key == "_attachments" && stack_[2].value.is_object();
+           *stack_[1].key == "_attachments" && stack_[1].value.is_object() &&
+           stack_[2].value.is_object();
   }
 
   // A non-string value where an attachment's data must be.
@@ -197,7 +213,13 @@ class BodyHandler {
     }
     json::value& parent = stack_.back().value;
     if (parent.is_object()) {
-      parent.as_object()[key.value_or("")] = std::move(v);
+      // A repeated key would let two readers of one body see two documents (the last
+      // _attachments wins here, another parser may keep the first): refused.
+      const std::string k = key.value_or("");
+      if (parent.as_object().contains(k)) {
+        return Fail(InvalidArgument("the body repeats the key '" + k.substr(0, 100) + "'"));
+      }
+      parent.as_object()[k] = std::move(v);
     } else {
       parent.as_array().push_back(std::move(v));
     }

@@ -131,6 +131,42 @@ TEST(PublishBodyTest, LimitsHoldWhileStreaming) {
   EXPECT_EQ(big_tarball.sunk.size(), 5000u);
 }
 
+TEST(PublishBodyTest, EveryValueCountsAgainstTheDocumentLimit) {
+  // A million zeros are a million JSON nodes in memory, though they are two bytes each.
+  BodyLimits limits;
+  limits.max_document_bytes = 64 * 1024;
+  std::string zeros = "{\"x\":[";
+  for (int i = 0; i < 10'000; ++i) {
+    zeros += i == 0 ? "0" : ",0";
+  }
+  zeros += "]}";
+  ExpectRefused(zeros, StatusCode::kTooLarge, "publish document", limits);
+  std::string nulls = "{\"x\":[null";
+  for (int i = 0; i < 10'000; ++i) {
+    nulls += ",true,null,\"\"";
+  }
+  nulls += "]}";
+  ExpectRefused(nulls, StatusCode::kTooLarge, "publish document", limits);
+}
+
+TEST(PublishBodyTest, RepeatedKeysAndMisplacedDataAreRefused) {
+  // Two _attachments would let the parser and a later reader see different documents.
+  const std::string twice =
+      R"({"_attachments":{"a.tgz":{"data":"YWJj"}},"_attachments":{}})";
+  ExpectRefused(twice, StatusCode::kInvalidArgument, "repeats the key '_attachments'");
+  ExpectRefused(R"({"name":"a","name":"b"})", StatusCode::kInvalidArgument, "repeats the key");
+  ExpectRefused(R"({"_attachments":{"a.tgz":{"data":{}}}})", StatusCode::kInvalidArgument,
+                "must be a base64 string");
+  ExpectRefused(R"({"_attachments":{"a.tgz":{"data":["YWJj"]}}})",
+                StatusCode::kInvalidArgument, "must be a base64 string");
+  // "data" in an _attachments array is not an attachment: kept as a string, nothing sunk.
+  Parsed in_array = Parse(R"({"_attachments":[{"data":"YWJj"}]})");
+  ASSERT_TRUE(in_array.body) << in_array.body.error().ToString();
+  EXPECT_TRUE(in_array.sunk.empty());
+  EXPECT_TRUE(in_array.body->attachments.empty());
+  EXPECT_EQ(in_array.body->document.at("_attachments").at(0).at("data").as_string(), "YWJj");
+}
+
 TEST(PublishBodyTest, SinkErrorsStopTheParse) {
   const std::string text = Body("tarball bytes");
   auto body = ParsePublishBody(ReaderOf(text, 4), [](std::string_view) {

@@ -1,6 +1,7 @@
 // Writing packages: `PUT /npm/<name>` (npm publish; npm deprecate's packument update),
 // and npm unpublish's -rev flow (PUT of the packument without the removed versions, then
 // DELETE of the tarball; DELETE of the whole package).
+#include <algorithm>
 #include <optional>
 
 #include <boost/json/serialize.hpp>
@@ -114,6 +115,32 @@ http::Response UpdatePackage(Context& ctx, const http::Request& request,
                                       " is new: publish it with its tarball"));
     }
   }
+  // Everything is checked before anything changes: an update is applied whole or not at all.
+  if (!removals.empty() && !who.IsAdmin()) {
+    return NpmError(PermissionDenied("unpublishing needs an admin token"));
+  }
+  std::vector<std::pair<std::string, std::string>> tag_changes;
+  if (revision) {
+    const json::value* tags = body.document.if_contains("dist-tags");
+    if (tags != nullptr && tags->is_object()) {
+      for (const auto& [tag, target] : tags->as_object()) {
+        Status valid = ValidateTagName(tag);
+        if (!valid.ok()) {
+          return NpmError(valid);
+        }
+        if (!target.is_string() ||
+            std::find(removals.begin(), removals.end(), target.as_string()) != removals.end() ||
+            FindVersion(*current, std::string(target.as_string())) == nullptr) {
+          return NpmError(InvalidArgument("dist-tag '" + std::string(tag) +
+                                          "' must name a version the package keeps"));
+        }
+        auto it = current->tags.find(std::string(tag));
+        if (it == current->tags.end() || it->second != target.as_string()) {
+          tag_changes.emplace_back(std::string(tag), std::string(target.as_string()));
+        }
+      }
+    }
+  }
   for (const auto& [version, message] : deprecations) {
     Status s = ctx.index.SetDeprecated(who, NpmFormat(), name, version, message);
     if (!s.ok()) {
@@ -126,19 +153,10 @@ http::Response UpdatePackage(Context& ctx, const http::Request& request,
       return NpmError(s);
     }
   }
-  if (revision) {
-    const json::value* tags = body.document.if_contains("dist-tags");
-    if (tags != nullptr && tags->is_object()) {
-      for (const auto& [tag, target] : tags->as_object()) {
-        auto it = current->tags.find(std::string(tag));
-        if (target.is_string() && (it == current->tags.end() || it->second != target.as_string())) {
-          Status s = ctx.index.SetTag(who, NpmFormat(), name, std::string(tag),
-                                      std::string(target.as_string()));
-          if (!s.ok() && s.code() != StatusCode::kNotFound) {
-            return NpmError(s);
-          }
-        }
-      }
+  for (const auto& [tag, version] : tag_changes) {
+    Status s = ctx.index.SetTag(who, NpmFormat(), name, tag, version);
+    if (!s.ok()) {
+      return NpmError(s);
     }
   }
   return JsonResponse(200, OkBody(name));

@@ -3,9 +3,6 @@
 // needs none of npm/'s handlers (as python/unknown_projects.h for the simple API).
 #pragma once
 
-#include <cstddef>
-#include <functional>
-#include <optional>
 #include <string>
 
 #include "core/status.h"
@@ -14,11 +11,10 @@
 
 namespace pipy::npm {
 
-// A tarball of the upstream: stored already (a blob), or being fetched (a stream that
-// ends only once the bytes matched the upstream's integrity; an error cuts it short).
+// A tarball of the upstream, stored in this repository once its bytes matched the
+// upstream's integrity (nothing of it is handed out before).
 struct TarballSource {
-  std::optional<index::Index::BlobContent> stored;
-  std::function<Result<std::size_t>(char* buf, std::size_t n)> stream;
+  index::Index::BlobContent stored;
   std::string etag;  // quoted, stable for these bytes
 };
 
@@ -31,7 +27,8 @@ class UnknownPackages {
   // kBadGateway / kDeadlineExceeded when it fails and nothing is cached.
   virtual Result<index::CachedPage> Document(const std::string& name, const std::string& kind,
                                              const std::string& registry_url) = 0;
-  // The tarball `file` of the upstream's package `name`: kNotFound when the upstream does
+  // The tarball `file` of the upstream's package `name`, fetched and verified first when it
+  // is not stored yet (so this may wait for the upstream): kNotFound when the upstream does
   // not list it (or lists it without a digest, or on a host that may not be fetched).
   virtual Result<TarballSource> Tarball(const std::string& name, const std::string& file) = 0;
 };

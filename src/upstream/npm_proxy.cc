@@ -21,7 +21,7 @@ namespace {
 
 constexpr std::string_view kErrorsMetric = "pipy_upstream_errors_total";
 // Packuments of popular packages are megabytes each: fewer are held than simple pages.
-constexpr std::size_t kMaxPackuments = 2'000;
+constexpr std::size_t kMaxPackuments = 500;
 
 std::string Hex(std::string_view raw) {
   return HexEncode(std::span<const unsigned char>(
@@ -87,11 +87,22 @@ NpmProxy::NpmProxy(NpmProxyOptions options, UrlPolicy policy, index::Index& inde
   cache.page_url = [upstream](std::string_view name) { return upstream + Escaped(name); };
   // The full document: Pipy serves both forms from it, and `npm view` needs it.
   cache.accept = "application/json";
+  // Names of the public registry follow the old-package rule (capitals, "string_decoder");
+  // a capital is escaped so names that differ by case never share a file on any disk.
   cache.disk_name = [](std::string_view name) -> std::optional<std::string> {
-    if (!npm_name::Validate(name).ok()) {
+    if (!npm_name::ValidateExisting(name).ok()) {
       return std::nullopt;
     }
-    return Escaped(name);
+    std::string file;
+    for (char c : Escaped(name)) {
+      if (c >= 'A' && c <= 'Z') {
+        file += '^';
+        file += static_cast<char>(c - 'A' + 'a');
+      } else {
+        file += c;
+      }
+    }
+    return file;
   };
   cache.check_body = [](std::string_view body) -> Status {
     boost::json::error_code ec;
@@ -123,8 +134,12 @@ void NpmProxy::CountError(std::string_view kind, const Status& error) {
 }
 
 bool NpmProxy::InInternalScope(std::string_view name) const {
+  // Case-blind: "@ACME/x" is an old-style spelling the upstream might answer for, and must
+  // not reach it either.
+  const std::string lower = AsciiLower(name);
   for (const std::string& scope : options_.config.internal_scopes) {
-    if (name.size() > scope.size() && name.starts_with(scope) && name[scope.size()] == '/') {
+    const std::string s = AsciiLower(scope);
+    if (lower.size() > s.size() && lower.starts_with(s) && lower[s.size()] == '/') {
       return true;
     }
   }
@@ -164,10 +179,7 @@ Result<npm::TarballSource> NpmProxy::Tarball(const std::string& name, const std:
   if (std::optional<Record> record = ReadRecord(name, file)) {
     auto stored = index_.ReadBlobForServing(record->sha256);
     if (stored) {
-      npm::TarballSource source;
-      source.stored = std::move(*stored);
-      source.etag = "\"" + record->sha256 + "\"";
-      return source;
+      return npm::TarballSource{std::move(*stored), "\"" + record->sha256 + "\""};
     }
   }
   // Where the upstream keeps it, and its digests: from the packument (a copy first).
@@ -250,11 +262,32 @@ Result<npm::TarballSource> NpmProxy::Tarball(const std::string& name, const std:
     }
     return ForClient(opened.error());
   }
-  std::shared_ptr<DownloadStream> stream = std::move(*opened);
-  npm::TarballSource source;
-  source.stream = [stream](char* buf, std::size_t n) { return stream->Read(buf, n); };
-  source.etag = "\"" + key + "\"";
-  return source;
+  // Nothing is sent before the bytes are verified: a client that unpacks as it downloads
+  // (npm 9 does) must never see a byte of a tarball that turns out not to match. The fetch
+  // is shared, so this waits for it to end (verified and stored) and then serves the blob.
+  std::unique_ptr<DownloadStream> stream = std::move(*opened);
+  std::vector<char> sink(64 * 1024);
+  for (;;) {
+    Result<std::size_t> n = stream->Read(sink.data(), sink.size());
+    if (!n) {
+      return ForClient(n.error());
+    }
+    if (*n == 0) {
+      break;
+    }
+  }
+  // The fetch this request joined may be another request's (its hashes are that job's):
+  // the record its commit wrote names the blob.
+  std::optional<Record> record = ReadRecord(name, file);
+  if (!record) {
+    return Internal("the upstream's tarball '" + file + "' was stored but not recorded");
+  }
+  const std::string sha256 = record->sha256;
+  auto stored = index_.ReadBlobForServing(sha256);
+  if (!stored) {
+    return stored.error();
+  }
+  return npm::TarballSource{std::move(*stored), "\"" + sha256 + "\""};
 }
 
 Status NpmProxy::CheckNewProject(const auth::Principal& who, std::string_view name) {
@@ -279,7 +312,8 @@ std::optional<NpmProxy::Record> NpmProxy::ReadRecord(std::string_view name,
                                                      std::string_view file) const {
   std::ifstream in(RecordPath(name, file));
   Record record;
-  if (!in || !std::getline(in, record.sha256) || record.sha256.size() != 64) {
+  if (!in || !std::getline(in, record.sha256) || record.sha256.size() != 64 ||
+      record.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return std::nullopt;
   }
   std::getline(in, record.integrity);

@@ -8,7 +8,7 @@
 // Packuments are cached per node in memory and under <dir>/packuments (fresh for ttl,
 // then revalidated; served stale while the upstream is down). Tarballs are fetched once
 // however many clients ask (shared_downloads.h), verified against the upstream's sha512
-// integrity (else its sha1 shasum) before the response completes or anything is kept,
+// integrity (else its sha1 shasum) before a byte is served or anything is kept,
 // and stored as content-addressed blobs; <dir>/tarballs/ records which blob is which
 // tarball, so a cached one is served while the upstream is down.
 #pragma once

@@ -1224,3 +1224,73 @@ def test_client_links_an_internal_packages_bin(server, publisher, tmp_path, clie
     out = subprocess.run([str(proj / "node_modules" / ".bin" / cmd)], capture_output=True,
                          text=True, timeout=30)
     assert out.stdout.strip() == "hello from bin", out.stdout + out.stderr
+
+
+# --- what a publisher's body may not hide, and npm 9's merged re-publish --------------------
+
+def test_served_manifest_takes_install_fields_from_the_tarball(server, publisher, tmp_path):
+    # The body's manifest claims no dependency and no install script; the tarball's
+    # package.json has both: what npm install will act on is what the packument shows.
+    token, _ = publisher
+    name = uniq("confused")
+    tgz = nd.make_npm_tarball(tmp_path / "t", name, "1.0.0", dependencies={"left-pad": "1.3.0"},
+                              package_json_extra={"scripts": {"postinstall": "node evil.js"}})
+    body = nd.publish_body(name, "1.0.0", tgz, registry_url=registry(server))
+    manifest = body["versions"]["1.0.0"]
+    manifest.pop("dependencies", None)
+    manifest["scripts"] = {"test": "true"}
+    manifest["dependencies"] = {"harmless": "1.0.0"}
+    r = put_json(server, "/npm/" + nd.escaped_name(name), body, token)
+    assert r.status in (200, 201), (r.status, r.text)
+    full = full_doc(server, name)["versions"]["1.0.0"]
+    assert full["dependencies"] == {"left-pad": "1.3.0"}
+    assert full["scripts"]["postinstall"] == "node evil.js"
+    abbreviated = packument(server, name, "application/vnd.npm.install-v1+json").json()
+    assert abbreviated["versions"]["1.0.0"]["hasInstallScript"] is True
+    assert abbreviated["versions"]["1.0.0"]["dependencies"] == {"left-pad": "1.3.0"}
+
+
+def test_merged_republish_of_npm_9_publishes_its_one_new_version(server, publisher, tmp_path):
+    # After a 409, npm 9 merges the packument it fetched into its body and PUTs again: every
+    # version the package has, plus the new one and its tarball.
+    token, _ = publisher
+    name = f"@acme/{uniq('merged')}"
+    published(server, tmp_path, name, "1.0.0", token)
+    current = full_doc(server, name)
+    tgz = nd.make_npm_tarball(tmp_path / "m", name, "1.1.0")
+    body = nd.publish_body(name, "1.1.0", tgz, registry_url=registry(server))
+    body["versions"] = {**current["versions"], **body["versions"]}
+    r = put_json(server, "/npm/" + nd.escaped_name(name), body, token)
+    assert r.status in (200, 201), (r.status, r.text)
+    assert set(full_doc(server, name)["versions"]) == {"1.0.0", "1.1.0"}
+    # Two new versions in one body stay refused.
+    tgz2 = nd.make_npm_tarball(tmp_path / "n", name, "2.0.0")
+    two = nd.publish_body(name, "2.0.0", tgz2, registry_url=registry(server))
+    two["versions"]["2.0.1"] = dict(two["versions"]["2.0.0"], version="2.0.1")
+    r = put_json(server, "/npm/" + nd.escaped_name(name), two, token)
+    assert r.status == 400, (r.status, r.text)
+    assert set(full_doc(server, name)["versions"]) == {"1.0.0", "1.1.0"}
+
+
+def test_an_update_is_applied_whole_or_not_at_all(server, publisher, tmp_path):
+    # A -rev update that drops a version (admin only) and deprecates another, sent with an
+    # upload token: refused, and the deprecation did not happen either.
+    token, _ = publisher
+    name = uniq("atomic")
+    published(server, tmp_path, name, "1.0.0", token)
+    published(server, tmp_path, name, "2.0.0", token)
+    doc = full_doc(server, name)
+    rev = doc["_rev"]
+    del doc["versions"]["1.0.0"]
+    doc["versions"]["2.0.0"]["deprecated"] = "no"
+    r = put_json(server, f"/npm/{nd.escaped_name(name)}/-rev/{rev}", doc, token)
+    assert r.status == 403, (r.status, r.text)
+    after = full_doc(server, name)
+    assert after["_rev"] == rev
+    assert "deprecated" not in after["versions"]["2.0.0"]
+    # Dist-tags that look like versions or name no kept version are refused whole too.
+    doc = full_doc(server, name)
+    doc["dist-tags"]["1.0.0"] = "2.0.0"
+    r = put_json(server, f"/npm/{nd.escaped_name(name)}/-rev/{doc['_rev']}", doc, token)
+    assert r.status == 400, (r.status, r.text)
+    assert "1.0.0" not in full_doc(server, name)["dist-tags"]

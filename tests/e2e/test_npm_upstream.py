@@ -854,3 +854,26 @@ def test_hostile_upstream_packuments_get_502_never_500(server_factory, stubs, tm
     assert server.get("/healthz").status == 200
     assert doc_of(server, "pub-hostile")["versions"]["1.0.0"]["dist"]["integrity"] == \
         good.published_integrity
+
+
+def test_old_public_names_are_proxied(server_factory, stubs, tmp_path):
+    # Names only the public registry's old rule allows (a Node core module's name, capitals)
+    # cannot be published here, but real installs need them (readable-stream depends on
+    # string_decoder): they are proxied like any other.
+    stub = stubs()
+    add_public(stub, tmp_path, "string_decoder", "1.3.0")
+    add_public(stub, tmp_path, "JSONStream", "1.3.5")
+    add_public(stub, tmp_path, "needs-old", "1.0.0",
+               dependencies={"string_decoder": "^1.3.0", "JSONStream": "^1.3.5"})
+    server = server_factory(config(stub))
+    for name in ("string_decoder", "JSONStream"):
+        doc = doc_of(server, name)
+        assert doc["name"] == name
+        dist = next(iter(doc["versions"].values()))["dist"]
+        r = server.get(server.path_of(dist["tarball"]))
+        assert r.status == 200, (name, r.status, r.text[:200])
+    home = client_home(tmp_path, server, None)
+    proj = project(home, {"needs-old": "1.0.0"})
+    run("npm", ["install"], home, cwd=proj)
+    assert installed(proj, "string_decoder")["version"] == "1.3.0"
+    assert installed(proj, "JSONStream")["version"] == "1.3.5"

@@ -364,6 +364,10 @@ http::Response HandleDistTags(Context& ctx, const http::Request& request) {
     return NpmError(tag_ok);
   }
   if (request.method == "DELETE") {
+    if (path->tag == "latest") {
+      // What `npm install <name>` resolves; npm's registry refuses to remove it too.
+      return NpmError(InvalidArgument("the latest tag cannot be removed; move it instead"));
+    }
     Status removed = ctx.index.RemoveTag(*who, NpmFormat(), path->name, path->tag);
     return removed.ok() ? JsonResponse(200, "{\"ok\":true}") : NpmError(removed);
   }

@@ -191,11 +191,24 @@ http::Response RemovePackage(Context& ctx, const http::Request& request,
 }
 
 // The tarball's release removed; already gone (the -rev PUT before it removed it) is fine.
-http::Response RemoveTarball(Context& ctx, const auth::Principal& who, const NpmPath& path) {
+// A tarball still there is removed only at the revision the client saw.
+http::Response RemoveTarball(Context& ctx, const http::Request& request,
+                             const auth::Principal& who, const NpmPath& path) {
   if (!who.IsAdmin()) {
     return NpmError(PermissionDenied("unpublishing needs an admin token"));
   }
   Result<catalog::FileRecord> file = ctx.index.FindFile(NpmFormat(), path.name, path.file);
+  if (file && path.kind == NpmPath::Kind::kTarballRevision) {
+    Result<std::string> registry_url = RegistryUrl(ctx, request);
+    if (!registry_url) {
+      return NpmError(registry_url.error());
+    }
+    Result<PackumentInput> current = LoadPackage(ctx, path.name, *registry_url);
+    if (current && Revision(*current) != path.rev) {
+      return NpmError(AlreadyExists("the package changed since revision " + path.rev +
+                                    "; fetch it again"));
+    }
+  }
   if (!file) {
     if (file.error().code() != StatusCode::kNotFound) {
       return NpmError(file.error());
@@ -302,7 +315,7 @@ http::Response HandleDelete(Context& ctx, const http::Request& request) {
     return RemovePackage(ctx, request, *who, path->name, path->rev);
   }
   if (path->kind == NpmPath::Kind::kTarballRevision || path->kind == NpmPath::Kind::kTarball) {
-    return RemoveTarball(ctx, *who, *path);
+    return RemoveTarball(ctx, request, *who, *path);
   }
   return NpmError(NotFound("nothing to DELETE at this URL"));
 }

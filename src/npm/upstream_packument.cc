@@ -85,8 +85,10 @@ Result<UpstreamPackument> ReadUpstreamPackument(
         tarball.shasum.clear();
       }
       const std::string file = FileOf(tarball.url);
+      // A file name two versions share would be verified against one version's digest:
+      // only the first keeps it.
       if (file.empty() || (tarball.integrity.empty() && tarball.shasum.empty()) ||
-          !fetchable(tarball.url)) {
+          !fetchable(tarball.url) || out.tarballs.contains(file)) {
         continue;
       }
       d["tarball"] = TarballUrl(registry_url, name, file);

@@ -86,3 +86,26 @@ TEST(UpstreamPackumentTest, AnswersThatAreNoPackumentOfTheNameAreBadGateway) {
 
 }  // namespace
 }  // namespace pipy::npm
+
+namespace pipy::npm {
+namespace {
+
+TEST(UpstreamPackumentTest, TwoVersionsNamingOneFileKeepOnlyTheFirst) {
+  const char* body = R"({"name": "left-pad", "versions": {
+    "1.0.0": {"dist": {"tarball": "https://registry.example/left-pad/-/left-pad-1.0.0.tgz",
+                       "integrity": "sha512-AAAA"}},
+    "1.0.1": {"dist": {"tarball": "https://registry.example/other/left-pad-1.0.0.tgz",
+                       "integrity": "sha512-BBBB"}}}})";
+  auto p = ReadUpstreamPackument(body, "left-pad", "http://pipy/npm/", OnlyRegistryHost);
+  ASSERT_TRUE(p) << p.error().ToString();
+  ASSERT_EQ(p->tarballs.size(), 1u);
+  const UpstreamTarball& kept = p->tarballs.at("left-pad-1.0.0.tgz");
+  const json::object& versions = p->full.at("versions").as_object();
+  ASSERT_EQ(versions.size(), 1u);
+  // The version kept is the one whose digest the file is checked against.
+  const std::string version(versions.begin()->key());
+  EXPECT_EQ(kept.integrity, version == "1.0.0" ? "sha512-AAAA" : "sha512-BBBB");
+}
+
+}  // namespace
+}  // namespace pipy::npm

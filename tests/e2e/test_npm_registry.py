@@ -1294,3 +1294,23 @@ def test_an_update_is_applied_whole_or_not_at_all(server, publisher, tmp_path):
     r = put_json(server, f"/npm/{nd.escaped_name(name)}/-rev/{doc['_rev']}", doc, token)
     assert r.status == 400, (r.status, r.text)
     assert "1.0.0" not in full_doc(server, name)["dist-tags"]
+
+
+def test_tarball_delete_needs_the_current_revision_and_latest_stays(server, publisher, admin,
+                                                                     tmp_path):
+    token, _ = publisher
+    name = uniq("revdel")
+    published(server, tmp_path, name, "1.0.0", token)
+    published(server, tmp_path, name, "1.1.0", token)
+    doc = full_doc(server, name)
+    path = tarball_path(server, doc["versions"]["1.0.0"]["dist"])
+    r = server.request("DELETE", f"{path}/-rev/1-stale", headers=bearer_auth(admin[0]))
+    assert r.status == 409, (r.status, r.text)
+    assert "1.0.0" in full_doc(server, name)["versions"]
+    r = server.request("DELETE", f"{path}/-rev/{doc['_rev']}", headers=bearer_auth(admin[0]))
+    assert r.status == 200, (r.status, r.text)
+    assert set(full_doc(server, name)["versions"]) == {"1.1.0"}
+    r = server.request("DELETE", f"/npm/-/package/{nd.escaped_name(name)}/dist-tags/latest",
+                       headers=bearer_auth(token))
+    assert r.status == 400, (r.status, r.text)
+    assert full_doc(server, name)["dist-tags"]["latest"] == "1.1.0"

@@ -61,6 +61,16 @@ Index::Index(storage::BlobStore& blobs, catalog::Catalog& catalog, IndexOptions 
   }
 }
 
+Status Index::CheckNewProject(const auth::Principal& who, const Format& format,
+                              std::string_view project) {
+  if (!new_project_check_) {
+    return Status::Ok();
+  }
+  PIPY_ASSIGN_OR_RETURN(std::string name, format.NormalizeName(project));
+  PIPY_ASSIGN_OR_RETURN(auto existing, catalog_.FindProject(format.name(), name));
+  return existing ? Status::Ok() : new_project_check_(who, format.name(), name);
+}
+
 Result<PublishResult> Index::Publish(const auth::Principal& who, const Format& format,
                                      PublishRequest request) {
   PIPY_ASSIGN_OR_RETURN(std::string project, format.NormalizeName(request.project));

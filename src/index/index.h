@@ -99,6 +99,12 @@ class Index {
       const auth::Principal& who, std::string_view format, std::string_view normalized_project)>;
   void SetNewProjectCheck(NewProjectCheck check) { new_project_check_ = std::move(check); }
 
+  // The new-project check as Publish would run it for `project` (OK when the project
+  // exists or no check is set): lets a format report the real reason before refusing a
+  // malformed publish of a name it may not take anyway.
+  Status CheckNewProject(const auth::Principal& who, const Format& format,
+                         std::string_view project);
+
   const IndexOptions& options() const { return options_; }
 
   // Release changes in any format, each needing upload rights on the project; versions are

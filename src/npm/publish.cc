@@ -171,6 +171,19 @@ Result<std::pair<std::string, const json::object*>> NewVersionOf(
   return *found;
 }
 
+// NewVersionOf, but a name this publisher may not take is refused as such first: after
+// Pipy's 409 for a public name, npm 9 merges the upstream's versions into its body and
+// tries again, and must see the same 409, not a 400 about the merge.
+Result<std::pair<std::string, const json::object*>> PickVersion(
+    index::Index& index, const auth::Principal& who, std::string_view name,
+    const json::object& versions) {
+  auto picked = NewVersionOf(index, name, versions);
+  if (!picked && versions.size() > 1) {
+    PIPY_RETURN_IF_ERROR(index.CheckNewProject(who, NpmFormat(), name));
+  }
+  return picked;
+}
+
 }  // namespace
 
 json::object StoredManifest(const json::object& published) {
@@ -200,7 +213,7 @@ Result<PublishOutcome> PublishVersion(index::Index& index, const auth::Principal
   if (versions == nullptr || !versions->is_object() || versions->as_object().empty()) {
     return InvalidArgument("a publish carries exactly one version in 'versions'");
   }
-  PIPY_ASSIGN_OR_RETURN(auto picked, NewVersionOf(index, name, versions->as_object()));
+  PIPY_ASSIGN_OR_RETURN(auto picked, PickVersion(index, who, name, versions->as_object()));
   const std::string& version_text = picked.first;
   const json::object& manifest = *picked.second;
   auto version = semver::Version::Parse(version_text);

@@ -877,3 +877,21 @@ def test_old_public_names_are_proxied(server_factory, stubs, tmp_path):
     run("npm", ["install"], home, cwd=proj)
     assert installed(proj, "string_decoder")["version"] == "1.3.0"
     assert installed(proj, "JSONStream")["version"] == "1.3.5"
+
+
+def test_npm_9_merged_retry_of_a_refused_public_name_is_refused_the_same(server_factory,
+                                                                          stubs, tmp_path):
+    # npm 9 answers Pipy's 409 by fetching the packument (here: the upstream's, proxied),
+    # merging its versions into the body and PUTting again: the answer must stay the 409
+    # with its reason, not a 400 about the merged versions.
+    stub = stubs()
+    add_public(stub, tmp_path, "merged-hijack", "5.0.0")
+    server = server_factory(config(stub))
+    uploader = server.token("upload:*")
+    tgz = nd.make_npm_tarball(tmp_path / "mine", "merged-hijack", "6.0.0")
+    body = nd.publish_body("merged-hijack", "6.0.0", tgz, registry_url=registry(server))
+    body["versions"] = {**doc_of(server, "merged-hijack")["versions"], **body["versions"]}
+    r = put_json(server, "/npm/merged-hijack", body, uploader)
+    assert r.status == 409, (r.status, r.text)
+    assert "dependency confusion" in message(r).lower(), message(r)
+    assert set(doc_of(server, "merged-hijack")["versions"]) == {"5.0.0"}

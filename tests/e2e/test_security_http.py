@@ -140,8 +140,15 @@ def test_connections_per_address_are_capped(server_factory):
     s = server_factory('[limits]\nmax_connections_per_address = 20\n')
     held = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(20)]
     try:
-        time.sleep(0.3)
-        status, raw = raw_exchange(s.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        # The server counts a connection once it has accepted it, which on a loaded machine
+        # can take a moment after connect() returned: probe until all 20 are counted. Without
+        # the cap every probe is a 200 and this fails at the deadline.
+        deadline = time.monotonic() + 10
+        while True:
+            status, raw = raw_exchange(s.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            if status == 429 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         assert status == 429, raw[:300]
     finally:
         for h in held:

@@ -1,7 +1,10 @@
 #include "catalog/build_queue.h"
 
+#include <algorithm>
+#include <charconv>
 #include <system_error>
 
+#include "catalog/build_queue_internal.h"
 #include "catalog/postgres_build_queue.h"
 #include "catalog/sqlite_build_queue.h"
 
@@ -37,6 +40,46 @@ bool IsFinished(BuildStatus status) {
   return status == BuildStatus::kPassed || status == BuildStatus::kFailed ||
          status == BuildStatus::kSkipped;
 }
+
+namespace internal {
+
+Status CheckNewBuild(const NewBuild& build) {
+  if (build.source.empty() || build.module.empty() || build.commit.empty()) {
+    return InvalidArgument("a build needs a source, a module and a commit");
+  }
+  if (build.format != "python" && build.format != "npm") {
+    return InvalidArgument("a build's format is \"python\" or \"npm\", not \"" +
+                           build.format + "\"");
+  }
+  if (build.finished_as.has_value() && *build.finished_as != BuildStatus::kFailed &&
+      *build.finished_as != BuildStatus::kSkipped) {
+    return InvalidArgument("a build is enqueued finished only as failed or skipped");
+  }
+  return Status::Ok();
+}
+
+std::vector<std::int64_t> SortedUnique(std::vector<std::int64_t> ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+std::vector<std::int64_t> ParseIdList(std::string_view csv) {
+  std::vector<std::int64_t> ids;
+  while (!csv.empty()) {
+    const std::size_t comma = std::min(csv.find(','), csv.size());
+    std::int64_t id = 0;
+    const std::string_view item = csv.substr(0, comma);
+    // The databases only ever return integers here; anything else is skipped.
+    if (std::from_chars(item.data(), item.data() + item.size(), id).ec == std::errc()) {
+      ids.push_back(id);
+    }
+    csv.remove_prefix(std::min(comma + 1, csv.size()));
+  }
+  return SortedUnique(std::move(ids));
+}
+
+}  // namespace internal
 
 Result<std::unique_ptr<BuildQueue>> MakeBuildQueue(const CatalogOptions& options) {
   if (options.backend == "sqlite") {

@@ -2,9 +2,11 @@
 // catalog's database so that every node sees them and they survive a restart.
 //
 // A job moves queued -> running (ClaimNext, atomically: one runner per job, even across
-// nodes) -> passed | failed | skipped (Finish). A node that crashed leaves its jobs
-// `running`; RequeueRunning puts them back in the queue when the node starts again. Logs are
-// stored as chunks beside the job, readable from any node while the build still runs.
+// nodes) -> passed | failed | skipped (Finish). A job may wait for other jobs (the builds of
+// its internal dependencies in the same commit): it is claimed only once they all finished.
+// A node that crashed leaves its jobs `running`; RequeueRunning puts them back in the queue
+// when the node starts again. Logs are stored as chunks beside the job, readable from any
+// node while the build still runs.
 //
 // Every implementation passes the conformance suite in build_queue_conformance.h. All
 // methods are thread-safe and may block on I/O. Implementations are reached through
@@ -37,7 +39,11 @@ struct BuildJob {
   std::int64_t id = 0;            // assigned by Enqueue; grows with every new job
   std::string source;             // the [[sources]] name
   std::string module;             // the top-level folder in the repository
+  std::string format = "python";  // which rules build the module: "python" or "npm"
   std::string commit;             // full hex sha
+  // The jobs it waits for (the builds of its internal dependencies in the same commit),
+  // ascending; it is claimed only once all of them finished.
+  std::vector<std::int64_t> waits_for;
   std::string project;            // normalized name; empty until the job has read it
   std::string version;            // normalized version; empty until known
   BuildStatus status = BuildStatus::kQueued;
@@ -47,14 +53,30 @@ struct BuildJob {
   std::int64_t started_ms = 0;    // 0 until claimed (reset to 0 when re-queued)
   std::int64_t finished_ms = 0;   // 0 until finished
   std::uint64_t log_bytes = 0;    // bytes stored in the log so far
+  // For a job skipped because a dependency failed: the id of the failed job (the first of a
+  // chain: a dependent of a skipped job names the failure that skipped it); 0 otherwise.
+  std::int64_t blocked_by = 0;
 };
 
 // A job to add to the queue.
 struct NewBuild {
   std::string source;
   std::string module;
+  std::string format = "python";  // "python" or "npm"; kInvalidArgument otherwise
   std::string commit;
   std::int64_t created_ms = 0;
+  // The package and version as the watcher read them (may be empty); the job's own reading
+  // replaces them when it finishes (BuildResult).
+  std::string project;
+  std::string version;
+  // Ids of existing jobs it waits for (duplicates are ignored). kInvalidArgument when one
+  // does not exist.
+  std::vector<std::int64_t> waits_for;
+  // When set (failed or skipped; kInvalidArgument for another status), the job is stored
+  // already finished, at created_ms (finished_ms = created_ms, started_ms 0), with
+  // `message`, without ever running: a module in a dependency cycle.
+  std::optional<BuildStatus> finished_as;
+  std::string message;  // only stored with finished_as
 };
 
 // How a running job ended.
@@ -64,20 +86,24 @@ struct BuildResult {
   std::string project;            // stored when not empty
   std::string version;            // stored when not empty
   std::int64_t finished_ms = 0;
+  std::int64_t blocked_by = 0;    // see BuildJob::blocked_by
 };
 
 class BuildQueue {
  public:
   virtual ~BuildQueue() = default;
 
-  // Adds a queued job and returns it with its id. When a job for the same source, module and
-  // commit is still queued or running, returns that job instead (so a watcher that enqueues
-  // a commit twice, e.g. after a crash, does not build it twice at once).
+  // Adds a queued job and returns it with its id. When a job for the same source, module,
+  // format and commit is still queued or running, returns that job instead (so a watcher
+  // that enqueues a commit twice, e.g. after a crash, does not build it twice at once); that
+  // job is returned as it is, its waits_for unchanged. A `finished_as` job is always added.
+  // Nothing is stored when the build is refused.
   virtual Result<BuildJob> Enqueue(const NewBuild& build) = 0;
 
-  // Atomically takes the oldest queued job (lowest id), marks it running, claimed by
-  // `runner` at `now_ms`, and returns it; nullopt when nothing is queued. Two callers, in one
-  // process or on two nodes, never get the same job.
+  // Atomically takes the oldest queued job (lowest id) whose waits_for jobs have all
+  // finished, marks it running, claimed by `runner` at `now_ms`, and returns it; nullopt
+  // when no queued job can start. Two callers, in one process or on two nodes, never get
+  // the same job.
   virtual Result<std::optional<BuildJob>> ClaimNext(std::string_view runner,
                                                     std::int64_t now_ms) = 0;
 

@@ -24,7 +24,12 @@ const std::string kCommitA(40, 'a');
 const std::string kCommitB(40, 'b');
 
 NewBuild Build(const std::string& module, const std::string& commit, std::int64_t at = 1000) {
-  return NewBuild{"mono", module, commit, at};
+  NewBuild build;
+  build.source = "mono";
+  build.module = module;
+  build.commit = commit;
+  build.created_ms = at;
+  return build;
 }
 
 BuildJob MustEnqueue(BuildQueue& queue, const NewBuild& build) {

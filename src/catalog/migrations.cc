@@ -192,6 +192,19 @@ CREATE TABLE tombstones (
 );
 INSERT INTO meta (key, value) VALUES ('python_version_keys_pending', 1);
 )sql",
+    // 4: the builder builds npm modules too, in dependency order (catalog/build_queue.h).
+    // A build has a format (the jobs before this were all Python's), the failed job that
+    // made it skip (0: none), and the jobs it waits for. ClaimNext looks the waits up by
+    // build_id (the primary key leads with it); nothing reads them the other way round.
+    R"sql(
+ALTER TABLE builds ADD COLUMN format TEXT NOT NULL DEFAULT 'python';
+ALTER TABLE builds ADD COLUMN blocked_by INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE build_waits (
+  build_id INTEGER NOT NULL REFERENCES builds(id),
+  waits_for INTEGER NOT NULL REFERENCES builds(id),
+  PRIMARY KEY (build_id, waits_for)
+) WITHOUT ROWID;
+)sql",
 };
 
 }  // namespace

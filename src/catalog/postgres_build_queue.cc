@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "catalog/build_queue_internal.h"
+
 namespace pipy::catalog {
 
 using pg::Connection;
@@ -9,9 +11,22 @@ using pg::Rows;
 
 namespace {
 
+// The last column is the job's waits_for, comma-separated in no particular order; it names
+// `builds`, so every query reading these columns reads that table unaliased.
 constexpr std::string_view kBuildColumns =
     "id, source, module, commit_sha, project, version, status, message, runner,"
-    " created_ms, started_ms, finished_ms, log_bytes";
+    " created_ms, started_ms, finished_ms, log_bytes, format, blocked_by,"
+    " COALESCE((SELECT string_agg(w.waits_for::text, ',') FROM build_waits w"
+    " WHERE w.build_id = builds.id), '')";
+
+// "{1,2,3}": a bigint[] parameter in PostgreSQL's text format.
+std::string IdArray(const std::vector<std::int64_t>& ids) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    out += (i == 0 ? "" : ",") + std::to_string(ids[i]);
+  }
+  return out + "}";
+}
 
 // The watcher lock's key: (1885958521 = 'pipy' in ASCII, a hash of the source's name).
 constexpr std::string_view kTryWatcherLock =
@@ -33,6 +48,9 @@ BuildJob ReadBuildRow(const Rows& rows, int i) {
   job.started_ms = rows.Int(i, 10);
   job.finished_ms = rows.Int(i, 11);
   job.log_bytes = static_cast<std::uint64_t>(rows.Int(i, 12));
+  job.format = rows.Text(i, 13);
+  job.blocked_by = rows.Int(i, 14);
+  job.waits_for = internal::ParseIdList(rows.Text(i, 15));
   return job;
 }
 
@@ -103,28 +121,56 @@ Result<std::unique_ptr<PostgresBuildQueue>> PostgresBuildQueue::Open(
 }
 
 Result<BuildJob> PostgresBuildQueue::Enqueue(const NewBuild& build) {
-  if (build.source.empty() || build.module.empty() || build.commit.empty()) {
-    return InvalidArgument("a build needs a source, a module and a commit");
-  }
+  PIPY_RETURN_IF_ERROR(internal::CheckNewBuild(build));
+  const std::vector<std::int64_t> waits_for = internal::SortedUnique(build.waits_for);
+  const std::string waits_array = IdArray(waits_for);
+  const bool finished = build.finished_as.has_value();
   std::optional<BuildJob> job;
   PIPY_RETURN_IF_ERROR(pool_.Write([&](Connection& conn) -> Status {
     // Serializes enqueues on every node, so one commit is never queued twice at once.
     PIPY_RETURN_IF_ERROR(conn.Exec("SELECT pg_advisory_xact_lock(1885958521, 2)"));
-    PIPY_ASSIGN_OR_RETURN(
-        Rows pending,
-        conn.Execute("SELECT id FROM builds WHERE source = $1 AND module = $2 AND"
-                     " commit_sha = $3 AND status IN ('queued', 'running') LIMIT 1",
-                     {build.source, build.module, build.commit}));
+    if (!waits_for.empty()) {
+      // Jobs are never deleted, so one seen here still exists when the rows below commit.
+      PIPY_ASSIGN_OR_RETURN(
+          Rows missing,
+          conn.Execute("SELECT x FROM unnest($1::bigint[]) x"
+                       " WHERE NOT EXISTS (SELECT 1 FROM builds WHERE id = x) ORDER BY x LIMIT 1",
+                       {waits_array}));
+      if (!missing.empty()) {
+        return InvalidArgument("a build cannot wait for build " + missing.Text(0, 0) +
+                               ", which does not exist");
+      }
+    }
     std::int64_t id = 0;
-    if (!pending.empty()) {
-      id = pending.Int(0, 0);
-    } else {
+    if (!finished) {
+      PIPY_ASSIGN_OR_RETURN(
+          Rows pending,
+          conn.Execute("SELECT id FROM builds WHERE source = $1 AND module = $2 AND"
+                       " format = $3 AND commit_sha = $4 AND status IN ('queued', 'running')"
+                       " ORDER BY id LIMIT 1",
+                       {build.source, build.module, build.format, build.commit}));
+      id = pending.empty() ? 0 : pending.Int(0, 0);
+    }
+    if (id == 0) {
+      // A job enqueued finished (a module in a dependency cycle) never ran: it ends when made.
       PIPY_ASSIGN_OR_RETURN(
           Rows inserted,
-          conn.Execute("INSERT INTO builds (source, module, commit_sha, status, created_ms)"
-                       " VALUES ($1, $2, $3, 'queued', $4) RETURNING id",
-                       {build.source, build.module, build.commit, build.created_ms}));
+          conn.Execute("INSERT INTO builds (source, module, format, commit_sha, status, message,"
+                       " created_ms, finished_ms, project, version)"
+                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                       {build.source, build.module, build.format, build.commit,
+                        finished ? BuildStatusName(*build.finished_as) : "queued",
+                        finished ? std::string_view(build.message) : std::string_view(),
+                        build.created_ms, finished ? build.created_ms : std::int64_t{0},
+                        build.project, build.version}));
       id = inserted.Int(0, 0);
+      if (!waits_for.empty()) {
+        PIPY_RETURN_IF_ERROR(
+            conn.Execute("INSERT INTO build_waits (build_id, waits_for)"
+                         " SELECT $1::bigint, unnest($2::bigint[])",
+                         {id, waits_array})
+                .status());
+      }
     }
     PIPY_ASSIGN_OR_RETURN(job, GetBuild(conn, id));
     return Status::Ok();
@@ -140,12 +186,20 @@ Result<std::optional<BuildJob>> PostgresBuildQueue::ClaimNext(std::string_view r
   std::optional<BuildJob> job;
   PIPY_RETURN_IF_ERROR(pool_.Read([&](Connection& conn) -> Status {
     // One statement: the row lock taken by the subquery is held until the UPDATE commits;
-    // SKIP LOCKED lets a concurrent claimer take the next job instead of waiting.
+    // SKIP LOCKED lets a concurrent claimer take the next job instead of waiting. NO KEY
+    // UPDATE is the lock the UPDATE itself needs: it excludes other claimers but not the key
+    // share lock an Enqueue's build_waits foreign key takes on a dependency, so a job being
+    // waited for is not skipped meanwhile. A dependency read here as finished stays
+    // finished (finished jobs never go back), so the NOT EXISTS cannot be overtaken; one
+    // read as queued or running merely leaves its dependent for a later claim.
     PIPY_ASSIGN_OR_RETURN(
         Rows rows,
         conn.Execute("UPDATE builds SET status = 'running', runner = $1, started_ms = $2,"
-                     " finished_ms = 0 WHERE id = (SELECT id FROM builds WHERE status = 'queued'"
-                     " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING " +
+                     " finished_ms = 0 WHERE id = (SELECT b.id FROM builds b"
+                     " WHERE b.status = 'queued' AND NOT EXISTS (SELECT 1 FROM build_waits w"
+                     " JOIN builds d ON d.id = w.waits_for WHERE w.build_id = b.id AND"
+                     " d.status IN ('queued', 'running'))"
+                     " ORDER BY b.id LIMIT 1 FOR NO KEY UPDATE OF b SKIP LOCKED) RETURNING " +
                          std::string(kBuildColumns),
                      {runner, now_ms}));
     job = rows.empty() ? std::nullopt : std::optional<BuildJob>(ReadBuildRow(rows, 0));
@@ -228,9 +282,9 @@ Status PostgresBuildQueue::Finish(std::int64_t id, const BuildResult& result) {
         .Execute("UPDATE builds SET status = $2, message = $3,"
                  " project = CASE WHEN $4::text = '' THEN project ELSE $4::text END,"
                  " version = CASE WHEN $5::text = '' THEN version ELSE $5::text END,"
-                 " finished_ms = $6 WHERE id = $1",
+                 " finished_ms = $6, blocked_by = $7 WHERE id = $1",
                  {id, BuildStatusName(result.status), result.message, result.project,
-                  result.version, result.finished_ms})
+                  result.version, result.finished_ms, result.blocked_by})
         .status();
   });
 }

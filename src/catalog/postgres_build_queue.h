@@ -1,8 +1,8 @@
 // PostgresBuildQueue: the BuildQueue in the PostgresCatalog's database (same migrations), for
 // builders on several nodes.
 //
-// ClaimNext takes the oldest queued job with FOR UPDATE SKIP LOCKED, so runners on any
-// number of nodes never share a job nor wait for each other. The watcher lock is a
+// ClaimNext takes the oldest claimable job with FOR NO KEY UPDATE SKIP LOCKED, so runners on
+// any number of nodes never share a job nor wait for each other. The watcher lock is a
 // session-level advisory lock (pg_try_advisory_lock) held by a connection kept open per
 // holder: it is freed when the holder releases it, its process dies or its connection
 // breaks (the next TryAcquireWatcherLock then reports the loss or takes it anew); the lease

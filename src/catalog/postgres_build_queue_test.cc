@@ -21,6 +21,15 @@ std::unique_ptr<PostgresBuildQueue> OpenQueue(const std::string& url) {
   return std::move(queue).value();
 }
 
+NewBuild Build(const std::string& module, std::int64_t created_ms) {
+  NewBuild build;
+  build.source = "mono";
+  build.module = module;
+  build.commit = "c";
+  build.created_ms = created_ms;
+  return build;
+}
+
 std::unique_ptr<BuildQueue> FreshPostgresQueue() {
   std::string url = pgtest::FreshSchemaUrl();
   if (url.empty()) {
@@ -43,7 +52,7 @@ TEST(PostgresBuildQueueTest, RunnersOnTwoNodesNeverShareAJob) {
   ASSERT_NE(b, nullptr);
   constexpr int kJobs = 40;
   for (int i = 0; i < kJobs; ++i) {
-    ASSERT_TRUE(a->Enqueue(NewBuild{"mono", "m" + std::to_string(i), "c", i}).has_value());
+    ASSERT_TRUE(a->Enqueue(Build("m" + std::to_string(i), i)).has_value());
   }
   std::mutex mu;
   std::multiset<std::int64_t> claimed;
@@ -97,7 +106,7 @@ TEST(PostgresBuildQueueTest, WatcherLockIsHeldAcrossNodesAndFreedWithItsSession)
 TEST(PostgresBuildQueueTest, LogsKeepArbitraryBytes) {
   auto queue = FreshPostgresQueue();
   ASSERT_NE(queue, nullptr);
-  auto job = queue->Enqueue(NewBuild{"mono", "m", "c", 1});
+  auto job = queue->Enqueue(Build("m", 1));
   ASSERT_TRUE(job.has_value());
   const std::string bytes("a\0b\xff\n", 5);
   ASSERT_TRUE(queue->AppendLog(job->id, bytes, 1024).ok());

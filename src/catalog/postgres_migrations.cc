@@ -163,6 +163,20 @@ CREATE TABLE tombstones (
 );
 INSERT INTO meta (key, value) VALUES ('python_version_keys_pending', 1);
 )sql",
+    // 4: the builder builds npm modules too, in dependency order, as SQLite's migration 4: a
+    // build's format (the jobs before this were all Python's), the failed job that made it
+    // skip (0: none), and the jobs it waits for. ClaimNext looks the waits up by build_id
+    // (the primary key leads with it); nothing reads them the other way round, and builds
+    // are never deleted, so the foreign key on waits_for needs no index of its own.
+    R"sql(
+ALTER TABLE builds ADD COLUMN format TEXT NOT NULL DEFAULT 'python';
+ALTER TABLE builds ADD COLUMN blocked_by BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE build_waits (
+  build_id BIGINT NOT NULL REFERENCES builds(id),
+  waits_for BIGINT NOT NULL REFERENCES builds(id),
+  PRIMARY KEY (build_id, waits_for)
+);
+)sql",
 };
 
 // The migration lock: key (1885958521 = 'pipy' in ASCII, 1 = migrations).

@@ -1,7 +1,8 @@
 // Upgrade in place on PostgreSQL: a database written by the schema before formats
 // (migrations 1 and 2, as released) opens with every project, release, file, yank, upload
 // time, uploader, provenance, token and build record kept, and several nodes opening it at
-// once migrate it once.
+// once migrate it once; the build queue of one written before build order (migration 4)
+// keeps its jobs, as Python builds waiting for nothing.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "catalog/postgres_build_queue.h"
 #include "catalog/postgres_catalog.h"
 #include "catalog/postgres_db.h"
 #include "catalog/postgres_migrations.h"
@@ -98,6 +100,25 @@ class PostgresUpgradeTest : public ::testing::Test {
          " created_ms) VALUES ('mono', 'logger', 'c0ffee', 'acme-logger', '1.0', 'passed',"
          " 'published', 5)");
     Exec("UPDATE meta SET value = 41 WHERE key = 'change_seq'");
+  }
+
+  // Writes a database at schema `version` (as released) holding three builds: a passed one,
+  // a queued one and one that node-1 was running.
+  void WriteBuildsAtVersion(int version) {
+    auto settings = pg::ConnectSettings::Parse(url_);
+    ASSERT_TRUE(settings.has_value()) << settings.error().ToString();
+    auto conn = pg::Connection::Open(*settings);
+    ASSERT_TRUE(conn.has_value()) << conn.error().ToString();
+    Status migrated = ApplyPostgresMigrations(**conn, version);
+    ASSERT_TRUE(migrated.ok()) << migrated.ToString();
+    // One statement per build, so ids grow in this order.
+    Exec("INSERT INTO builds (source, module, commit_sha, project, version, status, message,"
+         " runner, created_ms, started_ms, finished_ms) VALUES ('mono', 'logger', 'c0ffee',"
+         " 'acme-logger', '1.0', 'passed', 'published', 'node-1/0', 5, 6, 7)");
+    Exec("INSERT INTO builds (source, module, commit_sha, status, created_ms)"
+         " VALUES ('mono', 'redis', 'c0ffee', 'queued', 8)");
+    Exec("INSERT INTO builds (source, module, commit_sha, status, runner, created_ms,"
+         " started_ms) VALUES ('mono', 'web', 'c0ffee', 'running', 'node-1/1', 9, 10)");
   }
 
   std::unique_ptr<PostgresCatalog> Open() {
@@ -232,6 +253,79 @@ TEST_F(PostgresUpgradeTest, Version2DatabaseKeepsEverything) {
                                 " WHERE table_schema = current_schema()"
                                 " AND table_name = 'projects' AND column_name = 'format'"),
             "none");
+}
+
+// Migration 4 on its own, from each released schema before it: the old jobs are Python
+// builds waiting for nothing, a pending one still dedupes and runs, and new jobs may wait.
+TEST_F(PostgresUpgradeTest, OldJobsBecomePythonBuildsWaitingForNothing) {
+  for (int version : {2, 3}) {
+    SCOPED_TRACE("schema version " + std::to_string(version));
+    url_ = pgtest::FreshSchemaUrl();
+    ASSERT_FALSE(url_.empty());
+    WriteBuildsAtVersion(version);
+    auto opened = PostgresBuildQueue::Open(PostgresOptions{url_, 2});
+    ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+    BuildQueue& queue = **opened;
+    auto jobs = queue.List(0, 10);
+    ASSERT_TRUE(jobs.has_value()) << jobs.status().ToString();
+    ASSERT_EQ(jobs->size(), 3u);
+    for (const BuildJob& job : *jobs) {
+      EXPECT_EQ(job.format, "python") << job.module;
+      EXPECT_TRUE(job.waits_for.empty()) << job.module;
+      EXPECT_EQ(job.blocked_by, 0) << job.module;
+    }
+    const BuildJob& running = (*jobs)[0];
+    const BuildJob& queued = (*jobs)[1];
+    EXPECT_EQ(running.status, BuildStatus::kRunning);
+    EXPECT_EQ(queued.status, BuildStatus::kQueued);
+    EXPECT_EQ((*jobs)[2].status, BuildStatus::kPassed);
+    EXPECT_EQ((*jobs)[2].message, "published");
+    EXPECT_EQ((*jobs)[2].finished_ms, 7);
+
+    NewBuild again;
+    again.source = "mono";
+    again.module = "redis";
+    again.commit = "c0ffee";
+    again.created_ms = 20;
+    auto deduped = queue.Enqueue(again);
+    ASSERT_TRUE(deduped.has_value()) << deduped.status().ToString();
+    EXPECT_EQ(deduped->id, queued.id) << "the old queued job is a pending Python build";
+    NewBuild npm = again;
+    npm.format = "npm";
+    npm.waits_for = {running.id, queued.id};
+    auto added = queue.Enqueue(npm);
+    ASSERT_TRUE(added.has_value()) << added.status().ToString();
+    EXPECT_GT(added->id, running.id) << "the identity continues after the old jobs";
+    EXPECT_EQ(added->format, "npm");
+    EXPECT_EQ(added->waits_for, (std::vector<std::int64_t>{queued.id, running.id}));
+
+    EXPECT_EQ(queue.RequeueRunning("node-1/").value_or(-1), 1);
+    auto first = queue.ClaimNext("node-2/0", 30);
+    ASSERT_TRUE(first.has_value() && first->has_value());
+    EXPECT_EQ((*first)->id, queued.id);
+    auto second = queue.ClaimNext("node-2/1", 30);
+    ASSERT_TRUE(second.has_value() && second->has_value());
+    EXPECT_EQ((*second)->id, running.id);
+    auto none = queue.ClaimNext("node-2/2", 30);
+    ASSERT_TRUE(none.has_value());
+    EXPECT_FALSE(none->has_value()) << "the new job waits for the old ones";
+    BuildResult result;
+    result.status = BuildStatus::kFailed;
+    ASSERT_TRUE(queue.Finish(queued.id, result).ok());
+    result.status = BuildStatus::kPassed;
+    ASSERT_TRUE(queue.Finish(running.id, result).ok());
+    auto third = queue.ClaimNext("node-2/2", 50);
+    ASSERT_TRUE(third.has_value() && third->has_value());
+    EXPECT_EQ((*third)->id, added->id);
+    result.status = BuildStatus::kSkipped;
+    result.blocked_by = queued.id;
+    ASSERT_TRUE(queue.Finish(added->id, result).ok());
+    auto got = queue.Get(added->id);
+    ASSERT_TRUE(got.has_value() && got->has_value());
+    EXPECT_EQ((*got)->blocked_by, queued.id);
+    EXPECT_EQ(pgtest::Query(url_, "SELECT max(version) FROM schema_migrations"),
+              std::to_string(PostgresMigrations().size()));
+  }
 }
 
 TEST_F(PostgresUpgradeTest, TheUpgradedConstraintsAreTheNewOnes) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "catalog/build_queue_internal.h"
 #include "catalog/sqlite_catalog.h"
 
 namespace pipy::catalog {
@@ -12,9 +13,20 @@ using sqlite::Transaction;
 
 namespace {
 
+// The last column is the job's waits_for, comma-separated in no particular order.
 constexpr std::string_view kSelectBuild =
     "SELECT id, source, module, commit_sha, project, version, status, message, runner,"
-    " created_ms, started_ms, finished_ms, log_bytes FROM builds";
+    " created_ms, started_ms, finished_ms, log_bytes, format, blocked_by,"
+    " (SELECT group_concat(w.waits_for) FROM build_waits w WHERE w.build_id = builds.id)"
+    " FROM builds";
+
+// The oldest queued job none of whose dependencies is queued or running. A dependency never
+// leaves the finished states, so a job found claimable here stays claimable.
+constexpr std::string_view kSelectClaimable =
+    "SELECT b.id FROM builds b WHERE b.status = 'queued' AND NOT EXISTS"
+    " (SELECT 1 FROM build_waits w JOIN builds d ON d.id = w.waits_for"
+    " WHERE w.build_id = b.id AND d.status IN ('queued', 'running'))"
+    " ORDER BY b.id LIMIT 1";
 
 BuildJob ReadBuildRow(const Statement& stmt) {
   BuildJob job;
@@ -32,6 +44,9 @@ BuildJob ReadBuildRow(const Statement& stmt) {
   job.started_ms = stmt.Int(10);
   job.finished_ms = stmt.Int(11);
   job.log_bytes = static_cast<std::uint64_t>(stmt.Int(12));
+  job.format = stmt.Text(13);
+  job.blocked_by = stmt.Int(14);
+  job.waits_for = internal::ParseIdList(stmt.Text(15));
   return job;
 }
 
@@ -73,39 +88,66 @@ Status InsertChunk(Connection& conn, std::int64_t id, std::uint64_t log_bytes,
 
 Result<std::unique_ptr<SqliteBuildQueue>> SqliteBuildQueue::Open(
     const std::filesystem::path& path) {
-  // The catalog owns the schema: opening it applies migration 2 (the builder's tables).
+  // The catalog owns the schema: opening it applies the builder's migrations (2 and 4).
   PIPY_ASSIGN_OR_RETURN(std::unique_ptr<SqliteCatalog> migrated, SqliteCatalog::Open(path));
   migrated.reset();
   return std::unique_ptr<SqliteBuildQueue>(new SqliteBuildQueue(path));
 }
 
 Result<BuildJob> SqliteBuildQueue::Enqueue(const NewBuild& build) {
-  if (build.source.empty() || build.module.empty() || build.commit.empty()) {
-    return InvalidArgument("a build needs a source, a module and a commit");
-  }
+  PIPY_RETURN_IF_ERROR(internal::CheckNewBuild(build));
+  const std::vector<std::int64_t> waits_for = internal::SortedUnique(build.waits_for);
   PIPY_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
   PIPY_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*conn));
+  for (std::int64_t dependency : waits_for) {
+    PIPY_ASSIGN_OR_RETURN(Statement stmt, conn->Prepare("SELECT 1 FROM builds WHERE id = ?1"));
+    PIPY_ASSIGN_OR_RETURN(bool row, stmt.Bind(1, dependency).Step());
+    if (!row) {
+      return InvalidArgument("a build cannot wait for build " + std::to_string(dependency) +
+                             ", which does not exist");
+    }
+  }
   std::int64_t id = 0;
-  {
+  if (!build.finished_as.has_value()) {
     PIPY_ASSIGN_OR_RETURN(
         Statement stmt,
         conn->Prepare("SELECT id FROM builds WHERE source = ?1 AND module = ?2 AND"
-                      " commit_sha = ?3 AND status IN ('queued', 'running') LIMIT 1"));
-    PIPY_ASSIGN_OR_RETURN(bool row,
-                          stmt.Bind(1, build.source).Bind(2, build.module).Bind(3, build.commit).Step());
+                      " format = ?3 AND commit_sha = ?4 AND status IN ('queued', 'running')"
+                      " ORDER BY id LIMIT 1"));
+    PIPY_ASSIGN_OR_RETURN(bool row, stmt.Bind(1, build.source)
+                                        .Bind(2, build.module)
+                                        .Bind(3, build.format)
+                                        .Bind(4, build.commit)
+                                        .Step());
     id = row ? stmt.Int(0) : 0;
   }
   if (id == 0) {
+    // A job enqueued finished (a module in a dependency cycle) never ran: it ends when made.
+    const bool finished = build.finished_as.has_value();
     PIPY_ASSIGN_OR_RETURN(
         Statement stmt,
-        conn->Prepare("INSERT INTO builds (source, module, commit_sha, status, created_ms)"
-                      " VALUES (?1, ?2, ?3, 'queued', ?4)"));
-    PIPY_RETURN_IF_ERROR(stmt.Bind(1, build.source)
-                             .Bind(2, build.module)
-                             .Bind(3, build.commit)
-                             .Bind(4, build.created_ms)
-                             .Run());
+        conn->Prepare("INSERT INTO builds (source, module, format, commit_sha, status, message,"
+                      " created_ms, finished_ms, project, version)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+    PIPY_RETURN_IF_ERROR(
+        stmt.Bind(1, build.source)
+            .Bind(2, build.module)
+            .Bind(3, build.format)
+            .Bind(4, build.commit)
+            .Bind(5, finished ? BuildStatusName(*build.finished_as) : "queued")
+            .Bind(6, finished ? std::string_view(build.message) : std::string_view())
+            .Bind(7, build.created_ms)
+            .Bind(8, finished ? build.created_ms : 0)
+            .Bind(9, build.project)
+            .Bind(10, build.version)
+            .Run());
     id = sqlite3_last_insert_rowid(conn->db());
+    for (std::int64_t dependency : waits_for) {
+      PIPY_ASSIGN_OR_RETURN(
+          Statement insert,
+          conn->Prepare("INSERT INTO build_waits (build_id, waits_for) VALUES (?1, ?2)"));
+      PIPY_RETURN_IF_ERROR(insert.Bind(1, id).Bind(2, dependency).Run());
+    }
   }
   PIPY_ASSIGN_OR_RETURN(std::optional<BuildJob> job, GetBuild(*conn, id));
   PIPY_RETURN_IF_ERROR(txn.Commit());
@@ -121,9 +163,7 @@ Result<std::optional<BuildJob>> SqliteBuildQueue::ClaimNext(std::string_view run
   PIPY_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*conn));
   std::int64_t id = 0;
   {
-    PIPY_ASSIGN_OR_RETURN(
-        Statement stmt,
-        conn->Prepare("SELECT id FROM builds WHERE status = 'queued' ORDER BY id LIMIT 1"));
+    PIPY_ASSIGN_OR_RETURN(Statement stmt, conn->Prepare(kSelectClaimable));
     PIPY_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) {
       return std::optional<BuildJob>();
@@ -223,13 +263,14 @@ Status SqliteBuildQueue::Finish(std::int64_t id, const BuildResult& result) {
       conn->Prepare("UPDATE builds SET status = ?2, message = ?3,"
                     " project = CASE WHEN ?4 = '' THEN project ELSE ?4 END,"
                     " version = CASE WHEN ?5 = '' THEN version ELSE ?5 END,"
-                    " finished_ms = ?6 WHERE id = ?1"));
+                    " finished_ms = ?6, blocked_by = ?7 WHERE id = ?1"));
   PIPY_RETURN_IF_ERROR(stmt.Bind(1, id)
                            .Bind(2, BuildStatusName(result.status))
                            .Bind(3, result.message)
                            .Bind(4, result.project)
                            .Bind(5, result.version)
                            .Bind(6, result.finished_ms)
+                           .Bind(7, result.blocked_by)
                            .Run());
   return txn.Commit();
 }

@@ -51,7 +51,12 @@ TEST(SqliteBuildQueueTest, JobsSurviveReopeningBesideTheCatalog) {
   {
     auto queue = SqliteBuildQueue::Open(db);
     ASSERT_TRUE(queue.has_value()) << queue.error().ToString();
-    auto job = (*queue)->Enqueue(NewBuild{"mono", "logger", std::string(40, 'a'), 1});
+    NewBuild build;
+    build.source = "mono";
+    build.module = "logger";
+    build.commit = std::string(40, 'a');
+    build.created_ms = 1;
+    auto job = (*queue)->Enqueue(build);
     ASSERT_TRUE(job.has_value());
     id = job->id;
     ASSERT_TRUE((*queue)->ClaimNext("node/0", 2).has_value());

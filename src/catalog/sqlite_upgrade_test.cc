@@ -1,12 +1,16 @@
 // Upgrade in place: a repository written by the schema before formats (migrations 1 and 2,
 // as released) opens with every project, release, file, yank, upload time, uploader,
-// provenance, token and build record kept.
+// provenance, token and build record kept; the build queue of one written before build order
+// (migration 4) keeps its jobs, as Python builds waiting for nothing.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "catalog/migrations.h"
+#include "catalog/sqlite_build_queue.h"
 #include "catalog/sqlite_catalog.h"
 #include "testing/temp_dir.h"
 
@@ -59,6 +63,35 @@ INSERT INTO tokens (name, hash, scopes, created_ms, revoked) VALUES
 INSERT INTO builds (source, module, commit_sha, project, version, status, message, created_ms)
   VALUES ('mono', 'logger', 'c0ffee', 'acme-logger', '1.0', 'passed', 'published', 5);
 UPDATE meta SET value = 41 WHERE key = 'change_seq';
+)sql");
+    sqlite3_close(db);
+  }
+
+  // Writes a database at schema `version` (as released) holding three builds: a passed one,
+  // a queued one and one that node-1 was running.
+  void WriteBuildsAtVersion(int version) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    auto exec = [db](std::string_view sql) {
+      char* error = nullptr;
+      int rc = sqlite3_exec(db, std::string(sql).c_str(), nullptr, nullptr, &error);
+      EXPECT_EQ(rc, SQLITE_OK) << (error ? error : "") << "\n" << sql;
+      sqlite3_free(error);
+    };
+    exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+         "applied_at INTEGER NOT NULL)");
+    auto migrations = SqliteMigrations();
+    ASSERT_GT(migrations.size(), static_cast<std::size_t>(version));
+    for (int v = 1; v <= version; ++v) {
+      exec(migrations[static_cast<std::size_t>(v - 1)]);
+      exec("INSERT INTO schema_migrations VALUES (" + std::to_string(v) + ", 1000)");
+    }
+    exec(R"sql(
+INSERT INTO builds (source, module, commit_sha, project, version, status, message, runner,
+                    created_ms, started_ms, finished_ms) VALUES
+  ('mono', 'logger', 'c0ffee', 'acme-logger', '1.0', 'passed', 'published', 'node-1/0', 5, 6, 7),
+  ('mono', 'redis', 'c0ffee', '', '', 'queued', '', '', 8, 0, 0),
+  ('mono', 'web', 'c0ffee', '', '', 'running', '', 'node-1/1', 9, 10, 0);
 )sql");
     sqlite3_close(db);
   }
@@ -150,7 +183,7 @@ TEST_F(SqliteUpgradeTest, Version2RepositoryKeepsEverything) {
   auto applied = catalog.AppliedMigrations();
   ASSERT_TRUE(applied.has_value());
   ASSERT_EQ(applied->size(), SqliteMigrations().size());
-  EXPECT_EQ(applied->back().first, 3);
+  EXPECT_EQ(applied->back().first, static_cast<std::int64_t>(SqliteMigrations().size()));
 
   // New uploads land in the upgraded schema, equal versions still join their release.
   FileRecord wheel;
@@ -168,18 +201,87 @@ TEST_F(SqliteUpgradeTest, Version2RepositoryKeepsEverything) {
 
 TEST_F(SqliteUpgradeTest, TheBuildQueueSurvivesTheUpgrade) {
   WriteVersion2Repository();
-  ASSERT_TRUE(SqliteCatalog::Open(path_).has_value());
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT module, status, commit_sha FROM builds", -1, &stmt,
-                               nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "logger");
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1)), "passed");
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
+  auto queue = SqliteBuildQueue::Open(path_);
+  ASSERT_TRUE(queue.has_value()) << queue.error().ToString();
+  auto jobs = (*queue)->List(0, 10);
+  ASSERT_TRUE(jobs.has_value()) << jobs.status().ToString();
+  ASSERT_EQ(jobs->size(), 1u);
+  const BuildJob& job = jobs->front();
+  EXPECT_EQ(job.module, "logger");
+  EXPECT_EQ(job.commit, "c0ffee");
+  EXPECT_EQ(job.status, BuildStatus::kPassed);
+  EXPECT_EQ(job.message, "published");
+  EXPECT_EQ(job.format, "python");
+  EXPECT_TRUE(job.waits_for.empty());
+  EXPECT_EQ(job.blocked_by, 0);
+}
+
+// Migration 4 on its own, from each released schema before it: the old jobs are Python
+// builds waiting for nothing, a pending one still dedupes and runs, and new jobs may wait.
+TEST_F(SqliteUpgradeTest, OldJobsBecomePythonBuildsWaitingForNothing) {
+  for (int version : {2, 3}) {
+    SCOPED_TRACE("schema version " + std::to_string(version));
+    path_ = tmp_.path() / ("version" + std::to_string(version) + ".db");
+    WriteBuildsAtVersion(version);
+    auto opened = SqliteBuildQueue::Open(path_);
+    ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+    BuildQueue& queue = **opened;
+    auto jobs = queue.List(0, 10);
+    ASSERT_TRUE(jobs.has_value()) << jobs.status().ToString();
+    ASSERT_EQ(jobs->size(), 3u);
+    for (const BuildJob& job : *jobs) {
+      EXPECT_EQ(job.format, "python") << job.module;
+      EXPECT_TRUE(job.waits_for.empty()) << job.module;
+      EXPECT_EQ(job.blocked_by, 0) << job.module;
+    }
+    const BuildJob& running = (*jobs)[0];
+    const BuildJob& queued = (*jobs)[1];
+    EXPECT_EQ(running.status, BuildStatus::kRunning);
+    EXPECT_EQ(queued.status, BuildStatus::kQueued);
+    EXPECT_EQ((*jobs)[2].status, BuildStatus::kPassed);
+    EXPECT_EQ((*jobs)[2].finished_ms, 7);
+
+    NewBuild again;
+    again.source = "mono";
+    again.module = "redis";
+    again.commit = "c0ffee";
+    again.created_ms = 20;
+    auto deduped = queue.Enqueue(again);
+    ASSERT_TRUE(deduped.has_value()) << deduped.status().ToString();
+    EXPECT_EQ(deduped->id, queued.id) << "the old queued job is a pending Python build";
+    NewBuild npm = again;
+    npm.format = "npm";
+    npm.waits_for = {queued.id, running.id};
+    auto added = queue.Enqueue(npm);
+    ASSERT_TRUE(added.has_value()) << added.status().ToString();
+    EXPECT_EQ(added->format, "npm");
+    EXPECT_EQ(added->waits_for, (std::vector<std::int64_t>{queued.id, running.id}));
+
+    EXPECT_EQ(queue.RequeueRunning("node-1/").value_or(-1), 1);
+    auto first = queue.ClaimNext("node-2/0", 30);
+    ASSERT_TRUE(first.has_value() && first->has_value());
+    EXPECT_EQ((*first)->id, queued.id);
+    auto second = queue.ClaimNext("node-2/1", 30);
+    ASSERT_TRUE(second.has_value() && second->has_value());
+    EXPECT_EQ((*second)->id, running.id);
+    auto none = queue.ClaimNext("node-2/2", 30);
+    ASSERT_TRUE(none.has_value());
+    EXPECT_FALSE(none->has_value()) << "the new job waits for the old ones";
+    BuildResult result;
+    result.status = BuildStatus::kFailed;
+    ASSERT_TRUE(queue.Finish(queued.id, result).ok());
+    result.status = BuildStatus::kPassed;
+    ASSERT_TRUE(queue.Finish(running.id, result).ok());
+    auto third = queue.ClaimNext("node-2/2", 50);
+    ASSERT_TRUE(third.has_value() && third->has_value());
+    EXPECT_EQ((*third)->id, added->id);
+    result.status = BuildStatus::kSkipped;
+    result.blocked_by = queued.id;
+    ASSERT_TRUE(queue.Finish(added->id, result).ok());
+    auto got = queue.Get(added->id);
+    ASSERT_TRUE(got.has_value() && got->has_value());
+    EXPECT_EQ((*got)->blocked_by, queued.id);
+  }
 }
 
 }  // namespace

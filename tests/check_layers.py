@@ -34,13 +34,15 @@ ALLOWED = {
     # another protocol layer's internals.
     "python": {"python.publish", "python.format", "app", "http", "index", "auth", "catalog",
                "storage", "core"},
-    "npm": {"npm.format", "app", "http", "index", "auth", "catalog", "storage", "core"},
+    "npm": {"npm.publish", "npm.format", "app", "http", "index", "auth", "catalog", "storage",
+            "core"},
     # The web UI shows Python projects and npm packages: it reads the formats' attributes.
     "web": {"python.format", "npm.format", "app", "http", "index", "auth", "catalog",
             "storage", "core"},
-    # The builder publishes the Python distributions it builds through the Python rules.
-    "builder": {"python.publish", "python.format", "app", "http", "index", "auth", "catalog",
-                "storage", "config", "core"},
+    # The builder publishes the Python distributions and the npm tarballs it builds through
+    # the formats' publish rules.
+    "builder": {"python.publish", "python.format", "npm.publish", "npm.format", "app", "http",
+                "index", "auth", "catalog", "storage", "config", "core"},
     # The proxy serves Python pages, so it uses the pure Python format (rendering,
     # negotiation, the UnknownProjects interface it implements), never python/'s handlers.
     "upstream": {"python.format", "npm.format", "app", "http", "index", "auth", "catalog",
@@ -53,6 +55,9 @@ ALLOWED = {
     # The pure npm format: no I/O, no HTTP; names, versions, paths, rendering, body parsing,
     # and the UnknownPackages interface the npm proxy implements.
     "npm.format": {"index", "catalog", "core"},
+    # Publishing npm tarballs: npm publish's body and the builder's `npm pack` output, on the
+    # neutral Index::Publish, through one tarball reader.
+    "npm.publish": {"npm.format", "index", "auth", "catalog", "core"},
     # Shared by the protocol layers.
     "app": {"http", "index", "auth", "catalog", "storage", "core"},
     "http": {"core"},
@@ -88,6 +93,9 @@ SUB_UNITS = {
                         "python/publish.*", "python/publish_test.cc",
                         "python/zip_directory_test.cc"],
                        "python_publish"),
+    "npm.publish": (["npm/publish.*", "npm/publish_packed.*", "npm/publish_test.cc",
+                     "npm/tarball.*", "npm/tarball_test.cc"],
+                    "npm_publish"),
 }
 
 # Tests need real backends and fixtures from the layers below: they may use these as well.
@@ -259,7 +267,9 @@ FIXTURE_CLEAN = {
                                "CURL::libcurl)\n",
     "core/CMakeLists.txt": "add_library(core status.cc)\n",
     "http/CMakeLists.txt": "add_library(http message.cc)\n",
-    "npm/CMakeLists.txt": "add_library(npm_formats paths.cc)\n",
+    "npm/CMakeLists.txt": "add_library(npm_formats paths.cc)\n"
+                          "add_library(npm_publish publish.cc)\n"
+                          "target_link_libraries(npm_publish PUBLIC npm_formats core)\n",
 }
 
 FIXTURE_PLANTED = {
@@ -271,6 +281,10 @@ FIXTURE_PLANTED = {
     "http/server.cc": '#include <python/accept.h>\n',
     "web/pages.cc": '#include "../builder/pages.h"\n',
     "newlayer/thing.cc": '#include "core/status.h"\n',
+    "npm/publish.cc": '#include "http/message.h"\n',
+    "npm/CMakeLists.txt": "add_library(npm_formats paths.cc)\n"
+                          "add_library(npm_publish publish.cc)\n"
+                          "target_link_libraries(npm_publish PUBLIC npm_formats http)\n",
     "python/CMakeLists.txt": "add_library(python_formats accept.cc routes.cc)\n"
                              "add_library(python_publish publish.cc)\n"
                              "add_library(python routes.cc)\n"
@@ -289,6 +303,8 @@ EXPECTED_PLANTED = {
     "src/python/CMakeLists.txt: python_formats compiles routes.cc, which is not part of unit "
     "python.format",
     "src/upstream/CMakeLists.txt: upstream (upstream) links python (python)",
+    "src/npm/publish.cc:1: npm.publish -> http (http/message.h)",
+    "src/npm/CMakeLists.txt: npm_publish (npm.publish) links http (http)",
     "src/core/x.cc: the exception for 'web' matches no include; remove it from "
     "tests/check_layers.py",
 }

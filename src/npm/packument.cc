@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <string>
 
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
@@ -50,8 +51,26 @@ bool HasInstallScript(const json::object& manifest) {
   return false;
 }
 
+// Where the builder built the version from (its tarball's provenance): the keys of the
+// Python release API's "provenance" (python/release_handler.cc).
+json::object ProvenanceObject(const catalog::Provenance& provenance) {
+  json::object out;
+  out["source"] = provenance.source;
+  out["commit"] = provenance.commit;
+  out["module"] = provenance.module;
+  out["build_id"] = provenance.build_id;
+  out["build_url"] = "/api/builds/" + std::to_string(provenance.build_id);
+  out["test_result"] = provenance.test_result;
+  return out;
+}
+
 json::object FullVersion(const PackumentInput& input, const PackumentVersion& v) {
   json::object doc = v.manifest;
+  // Only the file's record speaks for a build: never a manifest a publisher wrote.
+  doc.erase("_provenance");
+  if (v.tarball.provenance) {
+    doc["_provenance"] = ProvenanceObject(*v.tarball.provenance);
+  }
   doc["name"] = input.name;
   doc["version"] = v.release.version;
   doc["_id"] = input.name + "@" + v.release.version;
@@ -136,6 +155,12 @@ std::string Revision(const PackumentInput& input) {
   for (const PackumentVersion& v : input.versions) {
     hasher.Update("v\n" + v.release.version + "\n" + v.tarball.sha256 + "\n" +
                   v.release.deprecated + "\n");
+    // A file's provenance is written with it and never changes, but the document shows
+    // it: hashed too (only when present, so packuments without one keep their _rev).
+    if (const auto& p = v.tarball.provenance) {
+      hasher.Update("p\n" + p->source + "\n" + p->commit + "\n" + p->module + "\n" +
+                    std::to_string(p->build_id) + "\n" + p->test_result + "\n");
+    }
   }
   for (const auto& [tag, version] : input.tags) {
     hasher.Update("t\n" + tag + "\n" + version + "\n");

@@ -4,7 +4,10 @@
 //     installs, plus `time`, which pnpm's minimum-release-age reads);
 //   - one version's manifest (GET /npm/<name>/<version-or-tag>).
 // Each version is its manifest as published, with `_id`, `dist` (tarball URL in the
-// standard layout, shasum, integrity) and `deprecated` from the catalog.
+// standard layout, shasum, integrity) and `deprecated` from the catalog; a version the
+// builder built also has `_provenance` ({"source", "commit", "module", "build_id",
+// "build_url", "test_result"}, from its tarball's file record) in the full documents, not
+// in the abbreviated one.
 #pragma once
 
 #include <cstdint>
@@ -32,8 +35,8 @@ struct PackumentInput {
   std::string registry_url;
 };
 
-// `_rev`: changes whenever the packument does (a version, a tarball, a tag or a
-// deprecation), and is the same on every node and for every Host.
+// `_rev`: changes whenever the packument does (a version, a tarball and its provenance, a
+// tag or a deprecation), and is the same on every node and for every Host.
 std::string Revision(const PackumentInput& input);
 
 std::string RenderFull(const PackumentInput& input);

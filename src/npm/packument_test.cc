@@ -125,6 +125,40 @@ TEST(PackumentTest, VersionsByNumberOrTag) {
             "http://h:8080/npm/@acme/log/-/log-2.0.0-rc.1.tgz");
 }
 
+// A built version shows where it came from in the full documents (as the Python release
+// API does), from its file's record only; installs never get it.
+TEST(PackumentTest, ABuiltVersionCarriesItsProvenanceInTheFullDocuments) {
+  PackumentInput in = Input();
+  in.versions[1].tarball.provenance =
+      catalog::Provenance{"mono", std::string(40, 'a'), "log", 42, "passed"};
+  // A publisher's manifest may say anything: it must not pass for a build.
+  in.versions[2].manifest["_provenance"] = json::object{{"source", "forged"}};
+
+  json::object full = json::parse(RenderFull(in)).as_object();
+  const json::value& p = full.at("versions").at("1.1.0").at("_provenance");
+  EXPECT_EQ(p.at("source").as_string(), "mono");
+  EXPECT_EQ(p.at("commit").as_string(), std::string(40, 'a'));
+  EXPECT_EQ(p.at("module").as_string(), "log");
+  EXPECT_EQ(p.at("build_id").as_int64(), 42);
+  EXPECT_EQ(p.at("build_url").as_string(), "/api/builds/42");
+  EXPECT_EQ(p.at("test_result").as_string(), "passed");
+  EXPECT_EQ(p.as_object().size(), 6u);
+  EXPECT_FALSE(full.at("versions").at("1.0.0").as_object().contains("_provenance"));
+  EXPECT_FALSE(full.at("versions").at("2.0.0-rc.1").as_object().contains("_provenance"));
+
+  json::object one = json::parse(RenderVersion(in, *FindVersion(in, "1.1.0"))).as_object();
+  EXPECT_EQ(one.at("_provenance").at("build_id").as_int64(), 42);
+  EXPECT_FALSE(json::parse(RenderVersion(in, *FindVersion(in, "1.0.0")))
+                   .as_object()
+                   .contains("_provenance"));
+
+  json::object abbreviated = json::parse(RenderAbbreviated(in)).as_object();
+  for (const auto& [version, doc] : abbreviated.at("versions").as_object()) {
+    EXPECT_FALSE(doc.as_object().contains("_provenance")) << version;
+  }
+  EXPECT_NE(Revision(in), Revision(Input()));
+}
+
 TEST(NpmFormatTest, NamesAndVersions) {
   const index::Format& npm = NpmFormat();
   EXPECT_EQ(npm.name(), "npm");

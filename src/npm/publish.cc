@@ -5,24 +5,20 @@
 #include <sstream>
 #include <utility>
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include "core/base64.h"
 #include "core/npm_name.h"
-#include "core/safe_archive.h"
 #include "core/semver.h"
 #include "core/strings.h"
 #include "npm/npm_format.h"
+#include "npm/tarball.h"
 
 namespace pipy::npm {
 namespace {
 
 namespace json = boost::json;
-
-// The README kept for the package page; a larger one is cut (as at twine uploads).
-constexpr std::size_t kMaxReadmeBytes = 1024 * 1024;
 
 std::string StringField(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
@@ -61,49 +57,22 @@ Status CheckIntegrity(std::string_view sent, const ReceivedTarball& tarball) {
 Result<json::object> CheckTarball(const index::IndexOptions& options,
                                   const ReceivedTarball& tarball, std::string_view name,
                                   const semver::Version& version) {
-  archive::Limits limits;
-  limits.max_entries = options.max_archive_entries;
-  std::optional<std::string> package_json;
-  Status walked = archive::ForEachMember(
-      tarball.file, archive::Type::kTarGz, limits, [&](archive::Member& member) -> Status {
-        const auto& path = member.path();
-        if (path.size() != 2 || path[0] != "package" || path[1] != "package.json") {
-          return Status::Ok();
-        }
-        if (package_json) {
-          return InvalidArgument("the tarball has more than one package/package.json");
-        }
-        if (!member.is_regular_file()) {
-          return InvalidArgument("the tarball's package/package.json is not a regular file");
-        }
-        PIPY_ASSIGN_OR_RETURN(package_json,
-                              member.Read("package/package.json", options.max_metadata_bytes));
-        return Status::Ok();
-      });
-  if (!walked.ok()) {
-    return Status(walked.code(), "invalid tarball: " + walked.message());
-  }
-  if (!package_json) {
-    return InvalidArgument("invalid tarball: it has no package/package.json");
-  }
-  json::error_code ec;
-  json::value parsed = json::parse(*package_json, ec);
-  if (ec || !parsed.is_object()) {
-    return InvalidArgument("invalid tarball: package/package.json is not a JSON object");
-  }
-  const std::string inner_name = StringField(parsed.as_object(), "name");
+  PIPY_ASSIGN_OR_RETURN(TarballContents contents,
+                        ReadTarball(options, tarball.file, /*with_readme=*/false));
+  json::object& package_json = contents.package_json;
+  const std::string inner_name = StringField(package_json, "name");
   if (inner_name != name) {
     return InvalidArgument("the tarball's package.json names '" + inner_name.substr(0, 220) +
                            "' but the package is '" + std::string(name) + "'");
   }
-  const std::string inner_version = StringField(parsed.as_object(), "version");
+  const std::string inner_version = StringField(package_json, "version");
   auto inner = semver::Version::Parse(inner_version);
   if (!inner || *inner != version) {
     return InvalidArgument("the tarball's package.json has version '" +
                            inner_version.substr(0, 100) + "' but the manifest has '" +
                            version.ToString() + "'");
   }
-  return std::move(parsed.as_object());
+  return std::move(package_json);
 }
 
 // What installs act on comes from the tarball, not from the body's manifest, which a
@@ -188,8 +157,10 @@ Result<std::pair<std::string, const json::object*>> PickVersion(
 
 json::object StoredManifest(const json::object& published) {
   json::object out = published;
+  // _provenance is the builder's, from the file's record: a publisher must not forge one.
   for (std::string_view owned : {"dist", "readme", "readmeFilename", "deprecated", "_id",
-                                 "_npmUser", "_attachments", "hasInstallScript"}) {
+                                 "_npmUser", "_attachments", "hasInstallScript",
+                                 "_provenance"}) {
     out.erase(owned);
   }
   return out;

@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iterator>
+#include <vector>
 
 namespace pipy::http {
 
@@ -21,7 +23,9 @@ struct KnownCounter {
 };
 constexpr KnownCounter kKnownCounters[] = {
     {"pipy_uploads_total", "Uploads by result."},
+    // The public contract's series, by status alone (what existing dashboards query).
     {"pipy_builds_total", "Module builds by final status."},
+    {"pipy_builds_by_format_total", "Module builds by format (python, npm) and final status."},
 };
 
 // Label values escape backslash, double quote and newline.
@@ -37,6 +41,29 @@ void AppendLabelValue(std::string& out, std::string_view value) {
       out.push_back(c);
     }
   }
+}
+
+// `a="x",b="y"`: the labels sorted by name (the last of a name given twice wins), values
+// escaped. The same label set gives the same text whatever order the caller used.
+std::string RenderLabels(std::initializer_list<Metrics::Label> labels) {
+  std::vector<Metrics::Label> sorted(labels);
+  std::stable_sort(
+      sorted.begin(), sorted.end(),
+      [](const Metrics::Label& a, const Metrics::Label& b) { return a.name < b.name; });
+  std::string out;
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    if (i + 1 < sorted.size() && sorted[i + 1].name == sorted[i].name) {
+      continue;  // a later value of the same name replaces this one
+    }
+    if (!out.empty()) {
+      out += ',';
+    }
+    out += sorted[i].name;
+    out += "=\"";
+    AppendLabelValue(out, sorted[i].value);
+    out += '"';
+  }
+  return out;
 }
 
 std::string_view HelpFor(std::string_view name) {
@@ -70,20 +97,17 @@ void Metrics::ObserveRequest(std::string_view route, int status, double seconds,
 }
 
 void Metrics::Increment(std::string_view name, std::string_view label, std::string_view value) {
+  Increment(name, {Label{label, value}});
+}
+
+void Metrics::Increment(std::string_view name, std::initializer_list<Label> labels) {
+  std::string series = RenderLabels(labels);
   std::lock_guard lock(mu_);
   auto n = counters_.find(name);
   if (n == counters_.end()) {
     n = counters_.emplace(std::string(name), decltype(n->second)()).first;
   }
-  auto l = n->second.find(label);
-  if (l == n->second.end()) {
-    l = n->second.emplace(std::string(label), decltype(l->second)()).first;
-  }
-  auto v = l->second.find(value);
-  if (v == l->second.end()) {
-    v = l->second.emplace(std::string(value), 0).first;
-  }
-  ++v->second;
+  ++n->second[std::move(series)];
 }
 
 std::string Metrics::Render() const {
@@ -124,17 +148,17 @@ std::string Metrics::Render() const {
   out += "# TYPE pipy_http_response_bytes_total counter\n";
   fmt::format_to(std::back_inserter(out), "pipy_http_response_bytes_total {}\n", bytes_sent_);
 
-  auto render_counter = [&out](std::string_view name, const auto* labels) {
+  auto render_counter = [&out](std::string_view name, const auto* series) {
     fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} counter\n", name,
                    HelpFor(name), name);
-    if (labels == nullptr) {
+    if (series == nullptr) {
       return;
     }
-    for (const auto& [label, by_value] : *labels) {
-      for (const auto& [value, n] : by_value) {
-        fmt::format_to(std::back_inserter(out), "{}{{{}=\"", name, label);
-        AppendLabelValue(out, value);
-        fmt::format_to(std::back_inserter(out), "\"}} {}\n", n);
+    for (const auto& [labels, n] : *series) {
+      if (labels.empty()) {
+        fmt::format_to(std::back_inserter(out), "{} {}\n", name, n);
+      } else {
+        fmt::format_to(std::back_inserter(out), "{}{{{}}} {}\n", name, labels, n);
       }
     }
   };
@@ -142,13 +166,13 @@ std::string Metrics::Render() const {
     auto it = counters_.find(k.name);
     render_counter(k.name, it == counters_.end() ? nullptr : &it->second);
   }
-  for (const auto& [name, labels] : counters_) {
+  for (const auto& [name, series] : counters_) {
     bool known = false;
     for (const KnownCounter& k : kKnownCounters) {
       known = known || k.name == name;
     }
     if (!known) {
-      render_counter(name, &labels);
+      render_counter(name, &series);
     }
   }
   return out;

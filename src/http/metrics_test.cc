@@ -56,5 +56,49 @@ TEST(MetricsTest, IncrementedCountersWithEscapedLabels) {
   EXPECT_EQ(text.find("# TYPE pipy_uploads_total"), text.rfind("# TYPE pipy_uploads_total"));
 }
 
+TEST(MetricsTest, SeveralLabelsRenderSortedByNameWhateverTheCallOrder) {
+  Metrics m;
+  m.Increment("pipy_builds_by_format_total", {{"format", "npm"}, {"status", "passed"}});
+  m.Increment("pipy_builds_by_format_total", {{"status", "passed"}, {"format", "npm"}});
+  m.Increment("pipy_builds_by_format_total", {{"format", "python"}, {"status", "failed"}});
+  std::string text = m.Render();
+  EXPECT_TRUE(Has(text, "pipy_builds_by_format_total{format=\"npm\",status=\"passed\"} 2\n"))
+      << text;
+  EXPECT_TRUE(Has(text, "pipy_builds_by_format_total{format=\"python\",status=\"failed\"} 1\n"))
+      << text;
+  EXPECT_FALSE(Has(text, "{status=")) << "one series per label set, labels in name order";
+  // Series of a family come in a stable order (by their label text), so two scrapes of the
+  // same counts are byte-identical.
+  EXPECT_LT(text.find("format=\"npm\""), text.find("format=\"python\""));
+  EXPECT_EQ(text, m.Render());
+  EXPECT_TRUE(Has(text, "# HELP pipy_builds_by_format_total Module builds by format (python, "
+                        "npm) and "
+                        "final status.\n"));
+  EXPECT_EQ(text.find("# TYPE pipy_builds_by_format_total"),
+            text.rfind("# TYPE pipy_builds_by_format_total"));
+}
+
+TEST(MetricsTest, SeveralLabelsEscapeEachValue) {
+  Metrics m;
+  m.Increment("pipy_custom_total", {{"b", "new\nline"}, {"a", "back\\slash \"quoted\""}});
+  std::string text = m.Render();
+  EXPECT_TRUE(
+      Has(text, "pipy_custom_total{a=\"back\\\\slash \\\"quoted\\\"\",b=\"new\\nline\"} 1\n"))
+      << text;
+}
+
+TEST(MetricsTest, SingleLabelAndLabelSetCallsShareSeries) {
+  Metrics m;
+  m.Increment("pipy_uploads_total", "result", "created");
+  m.Increment("pipy_uploads_total", {{"result", "created"}});
+  m.Increment("pipy_custom_total", {});
+  m.Increment("pipy_custom_total", {{"kind", "old"}, {"kind", "new"}});
+  std::string text = m.Render();
+  EXPECT_TRUE(Has(text, "pipy_uploads_total{result=\"created\"} 2\n")) << text;
+  EXPECT_TRUE(Has(text, "\npipy_custom_total 1\n")) << text;
+  EXPECT_TRUE(Has(text, "pipy_custom_total{kind=\"new\"} 1\n")) << "the last value of a name wins";
+  EXPECT_FALSE(Has(text, "kind=\"old\""));
+}
+
 }  // namespace
 }  // namespace pipy::http

@@ -28,6 +28,9 @@ ul.projects{list-style:none;padding:0}
 ul.projects li{padding:.2em 0}
 input[type=search]{font-size:15px;padding:.3em;width:20em}
 .readme{border-top:1px solid #e1e4e8;margin-top:1.5em}
+.build-message{border-left:4px solid #b31d28;background:#fff5f5;padding:.1em 1em;margin:0 0 1em}
+.build-failed{color:#b31d28;font-weight:600}
+ul.waits{margin:0;padding-left:1.2em}
 )css";
 
 }  // namespace

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <set>
 
+#include "builder/commit_modules.h"
+#include "core/semver.h"
+#include "npm/npm_format.h"
 #include "python/python_format.h"
 
 namespace pipy::builder {
@@ -17,8 +20,21 @@ std::string DefaultNodeId(const std::filesystem::path& data_dir) {
   return std::string(host) + ":" + (ec ? data_dir : absolute).lexically_normal().string();
 }
 
-Result<bool> IsPublished(index::Index& index, std::string_view project,
+Result<bool> IsPublished(index::Index& index, std::string_view format, std::string_view project,
                          std::string_view version) {
+  if (format == kNpmFormat) {
+    auto view = index.GetProject(npm::NpmFormat(), project);
+    if (!view) {
+      return view.error().code() == StatusCode::kNotFound ? Result<bool>(false) : view.error();
+    }
+    auto wanted = semver::Version::Parse(version);
+    for (const catalog::FileRecord& f : (*view)->files) {
+      if (f.version == version || (wanted && f.version == wanted->Key())) {
+        return true;
+      }
+    }
+    return false;
+  }
   auto view = index.GetProject(python::PythonFormat(), project);
   if (!view) {
     if (view.error().code() == StatusCode::kNotFound) {
@@ -40,7 +56,7 @@ Result<std::unique_ptr<Builder>> Builder::Create(
     const std::vector<config::SourceConfig>& sources, const config::BuilderConfig& config,
     const Paths& paths, catalog::BuildQueue& queue, index::Index& index,
     auth::Authenticator& authenticator, std::string node_id,
-    std::function<void(catalog::BuildStatus)> on_finished) {
+    BuildRunner::FinishedCallback on_finished) {
   // bwrap needs absolute paths, and the sandbox hides exactly these.
   std::error_code ec;
   const std::filesystem::path data_dir =
@@ -76,17 +92,25 @@ Result<std::unique_ptr<Builder>> Builder::Create(
   options.timeout = config.timeout;
   options.memory_limit = config.memory_limit;
   options.max_log_bytes = config.max_log_bytes;
+  // A finished job may free the jobs waiting for it: wake the idle runners at once.
+  Builder* self = builder.get();
+  auto finished = [self, on_finished = std::move(on_finished)](std::string_view format,
+                                                                catalog::BuildStatus status) {
+    if (on_finished) {
+      on_finished(format, status);
+    }
+    self->pool_->Notify();
+  };
   builder->runner_ = std::make_unique<BuildRunner>(options, queue, index, builder->processes_,
-                                                   builder->clock_, entries,
-                                                   std::move(on_finished));
+                                                   builder->clock_, entries, finished);
   builder->pool_ =
       std::make_unique<RunnerPool>(*builder->runner_, builder->node_id_, config.concurrency);
   for (auto& [name, entry] : entries) {
     RunnerPool* pool = builder->pool_.get();
     builder->watchers_[name] = std::make_unique<Watcher>(
         entry.config, *entry.git, queue, builder->clock_,
-        [&index](std::string_view project, std::string_view version) {
-          return IsPublished(index, project, version);
+        [&index](std::string_view format, std::string_view project, std::string_view version) {
+          return IsPublished(index, format, project, version);
         },
         builder->node_id_, [pool] { pool->Notify(); });
   }
@@ -95,11 +119,11 @@ Result<std::unique_ptr<Builder>> Builder::Create(
 
 Builder::~Builder() { Stop(); }
 
-Status Builder::Start(std::string index_url, std::string index_refusal) {
+Status Builder::Start(std::string server_url, std::string index_refusal) {
   if (started_) {
     return Status::Ok();
   }
-  runner_->set_index(std::move(index_url), std::move(index_refusal));
+  runner_->set_server(server_url, std::move(index_refusal));
   PIPY_ASSIGN_OR_RETURN(int requeued, queue_.RequeueRunning(node_id_ + "/"));
   (void)requeued;
   pool_->Start();
@@ -127,7 +151,11 @@ Watcher* Builder::FindWatcher(std::string_view name) {
 }
 
 Result<catalog::BuildJob> Builder::Rebuild(std::string_view source, std::string_view module,
-                                           std::string_view rev) {
+                                           std::string_view rev, std::string_view format) {
+  if (!format.empty() && format != kPythonFormat && format != kNpmFormat) {
+    return InvalidArgument("unknown format \"" + std::string(format) +
+                           "\" (it is \"python\" or \"npm\")");
+  }
   Watcher* watcher = FindWatcher(source);
   if (watcher == nullptr) {
     return NotFound("no source named \"" + std::string(source) + "\"");
@@ -146,13 +174,28 @@ Result<catalog::BuildJob> Builder::Rebuild(std::string_view source, std::string_
       commit = *resolved;
     }
   }
-  PIPY_ASSIGN_OR_RETURN(std::vector<std::string> modules, git.ListModules(commit));
-  if (std::find(modules.begin(), modules.end(), module) == modules.end()) {
-    return NotFound("no module \"" + std::string(module) + "\" at commit " + commit);
+  PIPY_ASSIGN_OR_RETURN(std::vector<CommitModule> modules,
+                        ReadCommitModules(git, commit, {std::string(module)}));
+  std::erase_if(modules, [&](const CommitModule& m) {
+    return !format.empty() && m.format != format;
+  });
+  if (modules.empty()) {
+    return NotFound("no " + (format.empty() ? std::string() : std::string(format) + " ") +
+                    "module \"" + std::string(module) + "\" at commit " + commit);
   }
-  PIPY_ASSIGN_OR_RETURN(catalog::BuildJob job,
-                        queue_.Enqueue(catalog::NewBuild{std::string(source), std::string(module),
-                                                         commit, clock_.NowMs()}));
+  if (modules.size() > 1) {
+    return InvalidArgument("folder \"" + std::string(module) +
+                           "\" holds a Python and an npm module: say which with \"format\"");
+  }
+  catalog::NewBuild build;
+  build.source = std::string(source);
+  build.module = std::string(module);
+  build.format = modules.front().format;
+  build.commit = commit;
+  build.created_ms = clock_.NowMs();
+  build.project = modules.front().node.package;
+  build.version = modules.front().version;
+  PIPY_ASSIGN_OR_RETURN(catalog::BuildJob job, queue_.Enqueue(build));
   pool_->Notify();
   return job;
 }

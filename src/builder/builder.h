@@ -42,23 +42,26 @@ class Builder {
                                                  index::Index& index,
                                                  auth::Authenticator& authenticator,
                                                  std::string node_id,
-                                                 std::function<void(catalog::BuildStatus)> on_finished);
+                                                 BuildRunner::FinishedCallback on_finished);
   ~Builder();  // stops
 
   // Re-queues this node's jobs left running by a crash, then starts the watchers and the
-  // runners; `index_url` is this server's simple index (dependencies are installed from it,
-  // with a credential per build), without credentials. `index_refusal`: non-empty when
-  // that index refuses this machine's address (said in the builds that fail because of it).
-  Status Start(std::string index_url, std::string index_refusal = "");
+  // runners; `server_url` is this server's base URL ("http://127.0.0.1:8080/"; dependencies
+  // are installed from its /simple/ and /npm/, with a credential per build), without
+  // credentials. `index_refusal`: non-empty when that server refuses this machine's address
+  // (said in the builds that fail because of it).
+  Status Start(std::string server_url, std::string index_refusal = "");
   // Stops watchers and runners (a running build is killed and re-runs at the next start).
   void Stop();
 
   // The watcher of source `name`, or nullptr.
   Watcher* FindWatcher(std::string_view name);
-  // Enqueues a build of `module` of `source` at `rev` (a sha or prefix; empty = the branch
-  // head after a fetch). kNotFound for an unknown source, commit or module.
+  // Enqueues a build of the `format` module ("python" or "npm") in folder `module` of
+  // `source` at `rev` (a sha or prefix; empty = the branch head after a fetch); an empty
+  // `format` names the folder's only module. kNotFound for an unknown source, commit or
+  // module; kInvalidArgument for an unknown format, or none for a folder holding both.
   Result<catalog::BuildJob> Rebuild(std::string_view source, std::string_view module,
-                                    std::string_view rev);
+                                    std::string_view rev, std::string_view format = "");
 
   catalog::BuildQueue& queue() { return queue_; }
 
@@ -81,9 +84,9 @@ class Builder {
 // stable across restarts so a restarted node re-queues the jobs it left running.
 std::string DefaultNodeId(const std::filesystem::path& data_dir);
 
-// True when `version` of `project` (normalized) has a file in the index (PEP 440
-// equality).
-Result<bool> IsPublished(index::Index& index, std::string_view project,
+// True when `version` of `project` (normalized) has a file in the index: PEP 440 equality
+// for "python", SemVer (without build metadata) for "npm".
+Result<bool> IsPublished(index::Index& index, std::string_view format, std::string_view project,
                          std::string_view version);
 
 }  // namespace pipy::builder

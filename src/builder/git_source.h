@@ -26,7 +26,8 @@ class GitSource {
   virtual Result<std::string> BranchHead(std::string_view branch) = 0;
   // The full sha of a commit named by a sha or a unique prefix of one; kNotFound otherwise.
   virtual Result<std::string> ResolveCommit(std::string_view rev) = 0;
-  // The top-level folders of `commit` that hold a pyproject.toml (the modules), sorted.
+  // The top-level folders of `commit` that hold a pyproject.toml or a package.json (the
+  // modules' folders; commit_modules.h reads which modules they are), sorted.
   virtual Result<std::vector<std::string>> ListModules(std::string_view commit) = 0;
   // The top-level folders in which `from` and `to` differ: added, modified and deleted
   // files, both sides of a rename. Files at the top level itself belong to no folder.

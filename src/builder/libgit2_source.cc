@@ -178,11 +178,14 @@ class Libgit2Source final : public GitSource {
         continue;
       }
       std::string name = git_tree_entry_name(entry);
-      TreeEntry pyproject;
-      std::string path = name + "/pyproject.toml";
-      if (git_tree_entry_bypath(&pyproject.p, tree.p, path.c_str()) == 0 &&
-          git_tree_entry_type(pyproject.p) == GIT_OBJECT_BLOB) {
-        modules.push_back(std::move(name));
+      for (const char* marker : {"/pyproject.toml", "/package.json"}) {
+        TreeEntry file;
+        std::string path = name + marker;
+        if (git_tree_entry_bypath(&file.p, tree.p, path.c_str()) == 0 &&
+            git_tree_entry_type(file.p) == GIT_OBJECT_BLOB) {
+          modules.push_back(std::move(name));
+          break;
+        }
       }
     }
     return modules;  // tree entries are sorted by name

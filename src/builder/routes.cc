@@ -4,7 +4,9 @@
 
 #include <boost/json.hpp>
 #include <charconv>
+#include <map>
 #include <memory>
+#include <vector>
 
 #include "app/body_reader.h"
 #include "builder/pages.h"
@@ -35,6 +37,7 @@ boost::json::object JobJson(const catalog::BuildJob& job) {
   out["id"] = job.id;
   out["source"] = job.source;
   out["module"] = job.module;
+  out["format"] = job.format;
   out["project"] = job.project;
   out["version"] = job.version;
   out["commit"] = job.commit;
@@ -45,6 +48,13 @@ boost::json::object JobJson(const catalog::BuildJob& job) {
   out["created_at"] = Rfc3339(job.created_ms);
   out["started_at"] = Rfc3339(job.started_ms);
   out["finished_at"] = Rfc3339(job.finished_ms);
+  boost::json::array waits_for;
+  for (std::int64_t id : job.waits_for) {
+    waits_for.push_back(id);
+  }
+  out["waits_for"] = std::move(waits_for);
+  out["blocked_by"] = job.blocked_by > 0 ? boost::json::value(job.blocked_by)
+                                         : boost::json::value(nullptr);
   return out;
 }
 
@@ -134,6 +144,28 @@ Result<catalog::BuildJob> FindJob(catalog::BuildQueue& queue, std::string_view i
   return *job;
 }
 
+// The builds `job` waited for and the one that blocked it, for its page: one Get each (a
+// handful; only the single-build page pays for them, never the list). An id that no longer
+// resolves is left out (the page then shows the bare id).
+Result<std::map<std::int64_t, catalog::BuildJob>> RelatedJobs(catalog::BuildQueue& queue,
+                                                              const catalog::BuildJob& job) {
+  std::vector<std::int64_t> ids = job.waits_for;
+  if (job.blocked_by > 0) {
+    ids.push_back(job.blocked_by);
+  }
+  std::map<std::int64_t, catalog::BuildJob> related;
+  for (std::int64_t id : ids) {
+    if (related.contains(id)) {
+      continue;
+    }
+    PIPY_ASSIGN_OR_RETURN(std::optional<catalog::BuildJob> other, queue.Get(id));
+    if (other) {
+      related.emplace(id, std::move(*other));
+    }
+  }
+  return related;
+}
+
 http::Response Rebuild(Builder* builder, const app::Access& access, const http::Request& request) {
   auto who = access.ForWrite(request);
   if (!who) {
@@ -153,7 +185,8 @@ http::Response Rebuild(Builder* builder, const app::Access& access, const http::
   boost::json::value value = boost::json::parse(*body, ec);
   if (ec || !value.is_object()) {
     return http::ErrorResponse(InvalidArgument(
-        "the body must be a JSON object {\"source\": ..., \"module\": ..., \"commit\": ...}"));
+        "the body must be a JSON object {\"source\": ..., \"module\": ..., \"commit\": ..., "
+        "\"format\": ...}"));
   }
   auto field = [&](std::string_view key) -> std::string {
     const boost::json::value* v = value.as_object().if_contains(key);
@@ -164,7 +197,16 @@ http::Response Rebuild(Builder* builder, const app::Access& access, const http::
   if (source.empty() || module.empty()) {
     return http::ErrorResponse(InvalidArgument("\"source\" and \"module\" are required"));
   }
-  Result<catalog::BuildJob> job = builder->Rebuild(source, module, field("commit"));
+  // Optional: a folder holding both a pyproject.toml and a package.json is two modules, and
+  // the builder asks which one when it is not named.
+  std::string format;
+  if (const boost::json::value* v = value.as_object().if_contains("format")) {
+    if (!v->is_string() || (v->as_string() != "python" && v->as_string() != "npm")) {
+      return http::ErrorResponse(InvalidArgument("\"format\" must be \"python\" or \"npm\""));
+    }
+    format = std::string(v->as_string());
+  }
+  Result<catalog::BuildJob> job = builder->Rebuild(source, module, field("commit"), format);
   if (!job) {
     return http::ErrorResponse(job.error());
   }
@@ -266,7 +308,11 @@ void RegisterRoutes(http::Router& router, catalog::BuildQueue& queue, Builder* b
                if (!log) {
                  return http::ErrorResponse(log.error());
                }
-               return http::TextResponse(200, RenderBuildPage(*job, *log),
+               auto related = RelatedJobs(queue, *job);
+               if (!related) {
+                 return http::ErrorResponse(related.error());
+               }
+               return http::TextResponse(200, RenderBuildPage(*job, *related, *log),
                                          "text/html; charset=utf-8");
              });
 }

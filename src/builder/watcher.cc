@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
 
-#include "builder/module.h"
+#include "builder/build_order.h"
 
 namespace pipy::builder {
 
@@ -20,22 +21,97 @@ Watcher::Watcher(config::SourceConfig source, GitSource& git, catalog::BuildQueu
 
 Watcher::~Watcher() { Stop(); }
 
-Result<std::vector<std::string>> Watcher::UnpublishedModules(const std::string& head) {
-  PIPY_ASSIGN_OR_RETURN(std::vector<std::string> modules, git_.ListModules(head));
-  std::vector<std::string> out;
-  for (const std::string& module : modules) {
-    PIPY_ASSIGN_OR_RETURN(std::optional<std::string> text,
-                          git_.ReadFile(head, module + "/pyproject.toml"));
-    Result<ModuleConfig> config = ParseModuleConfig(text.value_or(""));
-    if (config) {
-      PIPY_ASSIGN_OR_RETURN(bool published, published_(config->normalized_name, config->version));
+Result<std::vector<CommitModule>> Watcher::Unpublished(std::vector<CommitModule> modules) {
+  std::vector<CommitModule> out;
+  for (CommitModule& module : modules) {
+    if (!module.node.package.empty()) {
+      PIPY_ASSIGN_OR_RETURN(bool published,
+                            published_(module.format, module.node.package, module.version));
       if (published) {
         continue;
       }
     }
-    out.push_back(module);
+    out.push_back(std::move(module));
   }
   return out;
+}
+
+// The cap on the one line a cycle's failed record logs (the message names every module).
+constexpr std::uint64_t kCycleLogBytes = 64 * 1024;
+
+Result<int> Watcher::EnqueuePlanned(const std::string& commit,
+                                    const std::vector<CommitModule>& modules) {
+  std::vector<ModuleNode> nodes;
+  std::map<std::string, const CommitModule*> by_id;
+  for (const CommitModule& module : modules) {
+    nodes.push_back(module.node);
+    by_id[module.node.id] = &module;
+  }
+  PIPY_ASSIGN_OR_RETURN(Plan plan, PlanBuilds(nodes));
+  const std::int64_t now = clock_.NowMs();
+  auto build_of = [&](const std::string& id) {
+    const CommitModule& module = *by_id.at(id);
+    catalog::NewBuild build;
+    build.source = source_.name;
+    build.module = module.folder;
+    build.format = module.format;
+    build.commit = commit;
+    build.created_ms = now;
+    build.project = module.node.package;
+    build.version = module.version;
+    return build;
+  };
+  std::map<std::string, std::int64_t> job_ids;
+  // A module in a cycle cannot be built: a failed record, never run.
+  for (const auto& [id, planned] : plan.modules) {
+    if (planned.state == PlanState::kCycle) {
+      catalog::NewBuild build = build_of(id);
+      build.finished_as = catalog::BuildStatus::kFailed;
+      build.message = planned.message;
+      PIPY_ASSIGN_OR_RETURN(catalog::BuildJob job, queue_.Enqueue(build));
+      // Its log says why too, as every failed build's does.
+      PIPY_RETURN_IF_ERROR(queue_.AppendLog(job.id, "pipy: failed: " + planned.message + "\n",
+                                            kCycleLogBytes));
+      job_ids[id] = job.id;
+    }
+  }
+  // Every other module after the modules it waits for, so each job can name the jobs it
+  // waits for: the build order first, then the modules behind a cycle, which wait for it
+  // and are skipped by the runner as behind a failure (naming it). Those form no cycle
+  // among themselves, so every round adds at least one.
+  std::vector<std::string> pending = plan.order;
+  for (const auto& [id, planned] : plan.modules) {
+    if (planned.state == PlanState::kBehindCycle) {
+      pending.push_back(id);
+    }
+  }
+  while (!pending.empty()) {
+    const std::size_t before = pending.size();
+    std::vector<std::string> later;
+    for (const std::string& id : pending) {
+      const PlannedModule& planned = plan.modules.at(id);
+      catalog::NewBuild build = build_of(id);
+      bool ready = true;
+      for (const std::string& dependency : planned.waits_for) {
+        auto known = job_ids.find(dependency);
+        ready = ready && known != job_ids.end();
+        if (ready) {
+          build.waits_for.push_back(known->second);
+        }
+      }
+      if (!ready) {
+        later.push_back(id);
+        continue;
+      }
+      PIPY_ASSIGN_OR_RETURN(catalog::BuildJob job, queue_.Enqueue(build));
+      job_ids[id] = job.id;
+    }
+    pending = std::move(later);
+    if (pending.size() == before) {
+      return Internal("the build plan of commit " + commit + " cannot be ordered");
+    }
+  }
+  return static_cast<int>(plan.modules.size());
 }
 
 Result<int> Watcher::PollOnce() {
@@ -45,7 +121,6 @@ Result<int> Watcher::PollOnce() {
   if (last == head) {
     return 0;
   }
-  std::vector<std::string> to_build;
   std::optional<std::set<std::string>> changed;
   if (last) {
     Result<std::set<std::string>> diff = git_.ChangedFolders(*last, head);
@@ -56,27 +131,22 @@ Result<int> Watcher::PollOnce() {
     }
     // kNotFound: the last commit is gone (a force push); start over as on a first commit.
   }
+  PIPY_ASSIGN_OR_RETURN(std::vector<std::string> folders, git_.ListModules(head));
   if (changed) {
-    PIPY_ASSIGN_OR_RETURN(std::vector<std::string> modules, git_.ListModules(head));
-    for (const std::string& module : modules) {
-      if (changed->contains(module)) {
-        to_build.push_back(module);
-      }
-    }
-  } else {
-    PIPY_ASSIGN_OR_RETURN(to_build, UnpublishedModules(head));
+    std::erase_if(folders, [&](const std::string& f) { return !changed->contains(f); });
   }
-  for (const std::string& module : to_build) {
-    PIPY_RETURN_IF_ERROR(
-        queue_.Enqueue(catalog::NewBuild{source_.name, module, head, clock_.NowMs()}).status());
+  PIPY_ASSIGN_OR_RETURN(std::vector<CommitModule> modules, ReadCommitModules(git_, head, folders));
+  if (!changed) {
+    PIPY_ASSIGN_OR_RETURN(modules, Unpublished(std::move(modules)));
   }
+  PIPY_ASSIGN_OR_RETURN(int enqueued, EnqueuePlanned(head, modules));
   // Only after every job is queued: a crash before this line re-enqueues the same commit,
   // which Enqueue answers with the pending jobs.
   PIPY_RETURN_IF_ERROR(queue_.SetSourceCommit(source_.name, head));
-  if (!to_build.empty() && on_enqueued_) {
+  if (enqueued > 0 && on_enqueued_) {
     on_enqueued_();
   }
-  return static_cast<int>(to_build.size());
+  return enqueued;
 }
 
 Result<std::optional<int>> Watcher::Tick() {

@@ -2,7 +2,11 @@
 //
 // The first commit seen enqueues every module whose version is not yet published; each later
 // commit enqueues the modules whose folders it changed (compared with the last processed
-// commit, which is kept in the BuildQueue so a restart continues where it stopped). Other
+// commit, which is kept in the BuildQueue so a restart continues where it stopped). A
+// folder may hold a Python module, an npm module, or both (commit_modules.h). The jobs of
+// one commit are planned together (build_order.h): each waits for the jobs of its internal
+// dependencies; a module in a dependency cycle gets a failed record and one behind a cycle
+// a skipped one, neither ever running. Other
 // branches are never looked at. A round runs every poll_interval, or at once on Trigger()
 // (the push webhook). Only the holder of the source's watcher lock polls, so one node at a
 // time watches each source.
@@ -15,8 +19,10 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "builder/clock.h"
+#include "builder/commit_modules.h"
 #include "builder/git_source.h"
 #include "catalog/build_queue.h"
 #include "config/config.h"
@@ -24,9 +30,10 @@
 
 namespace pipy::builder {
 
-// True when `version` of `project` (both normalized) is already published.
-using PublishedCheck =
-    std::function<Result<bool>(std::string_view project, std::string_view version)>;
+// True when `version` of `project` (both normalized) is already published in `format`
+// (kPythonFormat or kNpmFormat).
+using PublishedCheck = std::function<Result<bool>(
+    std::string_view format, std::string_view project, std::string_view version)>;
 
 class Watcher {
  public:
@@ -53,9 +60,11 @@ class Watcher {
   GitSource& git() { return git_; }
 
  private:
-  // The modules to build for the first commit seen: those whose version is unpublished (or
-  // whose pyproject.toml cannot be read, so the build records why).
-  Result<std::vector<std::string>> UnpublishedModules(const std::string& head);
+  // Drops the modules whose version is published (the first commit seen); a module whose
+  // metadata cannot be read stays, so its build records why.
+  Result<std::vector<CommitModule>> Unpublished(std::vector<CommitModule> modules);
+  // Plans and enqueues the builds of `modules` at `commit`; returns how many were added.
+  Result<int> EnqueuePlanned(const std::string& commit, const std::vector<CommitModule>& modules);
   void Loop();
 
   const config::SourceConfig source_;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <set>
 
 #include "builder/test_repo.h"
@@ -37,8 +39,10 @@ class WatcherTest : public ::testing::Test {
   std::unique_ptr<Watcher> MakeWatcher(const std::string& holder) {
     return std::make_unique<Watcher>(
         source_, *git_, *queue_, clock_,
-        [this](std::string_view project, std::string_view version) -> Result<bool> {
-          return published_.contains(std::string(project) + "==" + std::string(version));
+        [this](std::string_view format, std::string_view project,
+               std::string_view version) -> Result<bool> {
+          return published_.contains(std::string(format) + ":" + std::string(project) + "==" +
+                                     std::string(version));
         },
         holder, [this] { ++wakeups_; });
   }
@@ -85,7 +89,7 @@ TEST_F(WatcherTest, FirstCommitBuildsEveryUnpublishedModule) {
   repo_.Write("broken/pyproject.toml", "[project\n");  // built, so its failure is recorded
   repo_.Write("docs/index.md", "no module here\n");
   std::string head = repo_.Commit("first");
-  published_.insert("acme-redis==2.0");
+  published_.insert("python:acme-redis==2.0");
   EXPECT_EQ(Poll(), 2);
   EXPECT_EQ(NewJobs(), (Modules{"broken", "logger"}));
   EXPECT_EQ(wakeups_, 1);
@@ -186,6 +190,99 @@ TEST_F(WatcherTest, TriggerRunsARoundWithoutWaitingForThePollInterval) {
   auto last = queue_->GetSourceCommit("mono");
   ASSERT_TRUE(last.has_value());
   EXPECT_TRUE(last->has_value()) << "the triggered round did not run";
+}
+
+// The jobs of the newest commit by "<folder>:<format>".
+std::map<std::string, catalog::BuildJob> JobsById(catalog::BuildQueue& queue) {
+  std::map<std::string, catalog::BuildJob> out;
+  for (const catalog::BuildJob& job : queue.List(0, 1000).value_or(std::vector<catalog::BuildJob>{})) {
+    out.emplace(job.module + ":" + job.format, job);
+  }
+  return out;
+}
+
+void WritePackage(TestRepo& repo, const std::string& folder, const std::string& name,
+                  const std::string& extra = "") {
+  repo.Write(folder + "/package.json",
+             "{\"name\": \"" + name + "\", \"version\": \"1.0.0\"" + extra + "}");
+}
+
+TEST_F(WatcherTest, PackageJsonFoldersAreNpmModulesAndAMixedFolderIsTwo) {
+  WritePackage(repo_, "web", "acme-web");
+  repo_.WriteModule("both", "acme-both", "1.0");
+  WritePackage(repo_, "both", "acme-both");
+  repo_.Write("tools/package.json", "{\"private\": true}");  // tooling, not a module
+  WritePackage(repo_, "old", "acme-old");
+  repo_.Write("broken/package.json", "{\"name\": ");  // built, so its failure is recorded
+  published_.insert("npm:acme-old==1.0.0");
+  repo_.Commit("first");
+  EXPECT_EQ(Poll(), 4);
+  std::map<std::string, catalog::BuildJob> jobs = JobsById(*queue_);
+  EXPECT_EQ(jobs.size(), 4u);
+  for (const char* id : {"web:npm", "both:python", "both:npm", "broken:npm"}) {
+    ASSERT_TRUE(jobs.contains(id)) << id;
+    EXPECT_EQ(jobs[id].status, catalog::BuildStatus::kQueued) << id;
+  }
+}
+
+TEST_F(WatcherTest, AJobWaitsForTheJobsOfItsInternalDependenciesInTheSameCommit) {
+  repo_.WriteModule("core", "acme-core", "1.0");
+  repo_.WriteModule("api", "acme-api", "1.0", "dependencies = [\"Acme_Core>=1.0\"]\n");
+  WritePackage(repo_, "log", "acme-log");
+  WritePackage(repo_, "web", "acme-web",
+               ", \"dependencies\": {\"acme-log\": \"^1.0.0\", \"left-pad\": \"1\"}");
+  WritePackage(repo_, "peer", "acme-peer", ", \"peerDependencies\": {\"acme-web\": \"1\"}");
+  // Test-only dependencies order nothing.
+  WritePackage(repo_, "dev", "acme-dev", ", \"devDependencies\": {\"acme-log\": \"1\"}");
+  // A Python and an npm package of the same name are unrelated.
+  WritePackage(repo_, "cross", "acme-cross", ", \"dependencies\": {\"acme-core\": \"1\"}");
+  repo_.Commit("first");
+  EXPECT_EQ(Poll(), 7);
+  std::map<std::string, catalog::BuildJob> jobs = JobsById(*queue_);
+  ASSERT_EQ(jobs.size(), 7u);
+  using Ids = std::vector<std::int64_t>;
+  EXPECT_EQ(jobs["api:python"].waits_for, Ids{jobs["core:python"].id});
+  EXPECT_EQ(jobs["web:npm"].waits_for, Ids{jobs["log:npm"].id});
+  EXPECT_EQ(jobs["peer:npm"].waits_for, Ids{jobs["web:npm"].id});
+  EXPECT_EQ(jobs["dev:npm"].waits_for, Ids{});
+  EXPECT_EQ(jobs["cross:npm"].waits_for, Ids{});
+  EXPECT_EQ(jobs["core:python"].waits_for, Ids{});
+  // Dependencies are enqueued first: only they can be claimed before they finish.
+  EXPECT_LT(jobs["core:python"].id, jobs["api:python"].id);
+  EXPECT_LT(jobs["web:npm"].id, jobs["peer:npm"].id);
+
+  // A later commit changing only the dependent waits for nothing: its dependency's
+  // published version is what it installs.
+  repo_.WriteModule("api", "acme-api", "1.1", "dependencies = [\"acme-core\"]\n");
+  repo_.Commit("bump api");
+  EXPECT_EQ(Poll(), 1);
+  auto latest = queue_->List(0, 1);
+  ASSERT_TRUE(latest.has_value() && latest->size() == 1u);
+  EXPECT_EQ(latest->front().module, "api");
+  EXPECT_TRUE(latest->front().waits_for.empty());
+}
+
+TEST_F(WatcherTest, ACycleGetsFailedRecordsAndWhatDependsOnItWaitsForThem) {
+  WritePackage(repo_, "a", "acme-a", ", \"dependencies\": {\"acme-b\": \"1\"}");
+  WritePackage(repo_, "b", "acme-b", ", \"dependencies\": {\"acme-a\": \"1\"}");
+  WritePackage(repo_, "c", "acme-c", ", \"dependencies\": {\"acme-a\": \"1\"}");
+  WritePackage(repo_, "d", "acme-d", ", \"dependencies\": {\"acme-c\": \"1\"}");
+  repo_.Commit("first");
+  EXPECT_EQ(Poll(), 4);
+  std::map<std::string, catalog::BuildJob> jobs = JobsById(*queue_);
+  for (const char* id : {"a:npm", "b:npm"}) {
+    EXPECT_EQ(jobs[id].status, catalog::BuildStatus::kFailed) << id;
+    EXPECT_NE(jobs[id].message.find("dependency cycle: "), std::string::npos) << jobs[id].message;
+    EXPECT_NE(jobs[id].message.find("acme-a (a:npm)"), std::string::npos) << jobs[id].message;
+    EXPECT_NE(jobs[id].message.find("acme-b (b:npm)"), std::string::npos) << jobs[id].message;
+    EXPECT_EQ(queue_->ReadLog(jobs[id].id, 0, 4096).value_or(""),
+              "pipy: failed: " + jobs[id].message + "\n");
+    EXPECT_EQ(jobs[id].project, id == std::string("a:npm") ? "acme-a" : "acme-b");
+  }
+  // Behind the cycle: queued, waiting for it, so the runner skips them naming it.
+  EXPECT_EQ(jobs["c:npm"].status, catalog::BuildStatus::kQueued);
+  EXPECT_EQ(jobs["c:npm"].waits_for, std::vector<std::int64_t>{jobs["a:npm"].id});
+  EXPECT_EQ(jobs["d:npm"].waits_for, std::vector<std::int64_t>{jobs["c:npm"].id});
 }
 
 }  // namespace

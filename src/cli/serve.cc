@@ -177,8 +177,10 @@ int Serve(const config::Config& config) {
         config.sources, config.builder,
         builder::Builder::Paths{config.data_dir, config.config_file}, *build_queue, index,
         *authenticator, builder::DefaultNodeId(config.data_dir),
-        [&metrics](catalog::BuildStatus status) {
-          metrics.Increment("pipy_builds_total", "status", catalog::BuildStatusName(status));
+        [&metrics](std::string_view format, catalog::BuildStatus status) {
+          const std::string_view name = catalog::BuildStatusName(status);
+          metrics.Increment("pipy_builds_total", "status", name);
+          metrics.Increment("pipy_builds_by_format_total", {{"format", format}, {"status", name}});
         });
     if (!created) {
       std::cerr << "pipy: [[sources]]: " << created.error().message() << "\n";
@@ -229,7 +231,7 @@ int Serve(const config::Config& config) {
       std::cerr << "pipy: warning: " << refusal << std::endl;
     }
     Status started = monorepo_builder->Start(
-        "http://" + loopback + ":" + std::to_string(*port) + "/simple/", refusal);
+        "http://" + loopback + ":" + std::to_string(*port) + "/", refusal);
     if (!started.ok()) {
       std::cerr << "pipy: builder: " << started.message() << std::endl;
       return 1;

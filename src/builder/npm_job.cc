@@ -4,8 +4,10 @@
 #include "builder/job_steps.h"
 #include "builder/npm_module.h"
 #include "core/npm_name.h"
+#include "core/semver.h"
 #include "npm/npm_format.h"
 #include "npm/publish.h"
+#include "npm/tarball.h"
 
 namespace pipy::builder {
 namespace {
@@ -190,6 +192,23 @@ class NpmJob {
                          " files instead of one .tgz");
     }
     index::Index& index = steps_.context().index;
+    // What was tested and checked is the package.json at the commit; a prepack script that
+    // rewrote it would publish another name or version than the build record says.
+    Result<npm::TarballContents> packed = npm::ReadTarball(index.options(), files->front(), false);
+    if (!packed) {
+      return steps_.Fail("npm pack produced an unusable tarball: " + packed.error().message());
+    }
+    const boost::json::value* packed_name = packed->package_json.if_contains("name");
+    const boost::json::value* packed_version = packed->package_json.if_contains("version");
+    auto parsed = packed_version != nullptr && packed_version->is_string()
+                      ? semver::Version::Parse(std::string_view(packed_version->as_string()))
+                      : Result<semver::Version>(InvalidArgument("no version"));
+    if (packed_name == nullptr || !packed_name->is_string() ||
+        packed_name->as_string() != module.name || !parsed || parsed->Key() != module.version) {
+      return steps_.Fail("npm pack's package.json does not name " + module.name + "@" +
+                         module.version + " (a prepack script changed it?); nothing was "
+                         "published");
+    }
     const std::string filename = npm_name::TarballFilename(module.name, module.version);
     Result<catalog::FileRecord> existing = index.FindFile(npm::NpmFormat(), module.name, filename);
     if (existing && steps_.PublishedByThisJob(*existing)) {

@@ -137,6 +137,16 @@ TEST_F(NpmJobTest, ALockfileInstallsWithNpmCiAndNoDependenciesInstallsNothing) {
   EXPECT_NE(Log(id).find("no dependencies to install"), std::string::npos);
 }
 
+TEST_F(NpmJobTest, ATarballNamingAnotherVersionThanTheCommitIsNotPublished) {
+  WritePackage("web", "acme-web", "1.0.0", ", \"scripts\": {\"test\": \"true\"}");
+  processes_.npm_version = "6.6.6";  // as if a prepack script rewrote package.json
+  std::int64_t id = Enqueue("web", "npm");
+  catalog::BuildJob job = RunAndGet(id);
+  EXPECT_EQ(job.status, BuildStatus::kFailed);
+  EXPECT_NE(job.message.find("does not name acme-web@1.0.0"), std::string::npos) << job.message;
+  EXPECT_TRUE(NpmFiles("acme-web").empty());
+}
+
 TEST_F(NpmJobTest, AModuleWithoutATestScriptFailsSayingSo) {
   WritePackage("web", "acme-web", "1.0.0");
   std::int64_t id = Enqueue("web", "npm");

@@ -177,11 +177,16 @@ class HookRouteTest : public ::testing::Test {
     return job.value_or(catalog::BuildJob{});
   }
 
-  // Claims the next job (it must be `id`) and ends it with `result`.
-  void RunAs(std::int64_t id, catalog::BuildResult result) {
+  // Claims the next job (it must be `id`) and ends it so.
+  void RunAs(std::int64_t id, catalog::BuildStatus status, std::string message = "",
+             std::int64_t blocked_by = 0) {
     Result<std::optional<catalog::BuildJob>> claimed = queue_->ClaimNext("node:0", 1500);
     ASSERT_TRUE(claimed.has_value() && claimed->has_value());
     ASSERT_EQ((*claimed)->id, id);
+    catalog::BuildResult result;
+    result.status = status;
+    result.message = std::move(message);
+    result.blocked_by = blocked_by;
     result.finished_ms = 2000;
     ASSERT_TRUE(queue_->Finish(id, result).ok());
   }
@@ -272,10 +277,8 @@ bool Has(const std::string& text, const std::string& part) {
 TEST_F(BuildsRouteTest, BuildJsonCarriesFormatWaitsAndBlocker) {
   catalog::BuildJob core = Enqueue("core", "python");
   catalog::BuildJob web = Enqueue("web", "npm", {core.id});
-  RunAs(core.id, {.status = catalog::BuildStatus::kFailed, .message = "tests failed"});
-  RunAs(web.id, {.status = catalog::BuildStatus::kSkipped,
-                 .message = "its dependency core failed",
-                 .blocked_by = core.id});
+  RunAs(core.id, catalog::BuildStatus::kFailed, "tests failed");
+  RunAs(web.id, catalog::BuildStatus::kSkipped, "its dependency core failed", core.id);
 
   boost::json::object one = GetJson("/api/builds/" + std::to_string(web.id)).as_object();
   EXPECT_EQ(one.at("format"), "npm");
@@ -334,11 +337,9 @@ TEST_F(BuildsRouteTest, BuildPageLinksWhatItWaitedForAndWhatBlockedIt) {
   catalog::BuildJob base = Enqueue("base", "python");
   catalog::BuildJob core = Enqueue("<core>", "python");
   catalog::BuildJob web = Enqueue("web", "npm", {base.id, core.id});
-  RunAs(base.id, {.status = catalog::BuildStatus::kPassed});
-  RunAs(core.id, {.status = catalog::BuildStatus::kFailed, .message = "pytest: 1 failed"});
-  RunAs(web.id, {.status = catalog::BuildStatus::kSkipped,
-                 .message = "<b>its dependency</b> <core> failed",
-                 .blocked_by = core.id});
+  RunAs(base.id, catalog::BuildStatus::kPassed);
+  RunAs(core.id, catalog::BuildStatus::kFailed, "pytest: 1 failed");
+  RunAs(web.id, catalog::BuildStatus::kSkipped, "<b>its dependency</b> <core> failed", core.id);
 
   http::Response r = Send("GET", "/builds/" + std::to_string(web.id));
   ASSERT_EQ(r.status, 200);
@@ -381,10 +382,9 @@ TEST_F(BuildsRouteTest, BuildsListShowsFormatsWithoutLookingUpEachRow) {
   catalog::BuildJob util = Enqueue("util", "npm");
   catalog::BuildJob web = Enqueue("web", "npm", {core.id, util.id});
   catalog::BuildJob app = Enqueue("app", "python", {core.id});
-  RunAs(core.id, {.status = catalog::BuildStatus::kFailed, .message = "tests failed"});
-  RunAs(util.id, {.status = catalog::BuildStatus::kPassed});
-  RunAs(web.id, {.status = catalog::BuildStatus::kSkipped, .message = "core failed",
-                 .blocked_by = core.id});
+  RunAs(core.id, catalog::BuildStatus::kFailed, "tests failed");
+  RunAs(util.id, catalog::BuildStatus::kPassed);
+  RunAs(web.id, catalog::BuildStatus::kSkipped, "core failed", core.id);
   (void)app;
 
   const int gets_before = counting_->gets();

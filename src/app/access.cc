@@ -2,22 +2,30 @@
 
 namespace pipy::app {
 
-namespace {
+Status Access::Failed(const http::Request& request, Status failure) const {
+  if (limiter_->RecordFailure(request.remote_address)) {
+    return TooManyRequests("too many failed authentications from " + request.remote_address +
+                           "; try again in a minute");
+  }
+  return failure;
+}
 
 // The caller of `request` if its address is allowed; else kPermissionDenied, whatever
 // credential it carries (the builder's own included). Outsiders learn nothing about
 // tokens from it.
-Result<auth::Principal> Admit(const auth::Authenticator& auth, const http::Request& request) {
-  if (auth.AddressAllowed(request.remote_address)) {
-    return auth.Authenticate(request.header("authorization"));
+Result<auth::Principal> Access::Authenticate(const http::Request& request) const {
+  if (!auth_.AddressAllowed(request.remote_address)) {
+    return PermissionDenied("address " + request.remote_address + " is not allowed");
   }
-  return PermissionDenied("address " + request.remote_address + " is not allowed");
+  Result<auth::Principal> who = auth_.Authenticate(request.header("authorization"));
+  if (!who && who.error().code() == StatusCode::kUnauthenticated) {
+    return Failed(request, who.error());
+  }
+  return who;
 }
 
-}  // namespace
-
 Result<auth::Principal> Access::ForRead(const http::Request& request) const {
-  PIPY_ASSIGN_OR_RETURN(auth::Principal who, Admit(auth_, request));
+  PIPY_ASSIGN_OR_RETURN(auth::Principal who, Authenticate(request));
   if (who.anonymous && !auth_.anonymous_read()) {
     return Unauthenticated("this repository needs a token to read");
   }
@@ -25,7 +33,7 @@ Result<auth::Principal> Access::ForRead(const http::Request& request) const {
 }
 
 Result<auth::Principal> Access::ForWrite(const http::Request& request) const {
-  PIPY_ASSIGN_OR_RETURN(auth::Principal who, Admit(auth_, request));
+  PIPY_ASSIGN_OR_RETURN(auth::Principal who, Authenticate(request));
   if (who.anonymous) {
     return Unauthenticated("uploading needs a token (user __token__, password TOKEN)");
   }
@@ -40,9 +48,13 @@ Result<auth::Principal> Access::ForSecret(const http::Request& request,
   if (secret.empty()) {
     return Unauthenticated("no token given");
   }
-  PIPY_ASSIGN_OR_RETURN(auth::Principal who, auth_.Authenticate("Bearer " + std::string(secret)));
-  if (who.anonymous) {
-    return Unauthenticated("unknown token");
+  Result<auth::Principal> who = auth_.Authenticate("Bearer " + std::string(secret));
+  if (!who && who.error().code() == StatusCode::kUnauthenticated) {
+    return Failed(request, who.error());
+  }
+  PIPY_RETURN_IF_ERROR(who.status());
+  if (who->anonymous) {
+    return Failed(request, Unauthenticated("unknown token"));
   }
   return who;
 }

@@ -2,12 +2,15 @@
 // same way by every protocol (python/, web/, npm/).
 #pragma once
 
+#include <memory>
+
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "auth/authenticator.h"
+#include "auth/failure_limiter.h"
 #include "auth/principal.h"
 #include "core/status.h"
 #include "http/message.h"
@@ -17,10 +20,16 @@ namespace pipy::app {
 
 class Access {
  public:
-  explicit Access(const auth::Authenticator& authenticator) : auth_(authenticator) {}
+  // `limiter` counts failed authentications per client address (default: 20 a minute);
+  // past it, that address's failures get kTooManyRequests (429) instead of 401, while its
+  // valid tokens keep working.
+  explicit Access(const auth::Authenticator& authenticator,
+                  auth::FailureLimiter::Options limiter = {})
+      : auth_(authenticator), limiter_(std::make_unique<auth::FailureLimiter>(limiter)) {}
 
   // The caller of a read request. Errors: kPermissionDenied outside the allowlist;
-  // kUnauthenticated for a bad token, or for no token when anonymous reads are off.
+  // kUnauthenticated for a bad token, or for no token when anonymous reads are off;
+  // kTooManyRequests for a bad token from an address with too many failures.
   Result<auth::Principal> ForRead(const http::Request& request) const;
   // The caller of a write request: like ForRead, but anonymous callers get
   // kUnauthenticated. Scope checks are the index's job.
@@ -43,7 +52,14 @@ class Access {
   http::Guard AdmissionGuard() const;
 
  private:
+  // The principal the request's credential names; a credential that does not authenticate
+  // counts as a failure of its address.
+  Result<auth::Principal> Authenticate(const http::Request& request) const;
+  // `failure` (kUnauthenticated), or kTooManyRequests when it was one too many.
+  Status Failed(const http::Request& request, Status failure) const;
+
   const auth::Authenticator& auth_;
+  std::unique_ptr<auth::FailureLimiter> limiter_;  // thread-safe; a pointer keeps Access movable
 };
 
 }  // namespace pipy::app

@@ -97,5 +97,37 @@ TEST_F(AccessTest, InternalCredentialReadsPrivatelyButDoesNotOpenTheAllowlist) {
   EXPECT_EQ(outside.error().code(), StatusCode::kPermissionDenied);
 }
 
+TEST_F(AccessTest, TooManyFailedAuthenticationsGet429WhileValidTokensKeepWorking) {
+  auth::Authenticator auth = Make({}, true);
+  std::int64_t now = 0;
+  auth::FailureLimiter::Options limits;
+  limits.now = [&now] { return now; };
+  Access access(auth, limits);
+  for (int i = 0; i < 20; ++i) {
+    auto bad = access.ForRead(From("10.0.0.1", "not-a-token-" + std::to_string(i)));
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().code(), StatusCode::kUnauthenticated) << i;
+  }
+  auto limited = access.ForWrite(From("10.0.0.1", "still-guessing"));
+  ASSERT_FALSE(limited);
+  EXPECT_EQ(limited.error().code(), StatusCode::kTooManyRequests);
+  // npm's login sends the token as a password: the same count.
+  auto login = access.ForSecret(From("10.0.0.1"), "guess");
+  ASSERT_FALSE(login);
+  EXPECT_EQ(login.error().code(), StatusCode::kTooManyRequests);
+  // The valid token from the same address, and anonymous reads, are not slowed.
+  EXPECT_TRUE(access.ForWrite(From("10.0.0.1", token_)));
+  EXPECT_TRUE(access.ForSecret(From("10.0.0.1"), token_));
+  EXPECT_TRUE(access.ForRead(From("10.0.0.1")));
+  // Other addresses are not affected; a minute without failures lifts it.
+  auto other = access.ForRead(From("10.0.0.2", "wrong"));
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().code(), StatusCode::kUnauthenticated);
+  now += 61'000;
+  auto later = access.ForRead(From("10.0.0.1", "wrong"));
+  ASSERT_FALSE(later);
+  EXPECT_EQ(later.error().code(), StatusCode::kUnauthenticated);
+}
+
 }  // namespace
 }  // namespace pipy::app

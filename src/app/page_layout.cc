@@ -4,36 +4,11 @@
 #include <cstdio>
 #include <ctime>
 
+#include "app/static_assets.h"
 #include "core/escape.h"
 #include "core/strings.h"
 
 namespace pipy::app {
-namespace {
-
-// Kept tiny and inline: no external assets, so the UI works offline and behind the VPN.
-constexpr std::string_view kCss = R"css(
-body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1b1f23;background:#fff}
-header{background:#1f3a5f;padding:.6em 1.2em}
-header a{color:#fff;text-decoration:none;margin-right:1.2em;font-weight:600}
-main{max-width:68em;margin:0 auto;padding:1em 1.2em}
-a{color:#0b5cad}
-.muted{color:#6a737d}
-code,pre,.hash{font-family:ui-monospace,monospace;font-size:13px}
-pre{background:#f6f8fa;padding:.8em;overflow:auto}
-.hash{word-break:break-all}
-table{border-collapse:collapse}
-td,th{border-bottom:1px solid #e1e4e8;padding:.3em .6em;text-align:left;vertical-align:top}
-.yanked{background:#b31d28;color:#fff;border-radius:3px;padding:0 .4em;font-size:12px}
-ul.projects{list-style:none;padding:0}
-ul.projects li{padding:.2em 0}
-input[type=search]{font-size:15px;padding:.3em;width:20em}
-.readme{border-top:1px solid #e1e4e8;margin-top:1.5em}
-.build-message{border-left:4px solid #b31d28;background:#fff5f5;padding:.1em 1em;margin:0 0 1em}
-.build-failed{color:#b31d28;font-weight:600}
-ul.waits{margin:0;padding-left:1.2em}
-)css";
-
-}  // namespace
 
 std::string Layout(std::string_view title, std::string_view body_html) {
   std::string out;
@@ -42,9 +17,9 @@ std::string Layout(std::string_view title, std::string_view body_html) {
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   out += "<title>";
   out += HtmlEscape(title);
-  out += " - pipy</title>\n<style>";
-  out += kCss;
-  out += "</style></head>\n<body>\n<header><nav><a href=\"/\">Projects</a>"
+  out += " - pipy</title>\n<link rel=\"stylesheet\" href=\"";
+  out += Stylesheet().path;
+  out += "\"></head>\n<body>\n<header><nav><a href=\"/\">Projects</a>"
          "<a href=\"/builds\">Builds</a><a href=\"/help\">Help</a></nav></header>\n<main>\n";
   out += body_html;
   out += "\n</main>\n</body></html>\n";

@@ -9,8 +9,8 @@
 
 namespace pipy::app {
 
-// Returns a complete HTML5 document: the header (links to Projects and Help), minimal inline
-// CSS and no external assets. `title` is plain text (escaped here); `body_html` is trusted
+// Returns a complete HTML5 document: the header (links to Projects and Help) and the link to
+// the stylesheet (static_assets.h: no inline style, no asset from another site). `title` is plain text (escaped here); `body_html` is trusted
 // HTML that the caller has already escaped.
 std::string Layout(std::string_view title, std::string_view body_html);
 

@@ -1,4 +1,5 @@
 #include "app/page_layout.h"
+#include "app/static_assets.h"
 
 #include <gtest/gtest.h>
 
@@ -33,7 +34,11 @@ TEST(LayoutTest, HasNavigationAndEscapesTitle) {
   EXPECT_NE(html.find("href=\"/builds\">Builds</a>"), std::string::npos);
   EXPECT_NE(html.find("href=\"/help\">Help</a>"), std::string::npos);
   EXPECT_NE(html.find("<p>body</p>"), std::string::npos);
-  EXPECT_EQ(html.find("<link"), std::string::npos);  // no external assets
+  // Its own stylesheet only, never inline style (the pages' CSP has no 'unsafe-inline').
+  EXPECT_NE(html.find("<link rel=\"stylesheet\" href=\"" + Stylesheet().path + "\">"),
+            std::string::npos);
+  EXPECT_EQ(html.find("<style"), std::string::npos);
+  EXPECT_EQ(html.find("://"), std::string::npos);  // nothing from another site
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "app/body_reader.h"
+#include "app/static_assets.h"
 #include "builder/pages.h"
 #include "builder/webhook.h"
 
@@ -166,6 +167,13 @@ Result<std::map<std::int64_t, catalog::BuildJob>> RelatedJobs(catalog::BuildQueu
   return related;
 }
 
+// A builds page, with the headers of every page of the UI.
+http::Response HtmlPage(std::string html) {
+  http::Response r = http::TextResponse(200, std::move(html), "text/html; charset=utf-8");
+  app::SetPageSecurityHeaders(r);
+  return r;
+}
+
 http::Response Rebuild(Builder* builder, const app::Access& access, const http::Request& request) {
   auto who = access.ForWrite(request);
   if (!who) {
@@ -291,8 +299,7 @@ void RegisterRoutes(http::Router& router, catalog::BuildQueue& queue, Builder* b
     if (!jobs) {
       return http::ErrorResponse(jobs.error());
     }
-    return http::TextResponse(200, RenderBuildsPage(*jobs, kBuildsPerPage),
-                              "text/html; charset=utf-8");
+    return HtmlPage(RenderBuildsPage(*jobs, kBuildsPerPage));
   });
   router.Add("GET", "/builds/{id}", {.name = "web_build"},
              [&queue, &access](http::Request& request) {
@@ -312,8 +319,7 @@ void RegisterRoutes(http::Router& router, catalog::BuildQueue& queue, Builder* b
                if (!related) {
                  return http::ErrorResponse(related.error());
                }
-               return http::TextResponse(200, RenderBuildPage(*job, *related, *log),
-                                         "text/html; charset=utf-8");
+               return HtmlPage(RenderBuildPage(*job, *related, *log));
              });
 }
 

@@ -18,6 +18,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kInsufficientStorage: return "INSUFFICIENT_STORAGE";
     case StatusCode::kDataLoss: return "DATA_LOSS";
     case StatusCode::kInternal: return "INTERNAL";
+    case StatusCode::kTooManyRequests: return "TOO_MANY_REQUESTS";
   }
   return "UNKNOWN";
 }

@@ -27,6 +27,7 @@ enum class StatusCode {
   kDeadlineExceeded,   // a backend or peer took too long (504)
   kBadGateway,         // an upstream answered nonsense (502)
   kInsufficientStorage,  // the disk (or a quota) is full; frees up by itself or by ops (507)
+  kTooManyRequests,    // this client asked too often; retrying later works (429)
   kDataLoss,           // stored bytes do not match what was recorded (500)
   kInternal,           // a bug or an unexpected library failure (500)
 };
@@ -71,6 +72,9 @@ inline Status InsufficientStorage(std::string m) {
 }
 inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status TooManyRequests(std::string m) {
+  return {StatusCode::kTooManyRequests, std::move(m)};
+}
 
 // Result<T> holds either a T or a non-OK Status.
 template <typename T>

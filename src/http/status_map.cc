@@ -101,6 +101,7 @@ int HttpStatusFor(StatusCode code) {
     case StatusCode::kDataLoss: return 500;
     case StatusCode::kBadGateway: return 502;
     case StatusCode::kInsufficientStorage: return 507;
+    case StatusCode::kTooManyRequests: return 429;
     case StatusCode::kUnavailable: return 503;
     case StatusCode::kDeadlineExceeded: return 504;
   }
@@ -115,6 +116,10 @@ Response ErrorResponse(const Status& status) {
   if (r.status == 401) {
     // Clients such as pip only send credentials after a challenge (RFC 7617).
     r.SetHeader("WWW-Authenticate", "Basic realm=\"pipy\"");
+  }
+  if (r.status == 429) {
+    // Every limit that answers 429 this way counts over one minute.
+    r.SetHeader("Retry-After", "60");
   }
   return r;
 }

@@ -12,7 +12,8 @@ namespace {
 bool IsServerOwned(std::string_view name) {
   return EqualsIgnoreCase(name, "Content-Length") ||
          EqualsIgnoreCase(name, "Transfer-Encoding") || EqualsIgnoreCase(name, "Connection") ||
-         EqualsIgnoreCase(name, "Server") || EqualsIgnoreCase(name, "Date");
+         EqualsIgnoreCase(name, "Server") || EqualsIgnoreCase(name, "Date") ||
+         EqualsIgnoreCase(name, "X-Content-Type-Options");
 }
 
 bool HasLineBreakOrNul(std::string_view s) {
@@ -114,7 +115,8 @@ void AppendResponseHead(std::string& out, const Response& response,
     out += h.value;
     out += "\r\n";
   }
-  out += "Server: pipy\r\nDate: ";
+  // nosniff on every answer: a browser never runs an uploaded file as script or style.
+  out += "Server: pipy\r\nX-Content-Type-Options: nosniff\r\nDate: ";
   out += HttpDateNow();
   out += "\r\n";
   if (content_length.has_value()) {

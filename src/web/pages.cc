@@ -1,33 +1,12 @@
 #include "web/pages.h"
 
 #include "app/page_layout.h"
+#include "app/static_assets.h"
 #include "core/escape.h"
 #include "core/npm_name.h"
 #include "core/strings.h"
 
 namespace pipy::web {
-namespace {
-
-// Hides the list items whose data-n does not contain the box's text, as the user types.
-// Kept identical to the server-side rule (lowercased substring of name or display name).
-constexpr std::string_view kFilterScript = R"js(<script>
-(function () {
-  var box = document.getElementById('filter');
-  var items = document.querySelectorAll('#projects li');
-  var count = document.getElementById('count');
-  box.addEventListener('input', function () {
-    var q = box.value.trim().toLowerCase(), shown = 0;
-    for (var i = 0; i < items.length; i++) {
-      var hit = !q || items[i].getAttribute('data-n').indexOf(q) >= 0;
-      items[i].hidden = !hit;
-      if (hit) { shown++; }
-    }
-    count.textContent = shown + (shown === 1 ? ' project' : ' projects');
-  });
-})();
-</script>)js";
-
-}  // namespace
 
 std::string NpmNamePath(std::string_view name) {
   std::string path;
@@ -94,7 +73,7 @@ std::string RenderRootPage(const std::vector<catalog::ProjectRecord>& projects,
   body += "<ul class=\"projects\" id=\"projects\">\n";
   body += items;
   body += "</ul>\n";
-  body += kFilterScript;
+  body += "<script src=\"" + app::FilterScript().path + "\"></script>\n";
   return app::Layout("Projects", body);
 }
 

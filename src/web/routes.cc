@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "app/page_layout.h"
+#include "app/static_assets.h"
 #include "core/npm_name.h"
 #include "core/pep503.h"
 #include "http/conditional.h"
@@ -56,6 +57,26 @@ http::Response HtmlResponse(int status, std::string body) {
   http::Response r = http::TextResponse(status, std::move(body), std::string(kHtml));
   // Pages change with every upload; browsers revalidate with the ETag (cheap 304s).
   r.SetHeader("Cache-Control", "no-cache");
+  app::SetPageSecurityHeaders(r);
+  return r;
+}
+
+// The UI's stylesheet and scripts: content-addressed paths, so cached for good.
+http::Response StaticAssetResponse(const http::Request& request) {
+  const app::StaticAsset* asset = app::FindStaticAsset(request.path);
+  if (asset == nullptr) {
+    return http::ErrorResponse(NotFound("no such file"));
+  }
+  http::Response r;
+  r.SetHeader("ETag", asset->etag);
+  r.SetHeader("Cache-Control", "public, max-age=31536000, immutable");
+  if (http::IfNoneMatchMatches(request.header("if-none-match").value_or(""), asset->etag)) {
+    r.status = 304;
+    return r;
+  }
+  r.status = 200;
+  r.SetHeader("Content-Type", asset->content_type);
+  r.body = asset->body;
   return r;
 }
 
@@ -65,6 +86,7 @@ http::Response ErrorPage(const Status& status) {
   http::Response r = http::ErrorResponse(status);
   r.body = RenderErrorPage(r.status, status.message());
   r.SetHeader("Content-Type", std::string(kHtml));
+  app::SetPageSecurityHeaders(r);
   return r;
 }
 
@@ -73,6 +95,7 @@ http::Response CachedPageResponse(std::string_view if_none_match,
   http::Response r;
   r.SetHeader("ETag", page.etag);
   r.SetHeader("Cache-Control", "no-cache");
+  app::SetPageSecurityHeaders(r);  // every cached page is one of the UI's
   if (http::IfNoneMatchMatches(if_none_match, page.etag)) {
     r.status = 304;
     return r;
@@ -301,6 +324,10 @@ void RegisterRoutes(http::Router& router, index::Index& index, const app::Access
              readable([&index, readme, shared_options, registry_urls](const http::Request& r) {
                return HandleNpmPackage(r, index, readme, *shared_options, registry_urls);
              }));
+  // Not behind the read check: nothing in them is the repository's, and an error page
+  // (a 401 included) links the stylesheet too.
+  router.Add("GET", "/static/{name}", Named("web_static"),
+             [](http::Request& r) { return StaticAssetResponse(r); });
   router.Add("GET", "/help", Named("web_help"),
              readable([shared_options](const http::Request& r) {
                return HtmlResponse(200, RenderHelpPage(BaseUrl(r, *shared_options)));

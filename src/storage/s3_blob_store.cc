@@ -288,7 +288,8 @@ Result<std::unique_ptr<BlobReader>> S3BlobStore::Open(std::string_view key) {
   if (!IsValidKey(key)) {
     return InvalidKey(key);
   }
-  return OpenS3Reader(*client_, S3ObjectKey(options_.prefix, key), &resumed_reads_);
+  return OpenS3Reader(*client_, S3ObjectKey(options_.prefix, key), std::string(key),
+                      &resumed_reads_);
 }
 
 Result<BlobInfo> S3BlobStore::Stat(std::string_view key) {

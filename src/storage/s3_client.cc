@@ -86,6 +86,31 @@ int OnSeek(void* user, curl_off_t offset, int origin) {
   return CURL_SEEKFUNC_OK;
 }
 
+// The stall check of a streamed request: no byte moved either way for the timeout. curl's
+// LOW_SPEED_* limits average over its last few seconds, so after a quick upload a server
+// that never answered was waited for several times the timeout on every attempt.
+struct StallCheck {
+  std::chrono::milliseconds timeout;
+  std::chrono::steady_clock::time_point last_move = std::chrono::steady_clock::now();
+  curl_off_t moved = 0;
+  bool stalled = false;
+};
+
+int OnProgress(void* user, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
+  auto* check = static_cast<StallCheck*>(user);
+  auto now = std::chrono::steady_clock::now();
+  if (dlnow + ulnow != check->moved) {
+    check->moved = dlnow + ulnow;
+    check->last_move = now;
+    return 0;
+  }
+  if (now - check->last_move > check->timeout) {
+    check->stalled = true;
+    return 1;  // aborts the transfer
+  }
+  return 0;
+}
+
 bool IsCredentialError(std::string_view code) {
   return code == "SignatureDoesNotMatch" || code == "InvalidAccessKeyId" ||
          code == "AccessDenied" || code == "ExpiredToken" || code == "InvalidToken" ||
@@ -239,6 +264,12 @@ int S3Client::Perform(CURL* curl, const S3Request& request, S3Response& response
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
 
   FileReader file_reader{request.file_body, 0};
+  StallCheck stall_check{options_.timeout};
+  if (streaming) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &stall_check);
+  }
   if (request.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (request.method == "PUT") {
@@ -272,6 +303,10 @@ int S3Client::Perform(CURL* curl, const S3Request& request, S3Response& response
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
   curl_slist_free_all(headers);
   error = error_buf[0] != '\0' ? error_buf : curl_easy_strerror(rc);
+  if (stall_check.stalled) {
+    rc = CURLE_OPERATION_TIMEDOUT;
+    error = "no progress for " + std::to_string(options_.timeout.count()) + " ms";
+  }
   return static_cast<int>(rc);
 }
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <thread>
 
+#include "core/sha256.h"
 #include "core/strings.h"
 
 namespace pipy::storage {
@@ -28,8 +29,12 @@ constexpr std::size_t kMinReadBytes = 256 * 1024;
 
 class S3BlobReader final : public BlobReader {
  public:
-  S3BlobReader(S3Client& client, std::string object_key, std::atomic<std::uint64_t>* resumed)
-      : client_(client), object_key_(std::move(object_key)), resumed_(resumed) {}
+  S3BlobReader(S3Client& client, std::string object_key, std::string sha256,
+               std::atomic<std::uint64_t>* resumed)
+      : client_(client),
+        object_key_(std::move(object_key)),
+        sha256_(std::move(sha256)),
+        resumed_(resumed) {}
 
   ~S3BlobReader() override { Finish(); }
 
@@ -60,14 +65,16 @@ class S3BlobReader final : public BlobReader {
         std::size_t take = std::min(n, buffer_.size() - pos_);
         std::memcpy(buf, buffer_.data() + pos_, take);
         pos_ += take;
-        delivered_ += take;
         if (pos_ == buffer_.size()) {
           buffer_.clear();
           pos_ = 0;
         }
-        return take;
+        return Deliver(buf, take);
       }
       if (delivered_ >= size_) {
+        if (size_ == 0) {
+          return Deliver(buf, 0);
+        }
         return std::size_t{0};
       }
       if (!done_) {
@@ -84,8 +91,7 @@ class S3BlobReader final : public BlobReader {
         target_ = nullptr;
         target_room_ = 0;
         if (got > 0) {
-          delivered_ += got;
-          return got;
+          return Deliver(buf, got);
         }
         continue;
       }
@@ -107,6 +113,25 @@ class S3BlobReader final : public BlobReader {
   }
 
  private:
+  // Hands `n` bytes just put in `buf` to the caller, hashing them. The last ones are
+  // withheld unless everything hashes to the blob's key: a transfer cut short, or a
+  // shortened answer that still looks whole (its Content-Length agreeing), must never
+  // reach a client as the complete file.
+  Result<std::size_t> Deliver(const char* buf, std::size_t n) {
+    hash_.Update(std::string_view(buf, n));
+    delivered_ += n;
+    if (delivered_ < size_ || verified_) {
+      return n;
+    }
+    verified_ = true;
+    if (std::string got = hash_.HexDigest(); got != sha256_) {
+      return Unavailable("S3 " + client_.Describe() + ": GET " + object_key_ + " gave " +
+                         std::to_string(size_) + " bytes that hash to " + got +
+                         ", not to the blob's key (a broken transfer)");
+    }
+    return n;
+  }
+
   static std::size_t OnHeader(char* data, std::size_t size, std::size_t n, void* user) {
     auto* self = static_cast<S3BlobReader*>(user);
     ++self->callbacks_;
@@ -250,7 +275,10 @@ class S3BlobReader final : public BlobReader {
 
   S3Client& client_;
   std::string object_key_;
+  std::string sha256_;  // the blob's key: what the bytes must hash to
   std::atomic<std::uint64_t>* resumed_;
+  Sha256 hash_;
+  bool verified_ = false;
   CURL* curl_ = nullptr;
   CURLM* multi_ = nullptr;
   curl_slist* headers_ = nullptr;
@@ -273,8 +301,10 @@ class S3BlobReader final : public BlobReader {
 }  // namespace
 
 Result<std::unique_ptr<BlobReader>> OpenS3Reader(S3Client& client, std::string object_key,
+                                                 std::string sha256,
                                                  std::atomic<std::uint64_t>* resumed) {
-  auto reader = std::make_unique<S3BlobReader>(client, std::move(object_key), resumed);
+  auto reader =
+      std::make_unique<S3BlobReader>(client, std::move(object_key), std::move(sha256), resumed);
   PIPY_RETURN_IF_ERROR(reader->Start());
   return std::unique_ptr<BlobReader>(std::move(reader));
 }

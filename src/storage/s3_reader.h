@@ -17,8 +17,12 @@
 namespace pipy::storage {
 
 // Opens `object_key` for reading: kNotFound when absent, the mapped S3 error otherwise.
-// `resumed` (may be null) is incremented for each Range request after a break.
+// The bytes must hash to `sha256` (the blob's key): when they do not, the Read that would
+// return the last of them fails with kUnavailable instead, so no reader ever sees a wrong
+// blob end as if it were whole. `resumed` (may be null) is incremented for each Range
+// request after a break.
 Result<std::unique_ptr<BlobReader>> OpenS3Reader(S3Client& client, std::string object_key,
+                                                 std::string sha256,
                                                  std::atomic<std::uint64_t>* resumed);
 
 }  // namespace pipy::storage

@@ -12,6 +12,9 @@ namespace pipy::upstream {
 namespace {
 
 constexpr int kMaxRedirects = 5;
+// Slower than this for a whole timeout is a stall (an upstream mirror sends megabytes a
+// second; 1 KiB/s is a connection that is all but dead).
+constexpr long kMinBytesPerSecond = 1024;
 
 struct Transfer {
   const FetchRequest* request = nullptr;
@@ -168,8 +171,10 @@ class CurlFetcher : public Fetcher {
       curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
       curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // pages compress well
     }
-    // A stall longer than the timeout aborts a transfer of any size.
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    // A stall longer than the timeout aborts a transfer of any size. A trickle counts as
+    // a stall: at 1 byte/s curl's average hovers at the limit of 1, so a file sent a byte
+    // or two a second held its fetch slot (of max_fetches) and its clients for minutes.
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, kMinBytesPerSecond);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, std::max(1L, timeout_ms / 1000));
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &OnHeader);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);

@@ -26,6 +26,9 @@ void FailureLimiter::Sweep(std::int64_t now) {
 }
 
 bool FailureLimiter::RecordFailure(std::string_view address) {
+  if (options_.max_failures <= 0) {
+    return false;  // no limit configured
+  }
   const std::int64_t now = Now();
   std::lock_guard lock(mu_);
   auto it = failures_.find(std::string(address));

@@ -23,7 +23,7 @@ namespace pipy::auth {
 class FailureLimiter {
  public:
   struct Options {
-    int max_failures = 20;                    // allowed within one window
+    int max_failures = 20;  // allowed within one window; 0 = no limit
     std::chrono::milliseconds window{60'000};
     std::size_t max_addresses = 65'536;
     // Milliseconds of a monotonic clock; empty = std::chrono::steady_clock.

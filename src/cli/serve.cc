@@ -86,7 +86,9 @@ int Serve(const config::Config& config) {
     std::cerr << "pipy: " << authenticator.error().message() << "\n";
     return 1;
   }
-  app::Access access(*authenticator);
+  auth::FailureLimiter::Options failed_auth;
+  failed_auth.max_failures = config.limits.max_failed_auth_per_minute;
+  app::Access access(*authenticator, failed_auth);
   index::Index index(*repo->blobs, *repo->catalog);
   http::Metrics metrics;
 

@@ -252,6 +252,11 @@ Status ReadTables(const toml::table& root, Config& config) {
   PIPY_RETURN_IF_ERROR(limits.Duration("small_body_timeout", &config.limits.small_body_timeout));
   PIPY_RETURN_IF_ERROR(limits.Int("max_connections_per_address",
                                   &config.limits.max_connections_per_address));
+  PIPY_RETURN_IF_ERROR(limits.Int("max_failed_auth_per_minute",
+                                  &config.limits.max_failed_auth_per_minute));
+  if (config.limits.max_failed_auth_per_minute < 0) {
+    return InvalidArgument("[limits] max_failed_auth_per_minute must be 0 (no limit) or more");
+  }
   PIPY_RETURN_IF_ERROR(limits.NoOtherKeys());
 
   StorageConfig& s = config.storage;

@@ -38,6 +38,9 @@ struct LimitsConfig {
   std::chrono::milliseconds small_body_timeout{10'000};
   // Open connections per client address; 0 = no limit.
   int max_connections_per_address = 128;
+  // Failed authentications per client address within a minute before its further failures
+  // get 429 (its valid tokens keep working); 0 = no limit.
+  int max_failed_auth_per_minute = 20;
 };
 
 struct StorageConfig {

@@ -24,6 +24,8 @@ TEST(SampleConfig, ParsesToTheDefaults) {
   EXPECT_EQ(sample->limits.small_body_timeout, defaults->limits.small_body_timeout);
   EXPECT_EQ(sample->limits.max_connections_per_address,
             defaults->limits.max_connections_per_address);
+  EXPECT_EQ(sample->limits.max_failed_auth_per_minute,
+            defaults->limits.max_failed_auth_per_minute);
   EXPECT_EQ(sample->storage.backend, defaults->storage.backend);
   EXPECT_EQ(sample->catalog.backend, defaults->catalog.backend);
   EXPECT_EQ(sample->upstream.url, defaults->upstream.url);

@@ -97,3 +97,10 @@ def test_files_and_apis_are_never_sniffed(server, tmp_path):
     for r in (server.fetch_file("sec-nosniff-demo", filename), server.get("/simple/"),
               server.project_json("sec-nosniff-demo"), server.get("/npm/no-such-package")):
         assert r.header("X-Content-Type-Options") == "nosniff"
+
+
+def test_the_cut_off_is_configurable(server_factory):
+    s = server_factory("[limits]\nmax_failed_auth_per_minute = 3\n")
+    statuses = [s.get("/simple/", headers=bearer_auth(f"pipy_wrong_{i}")).status
+                for i in range(5)]
+    assert statuses == [401, 401, 401, 429, 429], statuses

@@ -41,12 +41,18 @@ using Blob = Owned<git_blob, git_blob_free>;
 using Diff = Owned<git_diff, git_diff_free>;
 using Object = Owned<git_object, git_object_free>;
 
+// Pack files libgit2 may keep open at once (process-wide).
+constexpr int kMaxOpenPacks = 32;
+
 void InitLibgit2() {
   static std::once_flag once;
   std::call_once(once, [] {
     git_libgit2_init();
     // The mirror may be owned by another user than the server (RECIPES.md).
     git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+    // Every fetch adds a pack to the mirror and libgit2 keeps each pack it read open: with
+    // no cap a server that sees a push a minute runs out of descriptors in weeks.
+    git_libgit2_opts(GIT_OPT_SET_MWINDOW_FILE_LIMIT, kMaxOpenPacks);
   });
 }
 

@@ -145,5 +145,33 @@ TEST_F(GitSourceTest, AnUnreachableRemoteIsUnavailable) {
   EXPECT_EQ((*git)->Fetch().code(), StatusCode::kUnavailable);
 }
 
+// The descriptors this process holds open.
+std::size_t OpenDescriptors() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/fd")) {
+    ++n;
+  }
+  return n;
+}
+
+TEST_F(GitSourceTest, OpenPacksStayBoundedOverManyFetches) {
+  std::unique_ptr<GitSource> git = Open();
+  ASSERT_NE(git, nullptr);
+  repo_.WriteModule("logger", "acme-logger", "1.0");
+  repo_.Commit("first");
+  ASSERT_TRUE(git->Fetch().ok());
+  const std::size_t before = OpenDescriptors();
+  // Each fetch adds a pack to the mirror; reading the new commit opens it.
+  for (int i = 0; i < 60; ++i) {
+    repo_.Write("logger/v.txt", std::to_string(i));
+    std::string head = repo_.Commit("change " + std::to_string(i));
+    ASSERT_TRUE(git->Fetch().ok());
+    auto file = git->ReadFile(head, "logger/v.txt");
+    ASSERT_TRUE(file.has_value() && file->has_value());
+  }
+  EXPECT_LE(OpenDescriptors(), before + 40) << "one descriptor kept per fetched pack";
+}
+
 }  // namespace
 }  // namespace pipy::builder

@@ -191,6 +191,66 @@ TEST_F(AuthenticatorTest, RevokedTokenStopsWorkingAtOnce) {
   EXPECT_EQ(p.error().code(), StatusCode::kUnauthenticated);
 }
 
+TEST_F(AuthenticatorTest, ExpiredTokenIsRefusedSayingWhen) {
+  catalog::TokenRecord token;
+  token.name = "shortlived";
+  const std::string secret = NewTokenSecret();
+  token.hash = HashTokenSecret(secret);
+  token.scopes = {"read"};
+  token.expires_ms = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
+  ASSERT_TRUE(catalog_->AddToken(token).ok());
+  std::int64_t now = token.expires_ms - 1;
+  auto made = Authenticator::Create(*catalog_, {}, [&] { return now; });
+  ASSERT_TRUE(made);
+  auto p = made->Authenticate("Bearer " + secret);
+  ASSERT_TRUE(p) << p.error().ToString();
+  EXPECT_EQ(p->token_name, "shortlived");
+  now = token.expires_ms;
+  p = made->Authenticate("Bearer " + secret);
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(p.error().message(), "token 'shortlived' expired at 2023-11-14T22:13:20.000Z");
+  // A token without expiry (expires_ms 0) still works at any time.
+  EXPECT_TRUE(made->Authenticate("Bearer " + secret_));
+}
+
+// The last use reaches the catalog at most once a minute per token: requests in between
+// write nothing, and another node sees the stored stamp and does not write either.
+TEST_F(AuthenticatorTest, LastUseIsWrittenAtMostOnceAMinute) {
+  auto last_used = [&] {
+    auto found = catalog_->FindTokenByHash(HashTokenSecret(secret_));
+    EXPECT_TRUE(found.has_value() && found->has_value());
+    return (found.has_value() && found->has_value()) ? (**found).last_used_ms : -1;
+  };
+  const std::int64_t start = 1'700'000'000'000;
+  std::int64_t now = start;
+  auto made = Authenticator::Create(*catalog_, {}, [&] { return now; });
+  ASSERT_TRUE(made);
+  ASSERT_TRUE(made->Authenticate("Bearer " + secret_));
+  EXPECT_EQ(last_used(), start);
+  auto seq = catalog_->ChangeSequence();
+  ASSERT_TRUE(seq.has_value());
+  for (int i = 1; i <= 59; ++i) {
+    now = start + i * 1000;
+    ASSERT_TRUE(made->Authenticate("Bearer " + secret_));
+  }
+  EXPECT_EQ(last_used(), start);
+  now = start + kLastUseIntervalMs;
+  ASSERT_TRUE(made->Authenticate("Bearer " + secret_));
+  EXPECT_EQ(last_used(), start + kLastUseIntervalMs);
+
+  // Another node, fresh memory: the stamp in the catalog is recent, so it writes nothing.
+  auto other = Authenticator::Create(*catalog_, {}, [&] { return now; });
+  ASSERT_TRUE(other);
+  now = start + kLastUseIntervalMs + 30'000;
+  ASSERT_TRUE(other->Authenticate("Bearer " + secret_));
+  EXPECT_EQ(last_used(), start + kLastUseIntervalMs);
+  // Stamping the last use is not a change caches care about.
+  auto seq_after = catalog_->ChangeSequence();
+  ASSERT_TRUE(seq_after.has_value());
+  EXPECT_EQ(*seq_after, *seq);
+}
+
 TEST_F(AuthenticatorTest, Allowlist) {
   EXPECT_TRUE(Make().AddressAllowed("203.0.113.9"));  // empty list allows all
   AccessOptions options;

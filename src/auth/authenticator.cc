@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <shared_mutex>
@@ -11,6 +13,7 @@
 
 #include "auth/credentials.h"
 #include "core/strings.h"
+#include "core/timestamp.h"
 
 namespace pipy::auth {
 
@@ -114,7 +117,8 @@ bool Cidr::Contains(std::string_view address) const {
   return (bytes[full] & mask) == (bytes_[full] & mask);
 }
 
-Result<Authenticator> Authenticator::Create(catalog::Catalog& catalog, AccessOptions options) {
+Result<Authenticator> Authenticator::Create(catalog::Catalog& catalog, AccessOptions options,
+                                            ClockMs now_ms) {
   std::vector<Cidr> allow;
   for (const auto& text : options.allow) {
     auto cidr = Cidr::Parse(text);
@@ -123,7 +127,14 @@ Result<Authenticator> Authenticator::Create(catalog::Catalog& catalog, AccessOpt
     }
     allow.push_back(*cidr);
   }
-  return Authenticator(catalog, std::move(options), std::move(allow));
+  if (!now_ms) {
+    now_ms = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+  return Authenticator(catalog, std::move(options), std::move(allow), std::move(now_ms));
 }
 
 bool Authenticator::AddressAllowed(std::string_view address) const {
@@ -155,11 +166,33 @@ Result<Principal> Authenticator::Authenticate(
   if (!token || token->revoked) {
     return Unauthenticated("invalid or revoked token");
   }
+  const std::int64_t now = now_ms_();
+  if (token->expires_ms != 0 && now >= token->expires_ms) {
+    return Unauthenticated("token '" + token->name + "' expired at " +
+                           FormatUtcTimestamp(token->expires_ms, 3));
+  }
+  RecordUse(*token, now);
   Principal principal;
   principal.anonymous = false;
   principal.token_name = token->name;
   principal.scopes = token->scopes;
   return principal;
+}
+
+void Authenticator::RecordUse(const catalog::TokenRecord& token, std::int64_t now) const {
+  {
+    std::lock_guard lock(last_use_->mu);
+    std::int64_t& written = last_use_->written_ms[token.name];
+    // The stored stamp counts too, so nodes sharing a catalog do not each write every minute
+    // for a token the others just stamped.
+    const std::int64_t last = std::max(written, token.last_used_ms);
+    if (now - last < kLastUseIntervalMs) {
+      return;
+    }
+    // Claimed before the write, so concurrent requests of this token do not all write.
+    written = now;
+  }
+  (void)catalog_->TouchToken(token.name, now);
 }
 
 void Authenticator::AddInternalToken(std::string_view secret, Principal principal) {

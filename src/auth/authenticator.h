@@ -1,9 +1,13 @@
 // Authentication and the network allowlist. Tokens are looked up by hash in the catalog
-// on every authenticated request, so a token created or revoked by `pipy token` on a
-// running server takes effect at once.
+// on every authenticated request (nothing is cached), so a token created or revoked by
+// `pipy token` or the admin API, on this node or any other sharing the catalog, takes
+// effect at once.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -36,10 +40,17 @@ class Cidr {
   int prefix_ = 0;
 };
 
+// Unix milliseconds now; injectable so tests can move time.
+using ClockMs = std::function<std::int64_t()>;
+
+// A token's last use is written to the catalog at most this often per token and node.
+inline constexpr std::int64_t kLastUseIntervalMs = 60'000;
+
 class Authenticator {
  public:
-  // Fails with kInvalidArgument naming a bad CIDR.
-  static Result<Authenticator> Create(catalog::Catalog& catalog, AccessOptions options);
+  // Fails with kInvalidArgument naming a bad CIDR. `now_ms` defaults to the system clock.
+  static Result<Authenticator> Create(catalog::Catalog& catalog, AccessOptions options,
+                                      ClockMs now_ms = nullptr);
 
   // True when `address` may talk to the server at all.
   bool AddressAllowed(std::string_view address) const;
@@ -48,7 +59,11 @@ class Authenticator {
   // Resolves an Authorization header value: "Basic base64(__token__:SECRET)" (any user
   // name is accepted, as pip may send its own) or "Bearer SECRET". No header: an
   // anonymous principal. A malformed header or an unknown or revoked token:
-  // kUnauthenticated. A catalog failure: its status (kUnavailable, ...).
+  // kUnauthenticated; an expired one: kUnauthenticated "token '<name>' expired at <RFC
+  // 3339>". A catalog failure: its status (kUnavailable, ...). A success records the
+  // token's last use in the catalog when the stored one (or the last this node wrote) is
+  // kLastUseIntervalMs old or more, so most requests write nothing; a failed write is
+  // ignored (the stamp is best effort and must not refuse a valid token).
   Result<Principal> Authenticate(std::optional<std::string_view> authorization) const;
 
   // Makes `secret` a credential of this process only, resolving to `principal` (marked
@@ -60,11 +75,24 @@ class Authenticator {
   void RemoveInternalToken(std::string_view secret);
 
  private:
-  Authenticator(catalog::Catalog& catalog, AccessOptions options, std::vector<Cidr> allow)
-      : catalog_(&catalog), options_(std::move(options)), allow_(std::move(allow)) {}
+  Authenticator(catalog::Catalog& catalog, AccessOptions options, std::vector<Cidr> allow,
+                ClockMs now_ms)
+      : catalog_(&catalog),
+        options_(std::move(options)),
+        allow_(std::move(allow)),
+        now_ms_(std::move(now_ms)) {}
+  // Writes the token's last use unless it was written less than kLastUseIntervalMs ago.
+  void RecordUse(const catalog::TokenRecord& token, std::int64_t now) const;
+
   catalog::Catalog* catalog_;
   AccessOptions options_;
   std::vector<Cidr> allow_;
+  ClockMs now_ms_;
+  struct LastUse {
+    std::mutex mu;
+    std::unordered_map<std::string, std::int64_t> written_ms;  // token name -> ms; guarded by mu
+  };
+  std::unique_ptr<LastUse> last_use_ = std::make_unique<LastUse>();
   // Behind a pointer so the Authenticator stays movable (Create returns it by value).
   struct InternalTokens {
     mutable std::shared_mutex mu;

@@ -130,6 +130,8 @@ struct TokenRecord {
   std::vector<std::string> scopes;  // "read", "upload:<glob>", "admin"
   std::int64_t created_ms = 0;
   bool revoked = false;
+  std::int64_t expires_ms = 0;    // Unix ms after which the token is refused; 0 = never
+  std::int64_t last_used_ms = 0;  // last authentication, recorded at most once a minute; 0 = never
 };
 
 enum class AddFileOutcome {
@@ -221,14 +223,19 @@ class Catalog {
     return std::unique_ptr<ChangeWatch>();
   }
 
-  // Tokens. AddToken stores the record as given (hash, scopes, created_ms and revoked, so
-  // `pipy migrate` copies tokens with it); fails with kAlreadyExists when the name is taken.
+  // Tokens. AddToken stores the record as given (hash, scopes, created_ms, revoked,
+  // expires_ms and last_used_ms, so `pipy migrate` copies tokens with it); fails with
+  // kAlreadyExists when the name is taken.
   virtual Status AddToken(const TokenRecord& token) = 0;
   // The token with this hash (revoked or not), or nullopt.
   virtual Result<std::optional<TokenRecord>> FindTokenByHash(std::string_view hash) = 0;
   virtual Result<std::vector<TokenRecord>> ListTokens() = 0;
   // Marks the named token revoked; kNotFound when there is none.
   virtual Status RevokeToken(std::string_view name) = 0;
+  // Records that the named token authenticated at `used_ms` (kept only when later than the
+  // stored value). Does not advance ChangeSequence nor notify watchers: a last-use stamp
+  // changes nothing a cache holds. kNotFound when there is no such token.
+  virtual Status TouchToken(std::string_view name, std::int64_t used_ms) = 0;
 };
 
 // Every blob `file` needs: its own, then those its attributes name (see Attributes).

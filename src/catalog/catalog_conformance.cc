@@ -51,7 +51,7 @@ ReleaseMetadata Meta(const std::string& display_name, const std::string& summary
 
 TokenRecord Token(const std::string& name, const std::string& secret,
                   std::vector<std::string> scopes) {
-  return TokenRecord{name, Sha256Hex(secret), std::move(scopes), 1'700'000'000'123, false};
+  return TokenRecord{name, Sha256Hex(secret), std::move(scopes), 1'700'000'000'123, false, 0, 0};
 }
 
 std::int64_t Seq(Catalog& catalog) {
@@ -337,6 +337,9 @@ TEST_P(CatalogConformanceTest, ChangeSequenceGrowsOnWritesOnly) {
   (void)catalog_->ListReleases("python", "acme");
   (void)catalog_->ListFiles("python", "acme");
   (void)catalog_->ListTokens();
+  ASSERT_TRUE(catalog_->AddToken(Token("used", "s-used", {"read"})).ok());
+  expect_grew("AddToken of a token to use");
+  ASSERT_TRUE(catalog_->TouchToken("used", 1'700'000'100'000).ok());
   (void)catalog_->ForEachFile([](const FileRecord&) { return Status::Ok(); });
   expect_same("reads");
   ASSERT_FALSE(catalog_->AddFile(TestFile("acme", "1.0", "other"), Meta("", "")).has_value());
@@ -414,7 +417,8 @@ std::string Describe(const ProjectRecord& p) {
 
 std::string Describe(const TokenRecord& t) {
   std::string out = t.name + "|" + t.hash + "|" + std::to_string(t.created_ms) + "|" +
-                    (t.revoked ? "revoked" : "active");
+                    (t.revoked ? "revoked" : "active") + "|" + std::to_string(t.expires_ms) +
+                    "|" + std::to_string(t.last_used_ms);
   for (const std::string& scope : t.scopes) {
     out += "|" + scope;
   }
@@ -473,7 +477,10 @@ TEST_P(CatalogConformanceTest, ACopyMadeThroughTheInterfaceReadsTheSame) {
   ASSERT_TRUE(catalog_->AddFile(sdist, Meta("Acme.Copy", "One")).has_value());
   ASSERT_TRUE(catalog_->AddFile(built, Meta("Acme.Copy", "Two")).has_value());
   ASSERT_TRUE(catalog_->SetYanked("python", "acme-copy", "1.0", true, "broken").ok());
-  ASSERT_TRUE(catalog_->AddToken(Token("deploy", "s1", {"upload:acme-*"})).ok());
+  TokenRecord deploy = Token("deploy", "s1", {"upload:acme-*"});
+  deploy.expires_ms = 1'800'000'000'000;
+  deploy.last_used_ms = 1'700'000'500'000;
+  ASSERT_TRUE(catalog_->AddToken(deploy).ok());
   TokenRecord old = Token("old", "s2", {"admin"});
   old.created_ms = 1'600'000'000'000;
   ASSERT_TRUE(catalog_->AddToken(old).ok());
@@ -509,6 +516,34 @@ TEST_P(CatalogConformanceTest, ACopyMadeThroughTheInterfaceReadsTheSame) {
   std::vector<std::string> original = Dump(*catalog_);
   EXPECT_EQ(original.size(), 2u + 3u + 4u + 2u);  // projects, releases, files, tokens
   EXPECT_EQ(Dump(*copy), original);
+}
+
+// Expiry is stored as given (0: never); TouchToken only ever moves the last use forward, and
+// names an unknown token kNotFound.
+TEST_P(CatalogConformanceTest, TokensKeepExpiryAndLastUse) {
+  TokenRecord expiring = Token("expiring", "s1", {"read"});
+  expiring.expires_ms = 1'800'000'000'000;
+  ASSERT_TRUE(catalog_->AddToken(expiring).ok());
+  ASSERT_TRUE(catalog_->AddToken(Token("forever", "s2", {"read"})).ok());
+
+  auto found = catalog_->FindTokenByHash(Sha256Hex("s1"));
+  ASSERT_TRUE(found.has_value() && found->has_value());
+  EXPECT_EQ((*found)->expires_ms, 1'800'000'000'000);
+  EXPECT_EQ((*found)->last_used_ms, 0);
+  found = catalog_->FindTokenByHash(Sha256Hex("s2"));
+  ASSERT_TRUE(found.has_value() && found->has_value());
+  EXPECT_EQ((*found)->expires_ms, 0);
+
+  ASSERT_TRUE(catalog_->TouchToken("expiring", 1'700'000'060'000).ok());
+  ASSERT_TRUE(catalog_->TouchToken("expiring", 1'700'000'000'000).ok());  // older: ignored
+  auto list = catalog_->ListTokens();
+  ASSERT_TRUE(list.has_value());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "expiring");
+  EXPECT_EQ((*list)[0].last_used_ms, 1'700'000'060'000);
+  EXPECT_EQ((*list)[0].expires_ms, 1'800'000'000'000);
+  EXPECT_EQ((*list)[1].last_used_ms, 0);
+  EXPECT_EQ(catalog_->TouchToken("nobody", 1).code(), StatusCode::kNotFound);
 }
 
 TEST_P(CatalogConformanceTest, DuplicateTokenNameIsRefused) {

@@ -205,6 +205,12 @@ CREATE TABLE build_waits (
   PRIMARY KEY (build_id, waits_for)
 ) WITHOUT ROWID;
 )sql",
+    // 5: token lifecycle. A token may expire (0: never) and records when it was last used
+    // (0: never; written at most once a minute per token and node). Old tokens never expire.
+    R"sql(
+ALTER TABLE tokens ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 }  // namespace

@@ -24,11 +24,11 @@ ProjectRecord ReadProjectRow(const Rows& rows, int i) {
 }
 
 constexpr std::string_view kSelectToken =
-    "SELECT name, hash, scopes, created_ms, revoked FROM tokens";
+    "SELECT name, hash, scopes, created_ms, revoked, expires_ms, last_used_ms FROM tokens";
 
 TokenRecord ReadTokenRow(const Rows& rows, int i) {
   return TokenRecord{rows.Text(i, 0), rows.Text(i, 1), SplitScopes(rows.Text(i, 2)),
-                     rows.Int(i, 3), rows.Bool(i, 4)};
+                     rows.Int(i, 3), rows.Bool(i, 4), rows.Int(i, 5), rows.Int(i, 6)};
 }
 
 }  // namespace
@@ -201,9 +201,10 @@ Status PostgresCatalog::AddToken(const TokenRecord& token) {
   const std::string scopes = JoinScopes(token.scopes);
   Status s = Write([&](Connection& conn) -> Status {
     PIPY_RETURN_IF_ERROR(
-        conn.Execute("INSERT INTO tokens (name, hash, scopes, created_ms, revoked)"
-                     " VALUES ($1, $2, $3, $4, $5)",
-                     {token.name, token.hash, scopes, token.created_ms, token.revoked})
+        conn.Execute("INSERT INTO tokens (name, hash, scopes, created_ms, revoked, expires_ms,"
+                     " last_used_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                     {token.name, token.hash, scopes, token.created_ms, token.revoked,
+                      token.expires_ms, token.last_used_ms})
             .status());
     return PostgresRecordChange(conn, "");
   });
@@ -252,6 +253,21 @@ Status PostgresCatalog::RevokeToken(std::string_view name) {
     PIPY_RETURN_IF_ERROR(
         conn.Execute("UPDATE tokens SET revoked = TRUE WHERE name = $1", {name}).status());
     return PostgresRecordChange(conn, "");
+  });
+}
+
+Status PostgresCatalog::TouchToken(std::string_view name, std::int64_t used_ms) {
+  // No PostgresRecordChange: nothing cached depends on when a token was last used.
+  return Write([&](Connection& conn) -> Status {
+    PIPY_ASSIGN_OR_RETURN(Rows rows, conn.Execute("SELECT 1 FROM tokens WHERE name = $1",
+                                                  {name}));
+    if (rows.empty()) {
+      return NotFound("no token named \"" + std::string(name) + "\"");
+    }
+    return conn
+        .Execute("UPDATE tokens SET last_used_ms = $2 WHERE name = $1 AND last_used_ms < $2",
+                 {name, used_ms})
+        .status();
   });
 }
 

@@ -177,6 +177,13 @@ CREATE TABLE build_waits (
   PRIMARY KEY (build_id, waits_for)
 );
 )sql",
+    // 5: token lifecycle, as SQLite's migration 5: a token may expire (0: never) and records
+    // when it was last used (0: never; written at most once a minute per token and node).
+    // Tokens made before this never expire.
+    R"sql(
+ALTER TABLE tokens ADD COLUMN expires_ms BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE tokens ADD COLUMN last_used_ms BIGINT NOT NULL DEFAULT 0;
+)sql",
 };
 
 // The migration lock: key (1885958521 = 'pipy' in ASCII, 1 = migrations).

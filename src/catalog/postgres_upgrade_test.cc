@@ -225,6 +225,10 @@ TEST_F(PostgresUpgradeTest, Version2DatabaseKeepsEverything) {
   ASSERT_TRUE(ci.has_value() && ci->has_value());
   EXPECT_EQ((*ci)->scopes, std::vector<std::string>{"upload:acme-*"});
   EXPECT_EQ((*ci)->created_ms, 1690000000000);
+  // Tokens made before expiry existed never expire and have not been used since.
+  EXPECT_EQ((*ci)->expires_ms, 0);
+  EXPECT_EQ((*ci)->last_used_ms, 0);
+  EXPECT_TRUE(catalog.TouchToken("ci", 1700000000000).ok());
   EXPECT_FALSE((*ci)->revoked);
   auto old = catalog.FindTokenByHash("hash-old");
   ASSERT_TRUE(old.has_value() && old->has_value());

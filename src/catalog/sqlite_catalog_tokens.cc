@@ -11,11 +11,11 @@ using sqlite::Transaction;
 namespace {
 
 constexpr std::string_view kSelectToken =
-    "SELECT name, hash, scopes, created_ms, revoked FROM tokens";
+    "SELECT name, hash, scopes, created_ms, revoked, expires_ms, last_used_ms FROM tokens";
 
 TokenRecord ReadTokenRow(const Statement& stmt) {
   return TokenRecord{stmt.Text(0), stmt.Text(1), SplitScopes(stmt.Text(2)), stmt.Int(3),
-                     stmt.Int(4) != 0};
+                     stmt.Int(4) != 0, stmt.Int(5), stmt.Int(6)};
 }
 
 }  // namespace
@@ -40,13 +40,16 @@ Status SqliteCatalog::AddToken(const TokenRecord& token) {
     }
   }
   PIPY_ASSIGN_OR_RETURN(Statement stmt,
-                        conn->Prepare("INSERT INTO tokens (name, hash, scopes, created_ms, revoked)"
-                                      " VALUES (?1, ?2, ?3, ?4, ?5)"));
+                        conn->Prepare("INSERT INTO tokens (name, hash, scopes, created_ms, revoked,"
+                                      " expires_ms, last_used_ms)"
+                                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
   PIPY_RETURN_IF_ERROR(stmt.Bind(1, token.name)
                            .Bind(2, token.hash)
                            .Bind(3, JoinScopes(token.scopes))
                            .Bind(4, token.created_ms)
                            .Bind(5, std::int64_t{token.revoked ? 1 : 0})
+                           .Bind(6, token.expires_ms)
+                           .Bind(7, token.last_used_ms)
                            .Run());
   PIPY_RETURN_IF_ERROR(BumpChangeSequence(*conn));
   return txn.Commit();
@@ -96,6 +99,22 @@ Status SqliteCatalog::RevokeToken(std::string_view name) {
   PIPY_RETURN_IF_ERROR(stmt.Bind(1, name).Run());
   PIPY_RETURN_IF_ERROR(BumpChangeSequence(*conn));
   return txn.Commit();
+}
+
+Status SqliteCatalog::TouchToken(std::string_view name, std::int64_t used_ms) {
+  PIPY_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  {
+    PIPY_ASSIGN_OR_RETURN(Statement stmt, conn->Prepare("SELECT 1 FROM tokens WHERE name = ?1"));
+    PIPY_ASSIGN_OR_RETURN(bool row, stmt.Bind(1, name).Step());
+    if (!row) {
+      return NotFound("no token named \"" + std::string(name) + "\"");
+    }
+  }
+  // No change-sequence bump: nothing cached depends on when a token was last used.
+  PIPY_ASSIGN_OR_RETURN(Statement stmt,
+                        conn->Prepare("UPDATE tokens SET last_used_ms = ?2"
+                                      " WHERE name = ?1 AND last_used_ms < ?2"));
+  return stmt.Bind(1, name).Bind(2, used_ms).Run();
 }
 
 }  // namespace pipy::catalog

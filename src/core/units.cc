@@ -50,23 +50,23 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   const std::string quoted = "'" + std::string(text) + "'";
   std::string_view s = Trim(text);
   if (s.empty()) {
-    return InvalidArgument("empty duration; write e.g. 500ms, 30s, 10m or 1h");
+    return InvalidArgument("empty duration; write e.g. 500ms, 30s, 10m, 1h or 90d");
   }
   struct Unit {
     std::string_view name;
     std::uint64_t millis;
   };
   // Ordered largest first; "ms" precedes "m" so the longer suffix is tried first.
-  static constexpr std::array<Unit, 4> kUnits = {
-      {{"h", 3600000}, {"ms", 1}, {"m", 60000}, {"s", 1000}}};
-  static constexpr std::array<int, 4> kRank = {0, 3, 1, 2};  // h > m > s > ms
+  static constexpr std::array<Unit, 5> kUnits = {
+      {{"d", 86400000}, {"h", 3600000}, {"ms", 1}, {"m", 60000}, {"s", 1000}}};
+  static constexpr std::array<int, 5> kRank = {0, 1, 4, 2, 3};  // d > h > m > s > ms
   std::uint64_t total = 0;
   int last_rank = -1;
   while (!s.empty()) {
     std::uint64_t value = 0;
     if (!ConsumeNumber(s, value)) {
       return InvalidArgument("invalid duration " + quoted +
-                             ": expected a whole number followed by ms, s, m or h");
+                             ": expected a whole number followed by ms, s, m, h or d");
     }
     int matched = -1;
     for (size_t i = 0; i < kUnits.size(); ++i) {
@@ -77,7 +77,7 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     }
     if (matched < 0) {
       return InvalidArgument("invalid duration " + quoted +
-                             ": each number needs a unit (ms, s, m, h)");
+                             ": each number needs a unit (ms, s, m, h, d)");
     }
     if (kRank[matched] <= last_rank) {
       return InvalidArgument("invalid duration " + quoted +

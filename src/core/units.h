@@ -9,8 +9,9 @@
 
 namespace pipy {
 
-// Parses a duration: one or more <digits><unit> terms with units "ms", "s", "m", "h", largest
-// first and each unit at most once ("500ms", "30s", "10m", "1h", "1h30m", "2m30s500ms").
+// Parses a duration: one or more <digits><unit> terms with units "ms", "s", "m", "h", "d" (24h),
+// largest first and each unit at most once ("500ms", "30s", "10m", "1h", "90d", "1h30m",
+// "2m30s500ms").
 // Surrounding whitespace is ignored. A bare number, a negative or fractional value, an unknown
 // unit, or a value that overflows gives kInvalidArgument.
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text);

@@ -18,6 +18,7 @@ TEST(ParseDurationTest, SingleUnits) {
   const Case cases[] = {
       {"500ms", 500}, {"30s", 30000},   {"10m", 600000},  {"1h", 3600000},  {"0s", 0},
       {"0ms", 0},     {"  2s\n", 2000}, {"90m", 5400000}, {"1000ms", 1000}, {"007s", 7000},
+      {"90d", 7776000000}, {"1d", 86400000},
   };
   for (const Case& c : cases) {
     auto d = ParseDuration(c.text);
@@ -30,6 +31,7 @@ TEST(ParseDurationTest, CompoundValues) {
   EXPECT_EQ(ParseDuration("1h30m").value(), milliseconds(5400000));
   EXPECT_EQ(ParseDuration("2m30s").value(), milliseconds(150000));
   EXPECT_EQ(ParseDuration("1h1m1s1ms").value(), milliseconds(3661001));
+  EXPECT_EQ(ParseDuration("1d12h").value(), milliseconds(129600000));
 }
 
 TEST(ParseDurationTest, RejectsBadValues) {
@@ -42,7 +44,8 @@ TEST(ParseDurationTest, RejectsBadValues) {
       "1.5s",
       "10 s",
       "10sec",
-      "5d",
+      "5w",
+      "1h1d",                   // days after hours
       "1x",
       "ms",
       "30m1h",                  // smallest unit first

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <unordered_set>
 
+#include "cli/blob_keys.h"
 #include "cli/commands.h"
 #include "core/sha256.h"
 #include "upstream/proxy.h"
@@ -36,26 +37,9 @@ Result<std::unordered_set<std::string>> ReferencedKeys(catalog::Catalog& catalog
   PIPY_ASSIGN_OR_RETURN(std::vector<std::string> cached,
                         upstream::CachedBlobKeys(data_dir / "upstream"));
   keys.insert(cached.begin(), cached.end());
-  Status status = catalog.ForEachFile([&](const catalog::FileRecord& file) {
-    for (const std::string& key : catalog::BlobKeysOf(file)) {
-      keys.insert(key);
-    }
-    return Status::Ok();
-  });
-  if (!status.ok()) {
-    return status;
-  }
-  // Releases keep their published manifest (npm's package.json) as a blob of its own.
-  for (std::string_view format : {catalog::kPython, catalog::kNpm}) {
-    PIPY_ASSIGN_OR_RETURN(auto projects, catalog.ListProjects(format));
-    for (const catalog::ProjectRecord& project : projects) {
-      PIPY_ASSIGN_OR_RETURN(auto releases, catalog.ListReleases(format, project.name));
-      for (const catalog::ReleaseRecord& release : releases) {
-        if (!release.metadata.manifest_sha256.empty()) {
-          keys.insert(release.metadata.manifest_sha256);
-        }
-      }
-    }
+  PIPY_ASSIGN_OR_RETURN(auto referenced, CatalogBlobKeys(catalog));
+  for (const auto& [key, referrer] : referenced) {
+    keys.insert(key);
   }
   return keys;
 }

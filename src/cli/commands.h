@@ -27,8 +27,9 @@ struct Repository {
 Result<Repository> OpenRepository(const config::Config& config, bool read_cache = false);
 
 int Serve(const config::Config& config);
+// `expires`: a lifetime such as "90d"; "" = never.
 int TokenCreate(const config::Config& config, const std::string& name,
-                const std::vector<std::string>& scopes);
+                const std::vector<std::string>& scopes, const std::string& expires);
 int TokenList(const config::Config& config);
 int TokenRevoke(const config::Config& config, const std::string& name);
 int Check(const config::Config& config);
@@ -44,5 +45,17 @@ int Migrate(const config::Config& from, const config::Config& to);
 // 2 when `dir` or the repository cannot be opened. import.cc.
 int Import(const config::Config& config, const std::filesystem::path& dir,
            const std::string& as_name);
+
+// Backs the filesystem + SQLite repository up into the new or empty folder `dest` while
+// servers keep running: an online-backup snapshot of the catalog, every blob it refers to
+// (hard links when on one file system, sha256-verified), then a MANIFEST written last. 0 on
+// success; 1 naming each blob that is missing or corrupt (no MANIFEST is written); 2 for
+// other backends (pointing at README.md) or when `dest` is not empty. backup.cc.
+int Backup(const config::Config& config, const std::filesystem::path& dest);
+// Restores a `pipy backup` folder into the new or empty data folder of `config`, verifying
+// the MANIFEST, the catalog copy's sha256 and every blob. 0 on success, 1 when the backup is
+// damaged, 2 when it is incomplete, `config`'s data folder is not empty, or the backends are
+// not filesystem + SQLite. restore.cc.
+int Restore(const config::Config& config, const std::filesystem::path& from);
 
 }  // namespace pipy::cli

@@ -52,11 +52,13 @@ int main(int argc, char** argv) {
   Common token_create_opts;
   std::string token_name;
   std::vector<std::string> scopes;
+  std::string token_expires;
   CLI::App* token_create = token->add_subcommand("create", "create a token; prints it last");
   AddCommon(token_create, token_create_opts);
   token_create->add_option("--name", token_name, "a unique name for the token")->required();
   token_create->add_option("--scope", scopes, "read, upload:<glob> or admin (repeatable)")
       ->required();
+  token_create->add_option("--expires", token_expires, "lifetime, e.g. 90d or 12h (default: never)");
   Common token_list_opts;
   CLI::App* token_list = token->add_subcommand("list", "list tokens (never their secrets)");
   AddCommon(token_list, token_list_opts);
@@ -114,6 +116,25 @@ int main(int argc, char** argv) {
   migrate->add_option("--to-data", migrate_to_data, "target data folder (created if missing)")
       ->required();
 
+  Common backup_opts;
+  std::string backup_to;
+  CLI::App* backup = app.add_subcommand(
+      "backup", "copy the repository (catalog and blobs) into a folder while servers run");
+  backup->footer(
+      "Filesystem + SQLite only (for S3 + PostgreSQL see README.md, \"Backups\"). DEST must "
+      "be new or empty; it receives catalog.db (a consistent snapshot), the blobs it refers "
+      "to and, last, MANIFEST. A folder without MANIFEST is an incomplete backup.");
+  AddCommon(backup, backup_opts);
+  backup->add_option("--to", backup_to, "backup folder (new or empty)")->required();
+
+  Common restore_opts;
+  std::string restore_from;
+  CLI::App* restore = app.add_subcommand(
+      "restore", "restore a `pipy backup` folder into a new or empty data folder");
+  AddCommon(restore, restore_opts);
+  restore->add_option("--from", restore_from, "backup folder (with its MANIFEST)")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
 
   auto run = [](const Common& common, auto&& body) -> int {
@@ -135,7 +156,7 @@ int main(int argc, char** argv) {
   }
   if (token_create->parsed()) {
     return run(token_create_opts, [&](pipy::config::Config& config) {
-      return pipy::cli::TokenCreate(config, token_name, scopes);
+      return pipy::cli::TokenCreate(config, token_name, scopes, token_expires);
     });
   }
   if (token_list->parsed()) {
@@ -163,6 +184,16 @@ int main(int argc, char** argv) {
       return 2;
     }
     return pipy::cli::Migrate(*from, *to);
+  }
+  if (backup->parsed()) {
+    return run(backup_opts, [&](pipy::config::Config& config) {
+      return pipy::cli::Backup(config, backup_to);
+    });
+  }
+  if (restore->parsed()) {
+    return run(restore_opts, [&](pipy::config::Config& config) {
+      return pipy::cli::Restore(config, restore_from);
+    });
   }
   if (gc->parsed()) {
     return run(gc_opts, [&](pipy::config::Config& config) {

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "app/access.h"
+#include "app/token_routes.h"
 #include "auth/authenticator.h"
 #include "builder/builder.h"
 #include "builder/routes.h"
@@ -99,6 +100,7 @@ int Serve(const config::Config& config) {
 
   http::Router router;
   AddServiceRoutes(router, metrics, access);
+  app::RegisterTokenRoutes(router, *repo->catalog, access);  // GET/POST/DELETE /api/tokens
   python::PythonOptions python_options;
   python_options.max_upload_bytes = config.limits.max_upload_bytes;
   python_options.tmp_dir = upload_dir;

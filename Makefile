@@ -1,12 +1,17 @@
 # The two set-up commands (see README.md):
 #   make serve   install deps if missing, build, start pipy on 127.0.0.1:8080 (data in ./pipy-data)
 #   make test    install deps if missing, build, run every test
+# and the sanitizer runs (scripts/sanitize-test.sh; README.md, "Sanitizers"):
+#   make test-asan   build in build-asan with ASan+UBSan, run every test (unit and e2e) on it
+#   make test-tsan   build the concurrent code's tests in build-tsan with TSan, run them
 BUILD_DIR ?= build
 DATA_DIR ?= pipy-data
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
+ASAN_BUILD_DIR ?= build-asan
+TSAN_BUILD_DIR ?= build-tsan
 
-.PHONY: all deps deps-build build serve test bench clean
+.PHONY: all deps deps-build build serve test test-asan test-tsan bench clean
 
 all: build
 
@@ -33,10 +38,16 @@ serve: deps-build $(BUILD_DIR)/build.ninja
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
+test-asan: deps
+	JOBS=$(JOBS) scripts/sanitize-test.sh asan $(ASAN_BUILD_DIR)
+
+test-tsan: deps
+	JOBS=$(JOBS) scripts/sanitize-test.sh tsan $(TSAN_BUILD_DIR)
+
 bench: build
 	@scripts/install-deps.sh --bench
 	bench/run.sh
 	bench/npm.sh
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(TSAN_BUILD_DIR)

@@ -23,6 +23,22 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// ASan and TSan reserve terabytes of shadow address space at start-up, so under an
+// RLIMIT_AS of any useful size their allocator's next mmap fails and the child dies
+// (make test-asan, make test-tsan). Those builds keep the CPU limit, the clock and the
+// output cap only.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kAddressSpaceLimit = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kAddressSpaceLimit = false;
+#else
+constexpr bool kAddressSpaceLimit = true;
+#endif
+#else
+constexpr bool kAddressSpaceLimit = true;
+#endif
+
 // Closes a descriptor when it goes out of scope.
 class Fd {
  public:
@@ -229,7 +245,7 @@ int RenderMarkdownChildMain(int argc, char** argv) {
     rlimit cpu{cpu_seconds, cpu_seconds + 1};
     setrlimit(RLIMIT_CPU, &cpu);
   }
-  if (memory_bytes > 0) {
+  if (memory_bytes > 0 && kAddressSpaceLimit) {
     rlimit as{memory_bytes, memory_bytes};
     setrlimit(RLIMIT_AS, &as);
   }

@@ -96,7 +96,10 @@ def test_stalled_clients_share_one_fetch_with_bounded_threads_and_memory(
         assert stub.fetches(whl.filename) == 1
         assert fetched, "the file was not fetched into the cache while its clients stalled"
         assert peak_threads < 60, (base_threads, peak_threads)
-        assert peak_rss < 150 * MiB, (base_rss // MiB, peak_rss // MiB)
+        # ASan's shadow memory and allocator caches (make test-asan sets PIPY_SANITIZER)
+        # double what a server holds: 124 -> 200 MiB there, still bounded per client.
+        rss_bound = (300 if os.environ.get("PIPY_SANITIZER") else 150) * MiB
+        assert peak_rss < rss_bound, (base_rss // MiB, peak_rss // MiB)
         assert slowest_healthz < 1.0, slowest_healthz
     finally:
         for s in socks:

@@ -42,19 +42,26 @@ void Problem(Tally& tally, std::string_view what, const Status& status) {
 
 // Streams blob `key` from `from` into `to`. The target refuses (kDataLoss, storing nothing)
 // bytes that do not hash to `key`; `size`, when given, must match too. Returns true when
-// the blob was copied, false when the target already had it with that size.
+// the blob was copied, false when the target already had it with the source's size. A
+// target object of another size under the same key is damaged (an upload cut short by a
+// crash, which some S3 servers keep) and is written over: its key names its only right
+// content.
 Result<bool> CopyBlob(storage::BlobStore& from, storage::BlobStore& to, const std::string& key,
                       std::optional<std::uint64_t> size) {
   auto existing = to.Stat(key);
-  if (existing.has_value()) {
-    if (size && existing->size != *size) {
-      return DataLoss("the target already holds blob " + key + " with " +
-                      std::to_string(existing->size) + " bytes, not " + std::to_string(*size));
-    }
-    return false;
-  }
-  if (existing.error().code() != StatusCode::kNotFound) {
+  if (!existing.has_value() && existing.error().code() != StatusCode::kNotFound) {
     return existing.error().WithContext("target blob " + key);
+  }
+  if (existing.has_value()) {
+    if (!size) {
+      PIPY_ASSIGN_OR_RETURN(storage::BlobInfo source, from.Stat(key));
+      size = source.size;
+    }
+    if (existing->size == *size) {
+      return false;
+    }
+    std::cerr << "pipy migrate: target blob " << key << " has " << existing->size
+              << " bytes, not " << *size << " (a cut-short upload); copying it again\n";
   }
   auto reader = from.Open(key);
   if (!reader.has_value()) {

@@ -153,8 +153,10 @@ class FilesystemBlobWriter final : public BlobWriter {
     std::filesystem::path dir = BlobDir(store_.root(), key);
     std::filesystem::path target = dir / key;
     BlobInfo info{key, size_, static_cast<std::int64_t>(::time(nullptr))};
-    if (::access(target.c_str(), F_OK) == 0) {
-      // Same bytes already stored, synced before their rename: the temp goes. The folder is
+    struct stat present {};
+    if (::stat(target.c_str(), &present) == 0 && static_cast<std::uint64_t>(present.st_size) == size_) {
+      // Same bytes already stored, synced before their rename: the temp goes (a file of
+      // another size under this key is damaged and is replaced below). The folder is
       // synced again because a concurrent writer may have renamed but not yet synced it. The
       // age is refreshed so gc's threshold counts from this upload.
       ::utimensat(AT_FDCWD, target.c_str(), nullptr, 0);
@@ -297,9 +299,13 @@ Result<BlobInfo> FilesystemBlobStore::Adopt(const std::filesystem::path& path,
   }
   std::filesystem::path dir = BlobDir(root_, sha256);
   std::filesystem::path target = dir / sha256;
-  if (::access(target.c_str(), F_OK) == 0) {
+  struct stat present {};
+  struct stat incoming {};
+  if (::stat(target.c_str(), &present) == 0 && ::stat(path.c_str(), &incoming) == 0 &&
+      present.st_size == incoming.st_size) {
     // Already stored (synced before its rename); see the writer's Place for why the folder
-    // is synced and the age refreshed. The caller's file stays the caller's.
+    // is synced and the age refreshed, and why another size is replaced. The caller's file
+    // stays the caller's.
     ::utimensat(AT_FDCWD, target.c_str(), nullptr, 0);
     PIPY_RETURN_IF_ERROR(SyncDir(dir));
     PIPY_ASSIGN_OR_RETURN(BlobInfo info, Stat(sha256));

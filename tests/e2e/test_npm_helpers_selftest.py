@@ -277,7 +277,10 @@ def test_npm_view_and_install_from_stub(registry, tmp_path):
     # A tarball that does not match its integrity is refused.
     registry.add(nd.make_npm_tarball(tmp_path / "t", "selftest-bad", "1.0.0"))
     registry.corrupt_tarball("selftest-bad", "1.0.0")
-    bad = nd.run_client("npm", ["install", "selftest-bad"], home, cwd=proj)
+    # No fetch retries: npm's backoff between retries of a corrupt tarball (10 s and more
+    # each) once took a loaded CI machine past the timeout.
+    bad = nd.run_client("npm", ["install", "selftest-bad", "--fetch-retries=0"], home,
+                        cwd=proj, timeout=180)
     assert bad.returncode != 0 and "EINTEGRITY" in bad.stdout + bad.stderr
 
 

@@ -175,6 +175,24 @@ TEST_F(BuildRunnerTest, AnUnknownSourceFails) {
   EXPECT_NE(done.message.find("not configured"), std::string::npos);
 }
 
+// With TLS on, the build reaches Pipy by a loopback address its certificate does not name:
+// pip trusts that host (LoopbackHttpsHost) in the online steps, and only then.
+TEST_F(BuildRunnerTest, AnHttpsIndexOnLoopbackIsTrustedWithoutItsCertificateNamingIt) {
+  options_.index_url = "https://127.0.0.1:1/simple/";
+  MakeRunner();
+  repo_.WriteModule("logger", "acme-logger", "1.0", "dependencies = [\"acme-core\"]\n");
+  catalog::BuildJob job = RunAndGet(Enqueue("logger"));
+  ASSERT_EQ(job.status, BuildStatus::kPassed) << job.message;
+  for (const char* step : {"--dry-run", "download"}) {
+    const ProcessSpec* spec = processes_.Find(step);
+    ASSERT_NE(spec, nullptr) << step;
+    EXPECT_EQ(EnvValue(*spec, "PIP_TRUSTED_HOST"), "127.0.0.1:1") << step;
+  }
+  const ProcessSpec* install = processes_.Find("--no-index");
+  ASSERT_NE(install, nullptr);
+  EXPECT_FALSE(EnvValue(*install, "PIP_TRUSTED_HOST").has_value()) << "offline steps need none";
+}
+
 TEST_F(BuildRunnerTest, DependenciesComeAsWheelsWithAPerBuildCredentialAndInstallOffline) {
   repo_.WriteModule("logger", "acme-logger", "1.0",
                     "dependencies = [\"acme-core\"]\n[project.optional-dependencies]\n"
@@ -235,6 +253,7 @@ TEST_F(BuildRunnerTest, DependenciesComeAsWheelsWithAPerBuildCredentialAndInstal
   EXPECT_TRUE(secret.starts_with("pipy_")) << secret;
   EXPECT_EQ(EnvValue(*download, "PIP_INDEX_URL"),
             "http://__token__:" + secret + "@127.0.0.1:1/simple/");
+  EXPECT_FALSE(EnvValue(*download, "PIP_TRUSTED_HOST").has_value()) << "nothing to trust";
 
   const ProcessSpec* install = processes_.Find("--no-index");
   ASSERT_NE(install, nullptr);

@@ -175,6 +175,11 @@ class BuildRunnerTest : public ::testing::Test {
     options_.hidden_files = {config_file_};
     options_.timeout = std::chrono::milliseconds(1234);
     options_.memory_limit = 777;
+    MakeRunner();
+  }
+
+  // (Re)makes the runner from options_, for a test that changes them.
+  void MakeRunner() {
     runner_ = std::make_unique<BuildRunner>(
         options_, *queue_, *index_, processes_, clock_,
         std::map<std::string, SourceEntry>{{"mono", SourceEntry{source_, git_.get()}}},

@@ -55,4 +55,23 @@ std::string IndexUrlWithCredential(std::string_view index_url, std::string_view 
          std::string(index_url.substr(scheme + 3));
 }
 
+std::string LoopbackHttpsHost(std::string_view url) {
+  constexpr std::string_view kScheme = "https://";
+  if (!url.starts_with(kScheme)) {
+    return "";
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  std::string_view authority = rest.substr(0, rest.find('/'));
+  std::string_view host = authority;
+  if (host.starts_with('[')) {
+    host = host.substr(0, host.find(']') + 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  const bool loopback = host == "[::1]" || host == "localhost" ||
+                        (host.starts_with("127.") &&
+                         host.find_first_not_of("0123456789.") == std::string_view::npos);
+  return loopback ? std::string(authority) : "";
+}
+
 }  // namespace pipy::builder

@@ -24,4 +24,11 @@ std::string MissingDistribution(std::string_view pip_output);
 // `index_url` ("http://host:port/simple/") with "__token__:SECRET@" after the scheme.
 std::string IndexUrlWithCredential(std::string_view index_url, std::string_view secret);
 
+// "host:port" of an https:// URL on this machine's loopback (127.0.0.0/8, [::1],
+// localhost), else empty. With TLS on, the builder reaches its own server over loopback by
+// address, which the server's certificate (issued for its public name) does not name: the
+// build's pip and npm are told to trust that host alone, which they may, since loopback
+// traffic never leaves the machine.
+std::string LoopbackHttpsHost(std::string_view url);
+
 }  // namespace pipy::builder

@@ -1,6 +1,7 @@
 // An npm module's build job (build_runner.h describes the steps).
 #include <fstream>
 
+#include "builder/dependencies.h"
 #include "builder/job_steps.h"
 #include "builder/npm_module.h"
 #include "core/npm_name.h"
@@ -102,10 +103,13 @@ class NpmJob {
   // Pipy's registry for every step; the credential only in the install step's copy, read
   // from its environment (npm expands ${VAR} in .npmrc), so it is never in a file or a log.
   std::optional<JobEnd> WriteConfig() {
-    const std::string common = "registry=" + o_.npm_registry_url + "\n" +
-                               // a lockfile's resolved URLs name whatever registry its
-                               // author used: every tarball comes from Pipy
-                               "replace-registry-host=always\n";
+    std::string common = "registry=" + o_.npm_registry_url + "\n" +
+                         // a lockfile's resolved URLs name whatever registry its author
+                         // used: every tarball comes from Pipy
+                         "replace-registry-host=always\n";
+    if (!LoopbackHttpsHost(o_.npm_registry_url).empty()) {
+      common += "strict-ssl=false\n";  // Pipy itself over loopback: see LoopbackHttpsHost
+    }
     std::ofstream plain(npmrc_, std::ios::binary | std::ios::trunc);
     plain << common;
     std::ofstream global(steps_.home() / "npmrc-global", std::ios::binary | std::ios::trunc);

@@ -118,6 +118,26 @@ TEST_F(NpmJobTest, TheInstallStepsConfigurationCarriesTheCredentialByName) {
   EXPECT_NE(npmrc.find("//127.0.0.1:1/npm/:_authToken=${PIPY_BUILD_NPM_TOKEN}\n"),
             std::string::npos)
       << npmrc;
+  EXPECT_EQ(npmrc.find("strict-ssl"), std::string::npos) << "certificates stay checked";
+}
+
+// With TLS on, the job reaches Pipy by a loopback address its certificate does not name:
+// npm trusts that registry (LoopbackHttpsHost), and only then.
+TEST_F(NpmJobTest, AnHttpsRegistryOnLoopbackIsTrustedWithoutItsCertificateNamingIt) {
+  options_.npm_registry_url = "https://127.0.0.1:1/npm/";
+  MakeRunner();
+  WritePackage("web", "acme-web", "1.0.0",
+               ", \"scripts\": {\"test\": \"true\"}, \"dependencies\": {\"acme-x\": \"1\"}");
+  std::string npmrc;
+  processes_.on_run = [&](const ProcessSpec& spec) {
+    std::vector<std::string> argv = Inner(spec);
+    if (argv.size() > 1 && argv[0] == "npm" && argv[1] == "install") {
+      npmrc = pipy::testing::ReadFile(EnvValue(spec, "npm_config_userconfig").value_or(""));
+    }
+  };
+  RunAndGet(Enqueue("web", "npm"));
+  EXPECT_NE(npmrc.find("registry=https://127.0.0.1:1/npm/\n"), std::string::npos) << npmrc;
+  EXPECT_NE(npmrc.find("strict-ssl=false\n"), std::string::npos) << npmrc;
 }
 
 TEST_F(NpmJobTest, ALockfileInstallsWithNpmCiAndNoDependenciesInstallsNothing) {

@@ -148,6 +148,9 @@ class PythonJob {
     const std::string& secret = credential.secret();
     online.secret_env = {"PIP_INDEX_URL=" +
                          (secret.empty() ? url : IndexUrlWithCredential(url, secret))};
+    if (std::string host = LoopbackHttpsHost(url); !host.empty()) {
+      online.env.push_back("PIP_TRUSTED_HOST=" + host);  // see LoopbackHttpsHost
+    }
     online.explain = [this](std::string_view output) { return ExplainResolveFailure(output); };
     const std::filesystem::path report = steps_.home() / "install-report.json";
     std::vector<std::string> resolve =

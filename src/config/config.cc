@@ -237,8 +237,18 @@ Status ReadTables(const toml::table& root, Config& config) {
   PIPY_RETURN_IF_ERROR(server.Int("threads", &config.server.threads));
   PIPY_RETURN_IF_ERROR(server.Bool("access_log", &config.server.access_log));
   PIPY_RETURN_IF_ERROR(server.String("public_url", &config.server.public_url));
+  std::string tls_cert;
+  std::string tls_key;
+  PIPY_RETURN_IF_ERROR(server.String("tls_cert", &tls_cert));
+  PIPY_RETURN_IF_ERROR(server.String("tls_key", &tls_key));
   PIPY_RETURN_IF_ERROR(server.NoOtherKeys());
   PIPY_RETURN_IF_ERROR(NormalizePublicUrl(config.server.public_url));
+  if (tls_cert.empty() != tls_key.empty()) {
+    return InvalidArgument(tls_cert.empty() ? "[server] tls_key is set but tls_cert is not"
+                                            : "[server] tls_cert is set but tls_key is not");
+  }
+  config.server.tls_cert = tls_cert;
+  config.server.tls_key = tls_key;
 
   PIPY_RETURN_IF_ERROR(access.StringList("allow", &config.access.allow));
   PIPY_RETURN_IF_ERROR(access.Bool("anonymous_read", &config.access.anonymous_read));

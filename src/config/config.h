@@ -21,6 +21,10 @@ struct ServerConfig {
   // The server's public base URL, ending in "/" (e.g. "https://pipy.internal/"), for every
   // absolute URL Pipy writes (npm's tarball URLs); "" = built from the request's Host.
   std::string public_url;
+  // HTTPS only when both are set: the PEM certificate (then its chain) and the PEM private
+  // key, re-read on SIGHUP. Both "" = plain HTTP; one alone is a config error.
+  std::filesystem::path tls_cert;
+  std::filesystem::path tls_key;
 };
 
 struct AccessConfig {

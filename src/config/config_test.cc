@@ -50,6 +50,28 @@ body_timeout = "10m"
   EXPECT_EQ(config->limits.body_timeout, std::chrono::minutes(10));
 }
 
+TEST(Config, TlsCertificateAndKeyComeTogether) {
+  auto both = ParseConfig("[server]\ntls_cert = \"/etc/pipy/chain.pem\"\n"
+                          "tls_key = \"/etc/pipy/key.pem\"\n", "t", "/d");
+  ASSERT_TRUE(both) << both.error().ToString();
+  EXPECT_EQ(both->server.tls_cert, "/etc/pipy/chain.pem");
+  EXPECT_EQ(both->server.tls_key, "/etc/pipy/key.pem");
+  auto neither = ParseConfig("[server]\n", "t", "/d");
+  ASSERT_TRUE(neither);
+  EXPECT_TRUE(neither->server.tls_cert.empty());
+  EXPECT_TRUE(neither->server.tls_key.empty());
+
+  // One alone is an error that names the missing one.
+  auto cert_only = ParseConfig("[server]\ntls_cert = \"/c.pem\"\n", "t", "/d");
+  ASSERT_FALSE(cert_only);
+  EXPECT_NE(cert_only.error().message().find("tls_key"), std::string::npos)
+      << cert_only.error().message();
+  auto key_only = ParseConfig("[server]\ntls_key = \"/k.pem\"\n", "t", "/d");
+  ASSERT_FALSE(key_only);
+  EXPECT_NE(key_only.error().message().find("tls_cert"), std::string::npos)
+      << key_only.error().message();
+}
+
 TEST(Config, PublicUrlMustBeAPlainBaseUrl) {
   auto kept = ParseConfig("[server]\npublic_url = \"http://h:8080/pipy/\"\n", "t", "/d");
   ASSERT_TRUE(kept) << kept.error().ToString();

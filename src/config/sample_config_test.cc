@@ -14,6 +14,8 @@ TEST(SampleConfig, ParsesToTheDefaults) {
   EXPECT_EQ(sample->server.listen, defaults->server.listen);
   EXPECT_EQ(sample->server.threads, defaults->server.threads);
   EXPECT_EQ(sample->server.public_url, defaults->server.public_url);
+  EXPECT_EQ(sample->server.tls_cert, defaults->server.tls_cert);
+  EXPECT_EQ(sample->server.tls_key, defaults->server.tls_key);
   EXPECT_EQ(sample->access.allow, defaults->access.allow);
   EXPECT_EQ(sample->access.anonymous_read, defaults->access.anonymous_read);
   EXPECT_EQ(sample->limits.max_upload_bytes, defaults->limits.max_upload_bytes);

@@ -39,6 +39,7 @@ struct Request {
   std::string query;        // raw query without '?'
   std::vector<Header> headers;
   std::string remote_address;  // peer IP, e.g. "127.0.0.1" or "::1"
+  bool tls = false;            // arrived over TLS (the server has a certificate)
   RequestBody body;
   // Path parameters captured by the route pattern, e.g. {"name", "Foo"}.
   std::vector<std::pair<std::string, std::string>> params;
@@ -47,6 +48,9 @@ struct Request {
   std::optional<std::string_view> header(std::string_view name) const;
   // The path parameter `name`, or "" when the route has none.
   std::string_view param(std::string_view name) const;
+  // The scheme the client used: "https" over TLS, else "http" (for absolute URLs built
+  // from the Host header).
+  std::string_view scheme() const { return tls ? "https" : "http"; }
 };
 
 // Bytes of an open file sent with sendfile(2). The response owns `fd` and closes it.

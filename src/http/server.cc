@@ -16,6 +16,7 @@
 #include "http/access_log.h"
 #include "http/session.h"
 #include "http/target.h"
+#include "http/tls.h"
 
 namespace pipy::http {
 
@@ -88,6 +89,13 @@ Result<int> Server::Start() {
   if (s.options.spool_dir.empty()) {
     return InvalidArgument("http server: spool_dir is required");
   }
+  if (s.options.tls_cert.empty() != s.options.tls_key.empty()) {
+    return InvalidArgument("http server: a TLS certificate needs a key and a key a certificate");
+  }
+  if (tls()) {
+    PIPY_ASSIGN_OR_RETURN(auto context, LoadTlsContext(s.options.tls_cert, s.options.tls_key));
+    s.SetTlsContext(std::move(context));
+  }
   PIPY_ASSIGN_OR_RETURN(ListenAddress listen, ParseListenAddress(s.options.listen));
   boost::system::error_code ec;
   tcp::endpoint endpoint;
@@ -132,6 +140,24 @@ Result<int> Server::Start() {
     s.ScheduleFlush();
   }
   return port;
+}
+
+Status CheckTlsFiles(const std::filesystem::path& cert, const std::filesystem::path& key) {
+  return LoadTlsContext(cert, key).status();
+}
+
+bool Server::tls() const {
+  return !impl_->options.tls_cert.empty() && !impl_->options.tls_key.empty();
+}
+
+Status Server::ReloadTls() {
+  if (!tls()) {
+    return InvalidArgument("the server has no TLS certificate to reload");
+  }
+  PIPY_ASSIGN_OR_RETURN(auto context,
+                        LoadTlsContext(impl_->options.tls_cert, impl_->options.tls_key));
+  impl_->SetTlsContext(std::move(context));
+  return Status::Ok();
 }
 
 void Server::Run() {

@@ -5,7 +5,9 @@
 // and the route's body limit (413), runs the route's guard, reads the body (spooled to a
 // temp file above a threshold), calls the handler on one of the pool's threads and writes
 // the response (sendfile for FileBody). Keep-alive and pipelining are supported; an idle
-// connection is closed after `idle_timeout`.
+// connection is closed after `idle_timeout`. With a certificate and key (tls_cert,
+// tls_key) the server speaks HTTPS only: TLS 1.2 or later, the handshake under the header
+// deadline; ReloadTls() swaps the certificate for new connections while open ones go on.
 #pragma once
 
 #include <chrono>
@@ -48,7 +50,15 @@ struct ServerOptions {
   int max_connections_per_address = 128;
   // How long Stop() lets in-flight requests finish before it cuts them off.
   std::chrono::milliseconds stop_grace{5'000};
+  // HTTPS only when both are set: the PEM certificate (then its chain) and the PEM private
+  // key (see tls.h). Both empty: plain HTTP. One alone is an error at Start().
+  std::filesystem::path tls_cert;
+  std::filesystem::path tls_key;
 };
+
+// Loads a TLS certificate and key as Start() and ReloadTls() do, and drops them: for a
+// check before start-up. The error names the file at fault.
+Status CheckTlsFiles(const std::filesystem::path& cert, const std::filesystem::path& key);
 
 // Typical use (main): Start(); run Run() on the main thread; stop from a signal thread:
 //
@@ -68,8 +78,16 @@ class Server {
 
   // Binds (SO_REUSEADDR) and listens on options.listen ("127.0.0.1:0", "[::1]:8080",
   // "0.0.0.0:8080", or a host name); returns the bound port. Errors (address in use, bad
-  // address, no spool_dir) are returned, not thrown.
+  // address, no spool_dir, an unreadable or invalid TLS certificate or key, named in the
+  // message) are returned, not thrown.
   Result<int> Start();
+  // Reads options.tls_cert and tls_key again (after they were replaced, e.g. on SIGHUP):
+  // connections accepted from now on use the new pair; open ones keep theirs. On an error
+  // (naming the file) the current pair stays in use. InvalidArgument without TLS.
+  // Thread-safe.
+  Status ReloadTls();
+  // Whether the server speaks HTTPS (both tls_cert and tls_key set).
+  bool tls() const;
   // Runs the I/O threads until Stop(); returns when all have finished.
   void Run();
   // Stops accepting, closes idle connections, lets in-flight requests finish (up to

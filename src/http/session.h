@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,6 +16,10 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
+
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
 
 #include "http/access_log.h"
 #include "http/metrics.h"
@@ -51,6 +56,14 @@ struct SessionHost {
   bool AcquireConnection(const std::string& address);
   // Ends a connection counted by AcquireConnection.
   void ReleaseConnection(const std::string& address);
+  // The TLS context new connections get (null: plain HTTP). Replacing it does not touch
+  // open connections: each holds the context it was accepted with. Thread-safe.
+  std::shared_ptr<boost::asio::ssl::context> TlsContext() const;
+  void SetTlsContext(std::shared_ptr<boost::asio::ssl::context> context);
+  // A TLS handshake with `address` failed (a plain-HTTP client, an old protocol, a
+  // deadline): counted in pipy_tls_handshake_failures_total; logged, at most one line
+  // every few seconds so that a scanner cannot flood the log.
+  void TlsHandshakeFailed(const std::string& address, const std::string& reason);
 
   const ServerOptions options;
   const Router& router;
@@ -65,6 +78,10 @@ struct SessionHost {
   std::condition_variable cv_;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> sessions_;
   std::unordered_map<std::string, int> connections_;  // address -> open connections
+  mutable std::mutex tls_mu_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  std::chrono::steady_clock::time_point tls_logged_{};  // under tls_mu_
+  std::uint64_t tls_unlogged_ = 0;                      // failures since, under tls_mu_
 };
 
 // Serves HTTP on an accepted socket (whose executor is a strand) until the connection
@@ -73,7 +90,9 @@ struct SessionHost {
 void StartSession(boost::asio::ip::tcp::socket socket, SessionHost& host);
 
 // Creates the Session for a connection StartSession has counted for `remote` (the
-// session releases it when it ends) and starts reading requests (session_read.cc).
-void ServeConnection(boost::asio::ip::tcp::socket socket, SessionHost& host, std::string remote);
+// session releases it when it ends) and starts reading requests, after the TLS handshake
+// when `tls` is not null (session_read.cc).
+void ServeConnection(boost::asio::ip::tcp::socket socket, SessionHost& host, std::string remote,
+                     std::shared_ptr<boost::asio::ssl::context> tls);
 
 }  // namespace pipy::http

@@ -2,7 +2,9 @@
 // connection (RFC 9112), after Beast's advanced server session. Beast parses the request
 // (header under a deadline, header size capped, then the body under its own deadline); the
 // response head is serialized by wire.cc and written together with an in-memory body in
-// one gather write; files go out with sendfile(2), streams in chunks.
+// one gather write; files go out with sendfile(2), streams in chunks. Over TLS (the
+// Transport decides per connection) the handshake comes first, under the header deadline,
+// and files go out in chunks read with pread(2), since sendfile would bypass the cipher.
 //
 // Everything for one connection runs on its strand; the handler runs on the I/O thread
 // that read the request (no hand-off), unless its route is marked blocking: then it runs
@@ -25,7 +27,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
@@ -34,13 +35,16 @@
 #include "http/router.h"
 #include "http/session.h"
 #include "http/spool_file.h"
+#include "http/transport.h"
 
 namespace pipy::http {
 
 class Session : public Connection, public std::enable_shared_from_this<Session> {
  public:
   // `remote` was counted by SessionHost::AcquireConnection; the session releases it.
-  Session(boost::asio::ip::tcp::socket&& socket, SessionHost& host, std::string remote);
+  // TLS when `tls` is not null.
+  Session(boost::asio::ip::tcp::socket&& socket, SessionHost& host, std::string remote,
+          std::shared_ptr<boost::asio::ssl::context> tls);
   ~Session() override;
 
   // Registers with the host and waits for the first request.
@@ -56,6 +60,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
 
   // --- reading (session_read.cc) ------------------------------------------------------
 
+  void Handshake();
   void WaitForRequest();
   void ResetRequest();
   void ReadHeader();
@@ -79,6 +84,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   void SendResponse(Response response);
   void WriteHeadThen(void (Session::*next)());
   void SendFileSome();
+  void SendFileTls();
   void WaitWritable();
   void StreamSome();
   void ReadNextChunk();
@@ -91,7 +97,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   void Linger();
   void Close();
 
-  boost::beast::tcp_stream stream_;
+  Transport stream_;
   SessionHost& host_;
   boost::asio::steady_timer send_timer_;
   const std::string remote_;
@@ -114,6 +120,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   std::string chunk_head_;
   bool first_ = true;
   bool idle_ = true;
+  bool tls_up_ = false;  // the TLS handshake has completed: close with close_notify
   unsigned send_generation_ = 0;
   std::chrono::steady_clock::time_point linger_deadline_;
 

@@ -42,12 +42,14 @@ bool IsParseError(const error_code& ec) {
 
 }  // namespace
 
-void ServeConnection(tcp::socket socket, SessionHost& host, std::string remote) {
-  std::make_shared<Session>(std::move(socket), host, std::move(remote))->Start();
+void ServeConnection(tcp::socket socket, SessionHost& host, std::string remote,
+                     std::shared_ptr<asio::ssl::context> tls) {
+  std::make_shared<Session>(std::move(socket), host, std::move(remote), std::move(tls))->Start();
 }
 
-Session::Session(tcp::socket&& socket, SessionHost& host, std::string remote)
-    : stream_(std::move(socket)),
+Session::Session(tcp::socket&& socket, SessionHost& host, std::string remote,
+                 std::shared_ptr<asio::ssl::context> tls)
+    : stream_(std::move(socket), std::move(tls)),
       host_(host),
       send_timer_(stream_.get_executor()),
       remote_(std::move(remote)) {}
@@ -59,7 +61,32 @@ Session::~Session() {
 
 void Session::Start() {
   host_.Register(this, weak_from_this());
-  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->stream_.tls()) {
+      self->Handshake();
+      return;
+    }
+    self->WaitForRequest();
+  });
+}
+
+// The whole handshake must be done within header_timeout: a client that connects and
+// never speaks TLS holds the connection no longer than one that never sends a header.
+void Session::Handshake() {
+  if (host_.stopping.load()) {
+    stream_.close();
+    return;
+  }
+  stream_.expires_after(host_.options.header_timeout);
+  stream_.async_handshake([self = shared_from_this()](error_code ec) {
+    if (ec) {
+      self->host_.TlsHandshakeFailed(self->remote_, ec.message());
+      self->stream_.close();
+      return;
+    }
+    self->tls_up_ = true;
+    self->WaitForRequest();
+  });
 }
 
 void Session::CloseIfIdle() {
@@ -151,6 +178,7 @@ void Session::OnHeader(error_code ec) {
   request_.path = std::move(target->path);
   request_.query = std::move(target->query);
   request_.remote_address = remote_;
+  request_.tls = stream_.tls();
   Framing framing;
   framing.version = version_;
   for (const auto& field : msg) {

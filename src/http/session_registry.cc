@@ -9,6 +9,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
 
 #include "http/session.h"
 
@@ -89,10 +90,50 @@ void SessionHost::ReleaseConnection(const std::string& address) {
   }
 }
 
+std::shared_ptr<boost::asio::ssl::context> SessionHost::TlsContext() const {
+  std::lock_guard lock(tls_mu_);
+  return tls_;
+}
+
+void SessionHost::SetTlsContext(std::shared_ptr<boost::asio::ssl::context> context) {
+  std::lock_guard lock(tls_mu_);
+  tls_ = std::move(context);
+}
+
+void SessionHost::TlsHandshakeFailed(const std::string& address, const std::string& reason) {
+  static constexpr auto kLogEvery = std::chrono::seconds(10);
+  metrics.Increment("pipy_tls_handshake_failures_total", {});
+  std::uint64_t unlogged = 0;
+  {
+    std::lock_guard lock(tls_mu_);
+    auto now = std::chrono::steady_clock::now();
+    if (tls_logged_ != std::chrono::steady_clock::time_point{} && now - tls_logged_ < kLogEvery) {
+      ++tls_unlogged_;
+      return;
+    }
+    tls_logged_ = now;
+    unlogged = tls_unlogged_;
+    tls_unlogged_ = 0;
+  }
+  if (unlogged > 0) {
+    spdlog::warn("http: TLS handshake with {} failed: {} ({} more failures not logged)", address,
+                 reason, unlogged);
+    return;
+  }
+  spdlog::warn("http: TLS handshake with {} failed: {}", address, reason);
+}
+
 void StartSession(tcp::socket socket, SessionHost& host) {
   error_code ignored;
   std::string remote = PeerAddress(socket);
+  std::shared_ptr<boost::asio::ssl::context> tls = host.TlsContext();
   if (!host.AcquireConnection(remote)) {
+    if (tls) {
+      // No plain-text answer on a TLS port: the client could not read it.
+      socket.close(ignored);
+      host.metrics.ObserveRequest("connection_limit", 429, 0, 0);
+      return;
+    }
     // Answered before anything is read, on the still-blocking socket: the head fits in
     // an empty send buffer.
     static constexpr std::string_view kTooMany =
@@ -107,7 +148,7 @@ void StartSession(tcp::socket socket, SessionHost& host) {
   }
   socket.set_option(tcp::no_delay(true), ignored);
   socket.native_non_blocking(true, ignored);  // sendfile(2) must not block the I/O thread
-  ServeConnection(std::move(socket), host, std::move(remote));
+  ServeConnection(std::move(socket), host, std::move(remote), std::move(tls));
 }
 
 }  // namespace pipy::http

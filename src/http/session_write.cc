@@ -5,6 +5,7 @@
 // meet.
 #include <fcntl.h>
 #include <sys/sendfile.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,6 +46,11 @@ constexpr std::uint64_t kSendfileSlice = 4 << 20;
 // After an error response with unread input, how long the input is drained before the
 // socket closes, so that the peer reads the response instead of a reset.
 constexpr auto kLingerTime = std::chrono::seconds(2);
+// Over TLS, bodies up to this size are copied after the head so that both go out in one
+// record (the TLS stream writes each buffer of a gather write on its own).
+constexpr std::size_t kTlsCoalesceBytes = 64 * 1024;
+// How long a closing TLS connection waits for the peer's close_notify.
+constexpr auto kTlsShutdownTime = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -107,6 +113,19 @@ void Session::SendResponse(Response response) {
     WriteHeadThen(&Session::StreamSome);
     return;
   }
+  if (stream_.tls() && memory_body.size() <= kTlsCoalesceBytes) {
+    head_.append(memory_body);
+    stream_.expires_after(host_.options.body_timeout);
+    asio::async_write(stream_, asio::buffer(head_),
+                      [self = shared_from_this(), n = memory_body.size()](error_code ec,
+                                                                          std::size_t) {
+                        if (!ec) {
+                          self->bytes_ = n;
+                        }
+                        self->Finish(!ec);
+                      });
+    return;
+  }
   // Head and body in one gather write; the body is not copied.
   std::array<asio::const_buffer, 2> buffers = {
       asio::buffer(head_), asio::buffer(memory_body.data(), memory_body.size())};
@@ -138,6 +157,10 @@ void Session::WriteHeadThen(void (Session::*next)()) {
 }
 
 void Session::SendFileSome() {
+  if (stream_.tls()) {
+    SendFileTls();
+    return;
+  }
   const FileBody& file = std::get<FileBody>(response_.body);
   const int socket = stream_.socket().native_handle();
   std::uint64_t budget = kSendfileSlice;
@@ -173,6 +196,47 @@ void Session::SendFileSome() {
     return;
   }
   Finish(true);
+}
+
+// Over TLS the bytes must pass through the cipher: the file is read in pieces of
+// kChunkBytes into one buffer, each written before the next is read, so memory stays
+// bounded whatever the file's size.
+void Session::SendFileTls() {
+  const FileBody& file = std::get<FileBody>(response_.body);
+  if (file_sent_ >= file.length) {
+    Finish(true);
+    return;
+  }
+  if (!chunk_buf_) {
+    chunk_buf_ = std::make_unique<char[]>(kChunkBytes);
+  }
+  const std::size_t want =
+      static_cast<std::size_t>(std::min<std::uint64_t>(file.length - file_sent_, kChunkBytes));
+  ssize_t n = 0;
+  do {
+    n = ::pread(file.fd, chunk_buf_.get(), want, static_cast<off_t>(file.offset + file_sent_));
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) {
+    if (n == 0) {
+      spdlog::error("http: file for {} ended {} bytes early", request_.target,
+                    file.length - file_sent_);
+    } else {
+      spdlog::warn("http: reading the file for {}: {}", request_.target, std::strerror(errno));
+    }
+    Finish(false);  // the head promised more bytes: the connection cannot go on
+    return;
+  }
+  stream_.expires_after(host_.options.idle_timeout);
+  asio::async_write(stream_, asio::buffer(chunk_buf_.get(), static_cast<std::size_t>(n)),
+                    [self = shared_from_this()](error_code ec, std::size_t written) {
+                      if (ec) {
+                        self->Finish(false);
+                        return;
+                      }
+                      self->file_sent_ += written;
+                      self->bytes_ = self->file_sent_;
+                      self->SendFileTls();
+                    });
 }
 
 void Session::WaitWritable() {
@@ -391,17 +455,27 @@ void Session::Linger() {
   }
   stream_.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(left));
   buffer_.clear();
-  stream_.async_read_some(buffer_.prepare(kChunkBytes),
-                          [self = shared_from_this()](error_code ec, std::size_t) {
-                            if (ec) {
-                              self->stream_.close();
-                              return;
-                            }
-                            self->Linger();
-                          });
+  // Straight from TCP, also under TLS: the input is thrown away, so it is not decrypted.
+  stream_.tcp().async_read_some(buffer_.prepare(kChunkBytes),
+                                [self = shared_from_this()](error_code ec, std::size_t) {
+                                  if (ec) {
+                                    self->stream_.close();
+                                    return;
+                                  }
+                                  self->Linger();
+                                });
 }
 
 void Session::Close() {
+  if (tls_up_) {
+    // close_notify first: it tells a client reading to the end of the connection that
+    // the body is complete. The peer's answer is awaited briefly, then TCP closes.
+    tls_up_ = false;
+    idle_ = true;  // Stop() may cut this short
+    stream_.expires_after(kTlsShutdownTime);
+    stream_.async_shutdown([self = shared_from_this()](error_code) { self->stream_.close(); });
+    return;
+  }
   error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream_.close();

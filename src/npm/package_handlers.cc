@@ -225,7 +225,7 @@ Result<std::string> RegistryUrl(Context& ctx, const http::Request& request) {
       return InvalidArgument("the request's Host header is not a host name");
     }
   }
-  return "http://" + std::string(host) + "/npm/";
+  return std::string(request.scheme()) + "://" + std::string(host) + "/npm/";
 }
 
 Result<PackumentInput> LoadPackage(Context& ctx, const std::string& name,

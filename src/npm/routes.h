@@ -28,7 +28,7 @@ struct NpmOptions {
   std::uint64_t max_upload_bytes = 512ull * 1024 * 1024;  // the decoded tarball; 413 above
   std::filesystem::path tmp_dir;  // where tarballs are decoded from the body (required)
   // The server's public base URL ("https://pipy.internal/"), for every tarball URL; "" =
-  // "http://<the request's Host>/".
+  // "<http or https>://<the request's Host>/".
   std::string public_url;
   // Serves the names with no internal package (the upstream proxy); nullptr = 404. Must
   // outlive the router.

@@ -224,7 +224,8 @@ http::Response HandleProject(const http::Request& request, index::Index& index,
 std::string BaseUrl(const http::Request& request, const WebOptions& options) {
   std::string base = options.public_base_hint;
   if (base.empty()) {
-    base = "http://" + std::string(request.header("host").value_or("localhost"));
+    base = std::string(request.scheme()) + "://" +
+           std::string(request.header("host").value_or("localhost"));
   }
   while (!base.empty() && base.back() == '/') {
     base.pop_back();

@@ -28,7 +28,7 @@ namespace pipy::web {
 
 struct WebOptions {
   // The base URL clients should use, e.g. "https://pypi.internal" ([server] public_url;
-  // shown on /help and in npm packages' install lines). Empty: "http://" + the request's
+  // shown on /help and in npm packages' install lines). Empty: the request's scheme + the
   // Host header (npm package pages are then cached for a few distinct Hosts only).
   std::string public_base_hint;
   // Renders READMEs. nullptr: a ReadmeRenderer with default options (a child process of

@@ -1,6 +1,66 @@
 #include "app/access.h"
 
+#include <vector>
+
+#include "core/pep503.h"
+
 namespace pipy::app {
+
+void Access::Audit(const auth::Principal& who, const index::AuditEvent& event,
+                   const Status& status) const {
+  if (audit_ != nullptr) {
+    audit_->Record(who, event, status);
+  }
+}
+
+void Access::AuditRefusal(const http::Request& request, const auth::Principal& who,
+                          const Status& refusal) const {
+  if (request.method == "GET" || request.method == "HEAD") {
+    return;  // a read changes nothing: not an auditable change
+  }
+  Audit(who, AuditEventOf(request.method, request.path), refusal);
+}
+
+index::AuditEvent AuditEventOf(std::string_view method, std::string_view path) {
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 1; start <= path.size();) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) {
+      end = path.size();
+    }
+    if (end > start) {
+      parts.push_back(path.substr(start, end - start));
+    }
+    start = end + 1;
+  }
+  auto is = [&](std::size_t n, std::string_view first, std::string_view second) {
+    return parts.size() == n && parts[0] == first && parts[1] == second;
+  };
+  if (method == "POST" && is(2, "api", "tokens")) {
+    return {index::kAuditTokenCreate, "", "", ""};
+  }
+  if (method == "DELETE" && is(3, "api", "tokens")) {
+    return {index::kAuditTokenRevoke, "", "", std::string(parts[2])};
+  }
+  if (method == "POST" && is(2, "api", "builds")) {
+    return {index::kAuditRebuild, "", "", ""};
+  }
+  if (parts.size() >= 4 && parts[0] == "api" && parts[1] == "python") {
+    const std::string project = pep503::NormalizeName(parts[2]);
+    const std::string version(parts[3]);
+    if (parts.size() == 5 && parts[4] == "yank" && (method == "POST" || method == "DELETE")) {
+      return {method == "POST" ? index::kAuditYank : index::kAuditUnyank, "python", project,
+              version};
+    }
+    if (method == "DELETE" && parts.size() == 4) {
+      return {index::kAuditRemoveRelease, "python", project, version};
+    }
+    if (method == "DELETE" && parts.size() == 5) {
+      return {index::kAuditRemoveFile, "python", project, std::string(parts[4])};
+    }
+  }
+  return {"request", "", "", std::string(method) + " " + std::string(path)};
+}
 
 Status Access::Failed(const http::Request& request, Status failure) const {
   if (limiter_->RecordFailure(request.remote_address)) {
@@ -20,6 +80,9 @@ Result<auth::Principal> Access::Authenticate(const http::Request& request) const
   Result<auth::Principal> who = auth_.Authenticate(request.header("authorization"));
   if (!who && who.error().code() == StatusCode::kUnauthenticated) {
     return Failed(request, who.error());
+  }
+  if (who) {
+    who->address = request.remote_address;
   }
   return who;
 }
@@ -56,6 +119,7 @@ Result<auth::Principal> Access::ForSecret(const http::Request& request,
   if (who->anonymous) {
     return Failed(request, Unauthenticated("unknown token"));
   }
+  who->address = request.remote_address;
   return who;
 }
 
@@ -80,8 +144,11 @@ http::Guard Access::ProjectWriteGuard(
     }
     std::string project = normalize(request.param(param));
     if (!who->CanUpload(project)) {
-      return http::ErrorResponse(PermissionDenied("token '" + who->token_name +
-                                                  "' may not change project '" + project + "'"));
+      Status refusal =
+          PermissionDenied("token '" + who->token_name + "' may not change project '" + project +
+                           "'");
+      AuditRefusal(request, *who, refusal);
+      return http::ErrorResponse(refusal);
     }
     return std::nullopt;
   };
@@ -94,7 +161,9 @@ http::Guard Access::AdminGuard() const {
       return http::ErrorResponse(who.error());
     }
     if (!who->IsAdmin()) {
-      return http::ErrorResponse(PermissionDenied("this needs an admin token"));
+      Status refusal = PermissionDenied("this needs an admin token");
+      AuditRefusal(request, *who, refusal);
+      return http::ErrorResponse(refusal);
     }
     return std::nullopt;
   };

@@ -15,6 +15,7 @@
 #include "core/status.h"
 #include "http/message.h"
 #include "http/router.h"
+#include "index/audit_log.h"
 
 namespace pipy::app {
 
@@ -27,8 +28,16 @@ class Access {
                   auth::FailureLimiter::Options limiter = {})
       : auth_(authenticator), limiter_(std::make_unique<auth::FailureLimiter>(limiter)) {}
 
-  // The caller of a read request. Errors: kPermissionDenied outside the allowlist;
-  // kUnauthenticated for a bad token, or for no token when anonymous reads are off;
+  // The audit log the guards record their permission refusals in, and Audit writes to;
+  // nullptr (the default) records nothing. Set once before serving.
+  void SetAuditLog(const index::AuditLog* log) { audit_ = log; }
+  // Records `event` done by `who` (a principal from this class) with `status`'s outcome.
+  void Audit(const auth::Principal& who, const index::AuditEvent& event,
+             const Status& status) const;
+
+  // The caller of a read request, with the request's remote address in
+  // Principal::address (as every principal below). Errors: kPermissionDenied outside the
+  // allowlist; kUnauthenticated for a bad token, or for no token when anonymous reads are off;
   // kTooManyRequests for a bad token from an address with too many failures.
   Result<auth::Principal> ForRead(const http::Request& request) const;
   // The caller of a write request: like ForRead, but anonymous callers get
@@ -38,7 +47,9 @@ class Access {
   // The principal `secret` names, for a caller from an allowed address: npm's login sends
   // a token as a password. kUnauthenticated for an unknown or revoked one (or "").
   Result<auth::Principal> ForSecret(const http::Request& request, std::string_view secret) const;
-  // Guards for RouteOptions: answer 401/403 before a body is read.
+  // Guards for RouteOptions: answer 401/403 before a body is read. A 403 from
+  // ProjectWriteGuard or AdminGuard to a token on a write method (not GET/HEAD) is recorded
+  // in the audit log, with the action the request's path names (AuditEventOf).
   http::Guard ReadGuard() const;
   http::Guard WriteGuard() const;
   // WriteGuard, then 403 unless the token may upload to the project named by the
@@ -57,9 +68,18 @@ class Access {
   Result<auth::Principal> Authenticate(const http::Request& request) const;
   // `failure` (kUnauthenticated), or kTooManyRequests when it was one too many.
   Status Failed(const http::Request& request, Status failure) const;
+  // Records a guard's refusal of `request` to `who`; nothing for reads.
+  void AuditRefusal(const http::Request& request, const auth::Principal& who,
+                    const Status& refusal) const;
 
   const auth::Authenticator& auth_;
   std::unique_ptr<auth::FailureLimiter> limiter_;  // thread-safe; a pointer keeps Access movable
+  const index::AuditLog* audit_ = nullptr;
 };
+
+// The audit event a write request to `path` (with `method`) stands for when a guard refuses
+// it: "token.create", "token.revoke", "rebuild", "yank", "unyank", "takedown.release",
+// "takedown.file" for their routes, "request" with the method and path as target for others.
+index::AuditEvent AuditEventOf(std::string_view method, std::string_view path);
 
 }  // namespace pipy::app

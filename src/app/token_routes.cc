@@ -101,17 +101,37 @@ Result<CreateRequest> ParseCreate(std::string_view body) {
   return out;
 }
 
-http::Response Create(catalog::Catalog& catalog, const http::Request& request, std::int64_t now) {
+// What the audit log names a token by: its name and scopes, never its secret.
+std::string TokenTarget(const std::string& name, const std::vector<std::string>& scopes) {
+  std::string out = name + " (";
+  for (std::size_t i = 0; i < scopes.size(); ++i) {
+    out += (i == 0 ? "" : " ") + scopes[i];
+  }
+  return out + ")";
+}
+
+http::Response Create(catalog::Catalog& catalog, const Access& access,
+                      const http::Request& request, std::int64_t now) {
+  // The guard let an admin through; this names them for the audit log.
+  Result<auth::Principal> who = access.ForWrite(request);
+  if (!who) {
+    return http::ErrorResponse(who.error());
+  }
+  index::AuditEvent event{index::kAuditTokenCreate, "", "", ""};
   Result<std::string> body = ReadSmallBody(request.body, kMaxTokenBody);
   if (!body) {
+    access.Audit(*who, event, body.error());
     return http::ErrorResponse(body.error());
   }
   Result<CreateRequest> parsed = ParseCreate(*body);
   if (!parsed) {
+    access.Audit(*who, event, parsed.error());
     return http::ErrorResponse(parsed.error());
   }
+  event.target = TokenTarget(parsed->name, parsed->scopes);
   auto issued = auth::IssueToken(catalog, std::move(parsed->name), std::move(parsed->scopes),
                                  parsed->lifetime_ms, now);
+  access.Audit(*who, event, issued.status());
   if (!issued) {
     return http::ErrorResponse(issued.error());
   }
@@ -124,8 +144,15 @@ http::Response Create(catalog::Catalog& catalog, const http::Request& request, s
   return Json(201, out);
 }
 
-http::Response Revoke(catalog::Catalog& catalog, std::string_view name) {
+http::Response Revoke(catalog::Catalog& catalog, const Access& access,
+                      const http::Request& request) {
+  Result<auth::Principal> who = access.ForWrite(request);
+  if (!who) {
+    return http::ErrorResponse(who.error());
+  }
+  const std::string name(request.param("name"));
   Status revoked = catalog.RevokeToken(name);
+  access.Audit(*who, index::AuditEvent{index::kAuditTokenRevoke, "", "", name}, revoked);
   if (!revoked.ok()) {
     return http::ErrorResponse(revoked);
   }
@@ -152,10 +179,14 @@ void RegisterTokenRoutes(http::Router& router, catalog::Catalog& catalog, const 
        .max_body_bytes = kMaxTokenBody,
        .guard = access.AdminGuard(),
        .blocking = true},
-      [&catalog, now_ms](http::Request& request) { return Create(catalog, request, now_ms()); });
+      [&catalog, &access, now_ms](http::Request& request) {
+        return Create(catalog, access, request, now_ms());
+      });
   router.Add("DELETE", "/api/tokens/{name}",
              {.name = "api_tokens_revoke", .guard = access.AdminGuard(), .blocking = true},
-             [&catalog](http::Request& request) { return Revoke(catalog, request.param("name")); });
+             [&catalog, &access](http::Request& request) {
+               return Revoke(catalog, access, request);
+             });
 }
 
 }  // namespace pipy::app

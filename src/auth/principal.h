@@ -16,6 +16,9 @@ struct Principal {
   // Subject to the address allowlist like any token.
   bool internal = false;
   std::string token_name;            // empty when anonymous
+  // The client's address ("10.0.0.7", "::1") when the principal comes from a request
+  // (app::Access fills it), for the audit log; "" otherwise.
+  std::string address;
   std::vector<std::string> scopes;
 
   bool IsAdmin() const;

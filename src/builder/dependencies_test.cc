@@ -73,5 +73,15 @@ TEST(SandboxTest, HidesThenBindsBackInOrder) {
   EXPECT_EQ(std::find(argv.begin(), argv.end(), "--unshare-net"), argv.end());
 }
 
+TEST(LoopbackHttpsHostTest, OnlyHttpsOnLoopbackIsTrusted) {
+  EXPECT_EQ(LoopbackHttpsHost("https://127.0.0.1:8443/simple/"), "127.0.0.1:8443");
+  EXPECT_EQ(LoopbackHttpsHost("https://[::1]:8443/npm/"), "[::1]:8443");
+  EXPECT_EQ(LoopbackHttpsHost("https://localhost/simple/"), "localhost");
+  EXPECT_EQ(LoopbackHttpsHost("http://127.0.0.1:8080/simple/"), "") << "plain HTTP needs nothing";
+  EXPECT_EQ(LoopbackHttpsHost("https://pipy.internal:443/simple/"), "");
+  EXPECT_EQ(LoopbackHttpsHost("https://127.0.0.1.evil.example/simple/"), "");
+  EXPECT_EQ(LoopbackHttpsHost("https://10.0.0.1:8443/simple/"), "");
+}
+
 }  // namespace
 }  // namespace pipy::builder

@@ -215,6 +215,12 @@ http::Response Rebuild(Builder* builder, const app::Access& access, const http::
     format = std::string(v->as_string());
   }
   Result<catalog::BuildJob> job = builder->Rebuild(source, module, field("commit"), format);
+  std::string target = source + " " + module;
+  if (!field("commit").empty()) {
+    target += " " + field("commit");
+  }
+  access.Audit(*who, index::AuditEvent{index::kAuditRebuild, format, "", std::move(target)},
+               job.status());
   if (!job) {
     return http::ErrorResponse(job.error());
   }

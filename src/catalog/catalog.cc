@@ -1,5 +1,8 @@
 #include "catalog/catalog.h"
 
+#include <cstdio>
+#include <random>
+
 namespace pipy::catalog {
 
 std::vector<std::string> BlobKeysOf(const FileRecord& file) {
@@ -24,6 +27,18 @@ Result<std::optional<FileRecord>> FindFileAnywhere(Catalog& catalog, std::string
     return s;
   }
   return found;
+}
+
+std::string NewAuditUid() {
+  // Uniqueness, not secrecy: random_device reads the kernel's generator on Linux.
+  static thread_local std::random_device device;
+  std::string out;
+  for (int i = 0; i < 4; ++i) {
+    char part[9];
+    std::snprintf(part, sizeof(part), "%08x", static_cast<unsigned>(device()));
+    out += part;
+  }
+  return out;
 }
 
 }  // namespace pipy::catalog

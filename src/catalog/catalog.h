@@ -134,6 +134,34 @@ struct TokenRecord {
   std::int64_t last_used_ms = 0;  // last authentication, recorded at most once a minute; 0 = never
 };
 
+// One entry of the audit log (Catalog::AppendAudit): who changed what, from where, and how
+// it ended. Never holds a secret: tokens appear by name only.
+struct AuditRecord {
+  std::int64_t id = 0;          // assigned by AppendAudit; grows with every append
+  std::int64_t time_ms = 0;     // Unix epoch milliseconds
+  std::string token;            // the caller's token name ("" = anonymous)
+  std::string address;          // client IP; "cli" for pipy subcommands, "local" for the
+                                // server's own work (the builder)
+  std::string action;           // "publish", "yank", "token.create", ... (index/audit_log.h)
+  std::string format;           // "python", "npm", or "" when the action has none
+  std::string project;          // normalized name, or ""
+  std::string target;           // what was acted on within the project, e.g. "1.0 a-1.0.whl"
+  std::string outcome;          // "ok", or "denied: ...", "refused: ...", "failed: ..."
+  // Identifies the record across repositories: `pipy migrate` copies a record only when the
+  // target has none with this uid. Empty on AppendAudit = a fresh random one.
+  std::string uid;
+};
+
+// Which audit records ListAudit returns: every field set must match; newest first.
+struct AuditQuery {
+  std::string project;          // "" = any
+  std::string token;            // "" = any
+  std::string action;           // "" = any
+  std::int64_t since_ms = 0;    // time_ms at or after this; 0 = any
+  std::int64_t before_id = 0;   // ids below this only (keyset paging); 0 = from the newest
+  std::int64_t limit = 100;     // at most this many (at least 1)
+};
+
 enum class AddFileOutcome {
   kCreated,          // the row was inserted
   kIdenticalExists,  // the filename exists with the same sha256 and size; nothing changed
@@ -236,7 +264,18 @@ class Catalog {
   // stored value). Does not advance ChangeSequence nor notify watchers: a last-use stamp
   // changes nothing a cache holds. kNotFound when there is no such token.
   virtual Status TouchToken(std::string_view name, std::int64_t used_ms) = 0;
+
+  // The audit log. AppendAudit stores `record` (its id is assigned; an empty uid becomes a
+  // fresh random one) and does not advance ChangeSequence: nothing cached depends on it. A
+  // record whose uid is already stored is not stored again (OK: `pipy migrate` re-runs).
+  virtual Status AppendAudit(const AuditRecord& record) = 0;
+  // The records matching `query`, newest (highest id) first. The next page: the same query
+  // with before_id = the last record's id.
+  virtual Result<std::vector<AuditRecord>> ListAudit(const AuditQuery& query) = 0;
 };
+
+// A fresh random audit uid: 32 hex characters (128 bits).
+std::string NewAuditUid();
 
 // Every blob `file` needs: its own, then those its attributes name (see Attributes).
 std::vector<std::string> BlobKeysOf(const FileRecord& file);

@@ -211,6 +211,26 @@ CREATE TABLE build_waits (
 ALTER TABLE tokens ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 6: the audit log (Catalog::AppendAudit). Read newest first, by id, filtered by project,
+    // token or action: an index per filter, each ending in id so paging walks it in order.
+    // uid is what `pipy migrate` matches records on.
+    R"sql(
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  uid TEXT NOT NULL UNIQUE,
+  time_ms INTEGER NOT NULL,
+  token TEXT NOT NULL DEFAULT '',
+  address TEXT NOT NULL DEFAULT '',
+  action TEXT NOT NULL,
+  format TEXT NOT NULL DEFAULT '',
+  project TEXT NOT NULL DEFAULT '',
+  target TEXT NOT NULL DEFAULT '',
+  outcome TEXT NOT NULL
+);
+CREATE INDEX audit_by_project ON audit (project, id);
+CREATE INDEX audit_by_token ON audit (token, id);
+CREATE INDEX audit_by_action ON audit (action, id);
+)sql",
 };
 
 }  // namespace

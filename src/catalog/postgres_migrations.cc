@@ -184,6 +184,24 @@ CREATE TABLE build_waits (
 ALTER TABLE tokens ADD COLUMN expires_ms BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE tokens ADD COLUMN last_used_ms BIGINT NOT NULL DEFAULT 0;
 )sql",
+    // 6: the audit log, as SQLite's migration 6.
+    R"sql(
+CREATE TABLE audit (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  time_ms BIGINT NOT NULL,
+  token TEXT NOT NULL DEFAULT '',
+  address TEXT NOT NULL DEFAULT '',
+  action TEXT NOT NULL,
+  format TEXT NOT NULL DEFAULT '',
+  project TEXT NOT NULL DEFAULT '',
+  target TEXT NOT NULL DEFAULT '',
+  outcome TEXT NOT NULL
+);
+CREATE INDEX audit_by_project ON audit (project, id);
+CREATE INDEX audit_by_token ON audit (token, id);
+CREATE INDEX audit_by_action ON audit (action, id);
+)sql",
 };
 
 // The migration lock: key (1885958521 = 'pipy' in ASCII, 1 = migrations).

@@ -57,6 +57,8 @@ class SqliteCatalog final : public Catalog {
   Result<std::vector<TokenRecord>> ListTokens() override;
   Status RevokeToken(std::string_view name) override;
   Status TouchToken(std::string_view name, std::int64_t used_ms) override;
+  Status AppendAudit(const AuditRecord& record) override;
+  Result<std::vector<AuditRecord>> ListAudit(const AuditQuery& query) override;
 
   // The versions recorded in schema_migrations with their applied_at (Unix ms), ascending.
   Result<std::vector<std::pair<std::int64_t, std::int64_t>>> AppliedMigrations();

@@ -33,6 +33,10 @@ int TokenCreate(const config::Config& config, const std::string& name,
 int TokenList(const config::Config& config);
 int TokenRevoke(const config::Config& config, const std::string& name);
 int Check(const config::Config& config);
+// Prints the audit log's records matching `query` (up to query.limit; 0 = all of them),
+// newest first, one JSON object per line as GET /api/audit shows them. 0 on success, 1 when
+// the repository cannot be read. audit.cc.
+int Audit(const config::Config& config, catalog::AuditQuery query);
 int Gc(const config::Config& config, std::chrono::seconds min_age);
 // Copies every file (blob, metadata blob, catalog row), release yank state and token of
 // `from` into `to`, skipping what `to` already has with the same hash, then verifies every

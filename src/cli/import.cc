@@ -72,6 +72,7 @@ int Import(const config::Config& config, const std::filesystem::path& dir,
   importer.anonymous = false;
   importer.token_name = as_name;
   importer.scopes = {"admin"};
+  importer.address = "cli";  // the audit log's address for pipy subcommands
 
   std::size_t imported = 0;
   std::size_t present = 0;

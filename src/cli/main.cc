@@ -4,6 +4,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "app/audit_routes.h"
 #include "cli/commands.h"
 #include "config/config.h"
 #include "core/units.h"
@@ -93,6 +94,26 @@ int main(int argc, char** argv) {
   import_cmd->add_option("--as", import_as,
                          "uploader name recorded for each file (default import)");
 
+  Common audit_opts;
+  pipy::catalog::AuditQuery audit_query;
+  audit_query.limit = 0;
+  std::string audit_since;
+  CLI::App* audit = app.add_subcommand(
+      "audit", "print the audit log, newest first, one JSON record per line");
+  audit->footer(
+      "Every change (publish, yank, tag, deprecate, takedown, token create and revoke, "
+      "rebuild) and every refusal of one, with time, token, address, action, target and "
+      "outcome, as GET /api/audit shows them. Changes made by pipy subcommands have address "
+      "\"cli\" and no token.");
+  AddCommon(audit, audit_opts);
+  audit->add_option("--project", audit_query.project, "only this (normalized) project");
+  audit->add_option("--token", audit_query.token, "only this token's records");
+  audit->add_option("--action", audit_query.action, "only this action, e.g. publish or yank");
+  audit->add_option("--since", audit_since,
+                    "only records at or after this time: Unix seconds or RFC 3339");
+  audit->add_option("--limit", audit_query.limit, "at most this many records (default: all)")
+      ->check(CLI::NonNegativeNumber);
+
   std::string migrate_from;
   std::string migrate_to;
   std::string migrate_from_data;
@@ -174,6 +195,19 @@ int main(int argc, char** argv) {
   if (import_cmd->parsed()) {
     return run(import_opts, [&](pipy::config::Config& config) {
       return pipy::cli::Import(config, import_dir, import_as);
+    });
+  }
+  if (audit->parsed()) {
+    if (!audit_since.empty()) {
+      auto since = pipy::app::ParseAuditTime(audit_since);
+      if (!since) {
+        std::cerr << "pipy: --since: " << since.error().message() << "\n";
+        return 2;
+      }
+      audit_query.since_ms = *since;
+    }
+    return run(audit_opts, [&](pipy::config::Config& config) {
+      return pipy::cli::Audit(config, audit_query);
     });
   }
   if (migrate->parsed()) {

@@ -7,7 +7,8 @@
 // refused and never copied; the catalog row (with its original uploader, upload time and
 // provenance) is inserted last. Stopping anywhere leaves at most unreferenced blobs, and a
 // re-run skips every file and token the target already has with the same hash: migrating
-// is idempotent and resumable. Build jobs, build logs and upstream caches stay behind.
+// is idempotent and resumable. The audit log is copied too, each record once (by its uid).
+// Build jobs, build logs and upstream caches stay behind.
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -31,6 +32,7 @@ struct Tally {
   std::size_t yanks_set = 0;
   std::size_t tokens_copied = 0;
   std::size_t tokens_present = 0;
+  std::size_t audit_records = 0;
   std::size_t verified = 0;
   std::size_t problems = 0;
 };
@@ -232,6 +234,37 @@ Status MigrateTokens(Repository& from, Repository& to, Tally& tally) {
   return Status::Ok();
 }
 
+// Copies the audit log, oldest record first so the target lists them in the source's order.
+// A record carries a uid the target stores it under once (Catalog::AppendAudit), so a
+// re-run copies nothing twice. The source is read newest first in pages below a fixed top
+// (records appended while this runs are left for the next run); only the page boundaries
+// are kept in memory, then each page is read again and copied from its oldest end.
+Status MigrateAudit(Repository& from, Repository& to, Tally& tally) {
+  constexpr std::int64_t kPage = 500;
+  PIPY_ASSIGN_OR_RETURN(auto newest, from.catalog->ListAudit({.limit = 1}));
+  if (newest.empty()) {
+    return Status::Ok();
+  }
+  std::vector<std::int64_t> tops = {newest.front().id + 1};  // before_id of each page
+  for (;;) {
+    PIPY_ASSIGN_OR_RETURN(auto page, from.catalog->ListAudit({.before_id = tops.back(),
+                                                              .limit = kPage}));
+    if (static_cast<std::int64_t>(page.size()) < kPage) {
+      break;
+    }
+    tops.push_back(page.back().id);
+  }
+  for (auto top = tops.rbegin(); top != tops.rend(); ++top) {
+    PIPY_ASSIGN_OR_RETURN(auto page,
+                          from.catalog->ListAudit({.before_id = *top, .limit = kPage}));
+    for (auto record = page.rbegin(); record != page.rend(); ++record) {
+      PIPY_RETURN_IF_ERROR(to.catalog->AppendAudit(*record));
+      ++tally.audit_records;
+    }
+  }
+  return Status::Ok();
+}
+
 // The sha256 of a stored blob, read back through the store.
 Result<std::string> HashBlob(storage::BlobStore& blobs, std::string_view key) {
   PIPY_ASSIGN_OR_RETURN(auto reader, blobs.Open(key));
@@ -309,10 +342,16 @@ int Migrate(const config::Config& from_config, const config::Config& to_config) 
   if (!tokens.ok()) {
     Problem(tally, "tokens", tokens);
   }
+  Status audit = MigrateAudit(*from, *to, tally);
+  if (!audit.ok()) {
+    Problem(tally, "audit log", audit);
+  }
   Status verified = VerifyTarget(*to, tally);
   if (!verified.ok()) {
     Problem(tally, "verify", verified);
   }
+  std::cout << "migrated " << tally.audit_records
+            << " audit records (copied, or already present)\n";
   std::cout << "migrated " << tally.projects << " projects: " << tally.files_copied
             << " files copied, " << tally.files_present << " already present ("
             << tally.blobs_copied << " blobs written), " << tally.yanks_set << " yank states set; "

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "app/access.h"
+#include "app/audit_routes.h"
 #include "app/token_routes.h"
 #include "auth/authenticator.h"
 #include "builder/builder.h"
@@ -58,8 +59,21 @@ int Serve(const config::Config& config) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  // With TLS, SIGHUP re-reads the certificate and key (without, it keeps its default).
+  const bool tls = !config.server.tls_cert.empty();
+  if (tls) {
+    sigaddset(&stop_signals, SIGHUP);
+  }
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  if (tls) {
+    // Before anything else starts: a bad certificate or key stops start-up, naming the file.
+    if (Status checked = http::CheckTlsFiles(config.server.tls_cert, config.server.tls_key);
+        !checked.ok()) {
+      std::cerr << "pipy: [server] " << checked.message() << "\n";
+      return 1;
+    }
+  }
 
   {
     // Error answers never name these (http::ErrorResponse).
@@ -91,6 +105,7 @@ int Serve(const config::Config& config) {
   failed_auth.max_failures = config.limits.max_failed_auth_per_minute;
   app::Access access(*authenticator, failed_auth);
   index::Index index(*repo->blobs, *repo->catalog);
+  access.SetAuditLog(&index.audit());  // guards record their refusals there
   http::Metrics metrics;
 
   const std::filesystem::path spool_dir = config.data_dir / "spool";
@@ -101,6 +116,7 @@ int Serve(const config::Config& config) {
   http::Router router;
   AddServiceRoutes(router, metrics, access);
   app::RegisterTokenRoutes(router, *repo->catalog, access);  // GET/POST/DELETE /api/tokens
+  app::RegisterAuditRoutes(router, *repo->catalog, access);  // GET /api/audit
   python::PythonOptions python_options;
   python_options.max_upload_bytes = config.limits.max_upload_bytes;
   python_options.tmp_dir = upload_dir;
@@ -209,6 +225,8 @@ int Serve(const config::Config& config) {
   server_options.admission = access.AdmissionGuard();
   server_options.spool_dir = spool_dir;
   server_options.access_log = config.server.access_log;
+  server_options.tls_cert = config.server.tls_cert;
+  server_options.tls_key = config.server.tls_key;
   http::Server server(server_options, router, metrics);
   auto port = server.Start();
   if (!port) {
@@ -217,7 +235,8 @@ int Serve(const config::Config& config) {
     return 1;
   }
   std::string host = config.server.listen.substr(0, config.server.listen.rfind(':'));
-  std::cerr << "pipy: serving " << config.data_dir.string() << " on http://" << host << ":"
+  const std::string scheme = tls ? "https://" : "http://";
+  std::cerr << "pipy: serving " << config.data_dir.string() << " on " << scheme << host << ":"
             << *port << "/" << std::endl;
   if (monorepo_builder) {
     // Dependencies are installed from this server, over loopback when it listens on all.
@@ -235,16 +254,26 @@ int Serve(const config::Config& config) {
       std::cerr << "pipy: warning: " << refusal << std::endl;
     }
     Status started = monorepo_builder->Start(
-        "http://" + loopback + ":" + std::to_string(*port) + "/", refusal);
+        scheme + loopback + ":" + std::to_string(*port) + "/", refusal);
     if (!started.ok()) {
       std::cerr << "pipy: builder: " << started.message() << std::endl;
       return 1;
     }
   }
 
-  std::thread waiter([&server, stop_signals] {
+  std::thread waiter([&server, &config, stop_signals] {
     int signal_number = 0;
-    sigwait(&stop_signals, &signal_number);
+    while (sigwait(&stop_signals, &signal_number) == 0 && signal_number == SIGHUP) {
+      // A bad file keeps the pair in use: serving goes on either way.
+      Status reloaded = server.ReloadTls();
+      if (reloaded.ok()) {
+        std::cerr << "pipy: reloaded TLS certificate " << config.server.tls_cert.string()
+                  << " and key " << config.server.tls_key.string() << std::endl;
+      } else {
+        std::cerr << "pipy: error: TLS reload failed, keeping the previous certificate: "
+                  << reloaded.message() << std::endl;
+      }
+    }
     std::cerr << "pipy: stopping (signal " << signal_number << ")" << std::endl;
     server.Stop();
   });

@@ -5,6 +5,7 @@
 #include "auth/token_lifecycle.h"
 #include "cli/commands.h"
 #include "core/timestamp.h"
+#include "index/audit_log.h"
 
 namespace pipy::cli {
 
@@ -18,6 +19,16 @@ std::optional<Repository> OpenOrReport(const config::Config& config) {
     return std::nullopt;
   }
   return std::move(*repo);
+}
+
+// Records a token change made from this command line: no token, address "cli".
+void AuditCli(catalog::Catalog& catalog, std::string_view action, std::string target,
+              const Status& status) {
+  auth::Principal cli;
+  cli.anonymous = false;
+  cli.address = std::string(index::kAuditCliAddress);
+  index::AuditLog(catalog).Record(cli, index::AuditEvent{action, "", "", std::move(target)},
+                                  status);
 }
 
 // RFC 3339, or "never" for 0 (no expiry, not used yet).
@@ -52,6 +63,11 @@ int TokenCreate(const config::Config& config, const std::string& name,
     return 1;
   }
   auto issued = auth::IssueToken(*repo->catalog, name, scopes, lifetime_ms, auth::WallClockMs());
+  std::string target = name + " (";
+  for (std::size_t i = 0; i < scopes.size(); ++i) {
+    target += (i == 0 ? "" : " ") + scopes[i];
+  }
+  AuditCli(*repo->catalog, index::kAuditTokenCreate, target + ")", issued.status());
   if (!issued) {
     std::cerr << "pipy: " << issued.error().message() << "\n";
     return 1;
@@ -100,6 +116,7 @@ int TokenRevoke(const config::Config& config, const std::string& name) {
     return 1;
   }
   Status revoked = repo->catalog->RevokeToken(name);
+  AuditCli(*repo->catalog, index::kAuditTokenRevoke, name, revoked);
   if (!revoked.ok()) {
     std::cerr << "pipy: " << revoked.message() << "\n";
     return 1;

@@ -50,11 +50,12 @@ Result<FileDigest> HashFile(const std::filesystem::path& path) {
 }  // namespace
 
 Index::Index(storage::BlobStore& blobs, catalog::Catalog& catalog, IndexOptions options)
-    : blobs_(blobs), catalog_(catalog), options_(options) {
+    : blobs_(blobs), catalog_(catalog), options_(options), audit_(catalog, options.clock) {
   // Another node's upload or yank drops that project's pages here within milliseconds; the
   // 250 ms change-sequence check in Revalidate stays as the fallback.
   auto watch = catalog_.WatchChanges([this](std::string_view project) {
     pages_.Invalidate(project);
+    ForgetFiles(project);
   });
   if (watch.has_value()) {
     change_watch_ = std::move(watch).value();
@@ -71,8 +72,55 @@ Status Index::CheckNewProject(const auth::Principal& who, const Format& format,
   return existing ? Status::Ok() : new_project_check_(who, format.name(), name);
 }
 
+namespace {
+
+// The project's normalized name for the audit log; as the client spelled it when invalid.
+std::string AuditName(const Format& format, std::string_view project) {
+  Result<std::string> name = format.NormalizeName(project);
+  return name ? *name : std::string(project);
+}
+
+// An audit event on `project` of `format`.
+AuditEvent EventOn(std::string_view action, const Format& format, std::string_view project,
+                   std::string target) {
+  return AuditEvent{action, std::string(format.name()), AuditName(format, project),
+                    std::move(target)};
+}
+
+}  // namespace
+
 Result<PublishResult> Index::Publish(const auth::Principal& who, const Format& format,
                                      PublishRequest request) {
+  AuditEvent event =
+      EventOn(kAuditPublish, format, request.project, request.version + " " + request.filename);
+  bool shadow_override = false;
+  Result<PublishResult> result = PublishUnaudited(who, format, std::move(request), shadow_override);
+  if (shadow_override) {
+    event.action = kAuditPublishShadowOverride;
+  }
+  if (result && result->outcome == catalog::AddFileOutcome::kIdenticalExists) {
+    audit_.Record(who, event, Status::Ok(), "ok: unchanged (the identical file exists)");
+  } else {
+    audit_.Record(who, event, result.status());
+  }
+  return result;
+}
+
+bool Index::AdminOverridesNewProjectCheck(const auth::Principal& who, const Format& format,
+                                          const std::string& project) {
+  if (!who.IsAdmin()) {
+    return false;
+  }
+  auth::Principal without_admin = who;
+  std::erase(without_admin.scopes, std::string("admin"));
+  // Only a refusal counts (kAlreadyExists: the name exists upstream); an upstream that
+  // cannot tell (kUnavailable) proves no override.
+  return new_project_check_(without_admin, format.name(), project).code() ==
+         StatusCode::kAlreadyExists;
+}
+
+Result<PublishResult> Index::PublishUnaudited(const auth::Principal& who, const Format& format,
+                                              PublishRequest request, bool& shadow_override) {
   PIPY_ASSIGN_OR_RETURN(std::string project, format.NormalizeName(request.project));
   PIPY_ASSIGN_OR_RETURN(FormatVersion version, format.ParseVersion(request.version));
   const std::string& filename = request.filename;
@@ -88,6 +136,7 @@ Result<PublishResult> Index::Publish(const auth::Principal& who, const Format& f
     PIPY_ASSIGN_OR_RETURN(auto existing_project, catalog_.FindProject(format.name(), project));
     if (!existing_project) {
       PIPY_RETURN_IF_ERROR(new_project_check_(who, format.name(), project));
+      shadow_override = AdminOverridesNewProjectCheck(who, format, project);
     }
   }
 
@@ -217,48 +266,68 @@ Status NotFoundAs(Status s, const std::string& project, std::string_view version
 Status Index::SetYanked(const auth::Principal& who, const Format& format,
                         std::string_view project, std::string_view version, bool yanked,
                         std::string_view reason) {
-  PIPY_ASSIGN_OR_RETURN(ReleaseRef ref, ResolveRelease(who, format, project, version, false));
-  // Equality, not spelling: "1.0.0" names the Python release stored as "1.0".
-  PIPY_RETURN_IF_ERROR(NotFoundAs(
-      catalog_.SetYanked(format.name(), ref.project, ref.version.key, yanked, reason),
-      ref.project, version));
-  pages_.Invalidate(ref.project);
-  return Status::Ok();
+  const Status status = [&]() -> Status {
+    PIPY_ASSIGN_OR_RETURN(ReleaseRef ref, ResolveRelease(who, format, project, version, false));
+    // Equality, not spelling: "1.0.0" names the Python release stored as "1.0".
+    PIPY_RETURN_IF_ERROR(NotFoundAs(
+        catalog_.SetYanked(format.name(), ref.project, ref.version.key, yanked, reason),
+        ref.project, version));
+    pages_.Invalidate(ref.project);
+    return Status::Ok();
+  }();
+  audit_.Record(
+      who, EventOn(yanked ? kAuditYank : kAuditUnyank, format, project, std::string(version)),
+      status);
+  return status;
 }
 
 Status Index::SetDeprecated(const auth::Principal& who, const Format& format,
                             std::string_view project, std::string_view version,
                             std::string_view message) {
-  PIPY_ASSIGN_OR_RETURN(ReleaseRef ref, ResolveRelease(who, format, project, version, false));
-  PIPY_RETURN_IF_ERROR(NotFoundAs(
-      catalog_.SetDeprecated(format.name(), ref.project, ref.version.key, message), ref.project,
-      version));
-  pages_.Invalidate(ref.project);
-  return Status::Ok();
+  const Status status = [&]() -> Status {
+    PIPY_ASSIGN_OR_RETURN(ReleaseRef ref, ResolveRelease(who, format, project, version, false));
+    PIPY_RETURN_IF_ERROR(NotFoundAs(
+        catalog_.SetDeprecated(format.name(), ref.project, ref.version.key, message), ref.project,
+        version));
+    pages_.Invalidate(ref.project);
+    return Status::Ok();
+  }();
+  audit_.Record(who, EventOn(kAuditDeprecate, format, project, std::string(version)), status);
+  return status;
 }
 
 Status Index::SetTag(const auth::Principal& who, const Format& format, std::string_view project,
                      std::string_view tag, std::string_view version) {
-  PIPY_ASSIGN_OR_RETURN(ReleaseRef ref, ResolveRelease(who, format, project, version, false));
-  if (tag.empty()) {
-    return InvalidArgument("a tag needs a name");
-  }
-  PIPY_RETURN_IF_ERROR(NotFoundAs(
-      catalog_.SetTag(format.name(), ref.project, tag, ref.version.key), ref.project, version));
-  pages_.Invalidate(ref.project);
-  return Status::Ok();
+  const Status status = [&]() -> Status {
+    PIPY_ASSIGN_OR_RETURN(ReleaseRef ref, ResolveRelease(who, format, project, version, false));
+    if (tag.empty()) {
+      return InvalidArgument("a tag needs a name");
+    }
+    PIPY_RETURN_IF_ERROR(NotFoundAs(
+        catalog_.SetTag(format.name(), ref.project, tag, ref.version.key), ref.project, version));
+    pages_.Invalidate(ref.project);
+    return Status::Ok();
+  }();
+  audit_.Record(
+      who, EventOn(kAuditTagSet, format, project, std::string(tag) + " " + std::string(version)),
+      status);
+  return status;
 }
 
 Status Index::RemoveTag(const auth::Principal& who, const Format& format,
                         std::string_view project, std::string_view tag) {
-  PIPY_ASSIGN_OR_RETURN(std::string name, format.NormalizeName(project));
-  if (!who.CanUpload(name)) {
-    return PermissionDenied("token '" + who.token_name + "' may not change project '" + name +
-                            "'");
-  }
-  PIPY_RETURN_IF_ERROR(catalog_.RemoveTag(format.name(), name, tag));
-  pages_.Invalidate(name);
-  return Status::Ok();
+  const Status status = [&]() -> Status {
+    PIPY_ASSIGN_OR_RETURN(std::string name, format.NormalizeName(project));
+    if (!who.CanUpload(name)) {
+      return PermissionDenied("token '" + who.token_name + "' may not change project '" + name +
+                              "'");
+    }
+    PIPY_RETURN_IF_ERROR(catalog_.RemoveTag(format.name(), name, tag));
+    pages_.Invalidate(name);
+    return Status::Ok();
+  }();
+  audit_.Record(who, EventOn(kAuditTagRemove, format, project, std::string(tag)), status);
+  return status;
 }
 
 Result<std::map<std::string, std::string>> Index::ListTags(const Format& format,
@@ -279,30 +348,47 @@ Result<std::map<std::string, std::string>> Index::ListTags(const Format& format,
 
 Status Index::RemoveRelease(const auth::Principal& who, const Format& format,
                             std::string_view project, std::string_view version) {
-  PIPY_ASSIGN_OR_RETURN(ReleaseRef ref, ResolveRelease(who, format, project, version, true));
-  PIPY_RETURN_IF_ERROR(NotFoundAs(
-      catalog_.RemoveRelease(format.name(), ref.project, ref.version.key, who.token_name),
-      ref.project, version));
-  ForgetFiles();
-  pages_.Invalidate(ref.project);
-  return Status::Ok();
+  const Status status = [&]() -> Status {
+    PIPY_ASSIGN_OR_RETURN(ReleaseRef ref, ResolveRelease(who, format, project, version, true));
+    PIPY_RETURN_IF_ERROR(NotFoundAs(
+        catalog_.RemoveRelease(format.name(), ref.project, ref.version.key, who.token_name),
+        ref.project, version));
+    ForgetFiles();
+    pages_.Invalidate(ref.project);
+    return Status::Ok();
+  }();
+  audit_.Record(who, EventOn(kAuditRemoveRelease, format, project, std::string(version)), status);
+  return status;
 }
 
 Status Index::RemoveFile(const auth::Principal& who, const Format& format,
                          std::string_view project, std::string_view filename) {
-  PIPY_ASSIGN_OR_RETURN(std::string name, format.NormalizeName(project));
-  if (!who.IsAdmin()) {
-    return PermissionDenied("removing releases and files needs an admin token");
+  const Status status = [&]() -> Status {
+    PIPY_ASSIGN_OR_RETURN(std::string name, format.NormalizeName(project));
+    if (!who.IsAdmin()) {
+      return PermissionDenied("removing releases and files needs an admin token");
+    }
+    PIPY_RETURN_IF_ERROR(catalog_.RemoveFile(format.name(), name, filename, who.token_name));
+    ForgetFiles();
+    pages_.Invalidate(name);
+    return Status::Ok();
+  }();
+  audit_.Record(who, EventOn(kAuditRemoveFile, format, project, std::string(filename)), status);
+  return status;
+}
+
+void Index::ForgetFiles(std::string_view project) {
+  std::lock_guard lock(files_mu_);
+  if (auto it = files_.find(std::string(project)); it != files_.end()) {
+    cached_files_ -= it->second.size();
+    files_.erase(it);
   }
-  PIPY_RETURN_IF_ERROR(catalog_.RemoveFile(format.name(), name, filename, who.token_name));
-  ForgetFiles();
-  pages_.Invalidate(name);
-  return Status::Ok();
 }
 
 void Index::ForgetFiles() {
   std::lock_guard lock(files_mu_);
   files_.clear();
+  cached_files_ = 0;
 }
 
 Result<std::shared_ptr<const ProjectView>> Index::GetProject(const Format& format,
@@ -349,13 +435,17 @@ Result<std::vector<catalog::ProjectRecord>> Index::ListProjects(const Format& fo
 
 Result<catalog::FileRecord> Index::FindFile(const Format& format, std::string_view project,
                                             std::string_view filename) {
+  Revalidate();  // a change seen only through the change sequence drops the rows too
+  std::string project_key(project);
   std::string key;
-  key.reserve(format.name().size() + project.size() + filename.size() + 2);
-  key.append(format.name()).append(1, '\0').append(project).append(1, '\0').append(filename);
+  key.reserve(format.name().size() + filename.size() + 1);
+  key.append(format.name()).append(1, '\0').append(filename);
   {
     std::lock_guard lock(files_mu_);
-    if (auto it = files_.find(key); it != files_.end()) {
-      return it->second;
+    if (auto rows = files_.find(project_key); rows != files_.end()) {
+      if (auto it = rows->second.find(key); it != rows->second.end()) {
+        return it->second;
+      }
     }
   }
   PIPY_ASSIGN_OR_RETURN(auto row, catalog_.FindFile(format.name(), project, filename));
@@ -364,10 +454,13 @@ Result<catalog::FileRecord> Index::FindFile(const Format& format, std::string_vi
     return NotFound("no file named '" + std::string(filename) + "'");
   }
   std::lock_guard lock(files_mu_);
-  if (files_.size() >= kMaxCachedFiles) {
+  if (cached_files_ >= kMaxCachedFiles) {
     files_.clear();  // crude bound; a full cache is refilled from the catalog on demand
+    cached_files_ = 0;
   }
-  files_.emplace(std::move(key), *row);
+  if (files_[std::move(project_key)].emplace(std::move(key), *row).second) {
+    ++cached_files_;
+  }
   return *row;
 }
 
@@ -441,6 +534,7 @@ void Index::Revalidate() {
   if (*sequence != seen_sequence_) {
     if (seen_sequence_ != -1) {
       pages_.InvalidateAll();
+      ForgetFiles();
     }
     seen_sequence_ = *sequence;
   }

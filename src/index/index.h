@@ -20,6 +20,7 @@
 #include "auth/principal.h"
 #include "catalog/catalog.h"
 #include "core/status.h"
+#include "index/audit_log.h"
 #include "index/blob_cache.h"
 #include "index/format.h"
 #include "index/page_cache.h"
@@ -87,7 +88,11 @@ class Index {
   // sha256 matches `declared_sha256`; a file already stored under the filename is a no-op
   // (same bytes) or kAlreadyExists (other bytes), and a tombstoned filename or version is
   // kAlreadyExists; `inspect`; then the blobs, then the one catalog commit, then the pages.
-  // Nothing is stored on error (at most an unreferenced blob, for gc).
+  // Nothing is stored on error (at most an unreferenced blob, for gc). Every call is
+  // recorded in the audit log with its outcome (action "publish", or
+  // "publish.shadow_override" when an admin created a project the new-project check would
+  // have refused to anyone else: asked again without the admin scope, it says
+  // kAlreadyExists).
   Result<PublishResult> Publish(const auth::Principal& who, const Format& format,
                                 PublishRequest request);
 
@@ -106,9 +111,13 @@ class Index {
                          std::string_view project);
 
   const IndexOptions& options() const { return options_; }
+  // The audit log every change above is recorded in; other services (the token API, the
+  // builder's routes) record theirs here too.
+  const AuditLog& audit() const { return audit_; }
 
   // Release changes in any format, each needing upload rights on the project; versions are
   // matched by the format's equality. kNotFound for a release or tag that does not exist.
+  // These and the takedowns below record every call, refusals too, in the audit log.
   Status SetYanked(const auth::Principal& who, const Format& format, std::string_view project,
                    std::string_view version, bool yanked, std::string_view reason);
   Status SetDeprecated(const auth::Principal& who, const Format& format,
@@ -184,19 +193,30 @@ class Index {
   Result<ReleaseRef> ResolveRelease(const auth::Principal& who, const Format& format,
                                     std::string_view project, std::string_view version,
                                     bool admin_only);
-  // Drops the filename cache: removed files must stop being served at once.
+  // Publish without the audit record; sets `shadow_override` (see Publish).
+  Result<PublishResult> PublishUnaudited(const auth::Principal& who, const Format& format,
+                                         PublishRequest request, bool& shadow_override);
+  // True when the new-project check refuses `project` to `who` without its admin scope.
+  bool AdminOverridesNewProjectCheck(const auth::Principal& who, const Format& format,
+                                     const std::string& project);
+  // Drop the filename cache (all of it, or one project's rows): removed files must stop
+  // being served at once, on this node and, through the change notifications, on others.
   void ForgetFiles();
+  void ForgetFiles(std::string_view project);
 
   storage::BlobStore& blobs_;
   catalog::Catalog& catalog_;
   IndexOptions options_;
+  AuditLog audit_;
   PageCache pages_;
   NewProjectCheck new_project_check_;  // empty = any new project is fine
   SmallBlobCache small_blobs_{64 * 1024, 16 * 1024 * 1024};
-  // format, project and filename (NUL-separated) -> the file's immutable catalog row, for
-  // the download path.
+  // project -> format and filename (NUL-separated) -> the file's catalog row, for the
+  // download path. Per project, so another node's change to one project (a takedown)
+  // drops only that project's rows.
   std::mutex files_mu_;
-  std::unordered_map<std::string, catalog::FileRecord> files_;
+  std::unordered_map<std::string, std::unordered_map<std::string, catalog::FileRecord>> files_;
+  std::size_t cached_files_ = 0;  // rows in files_, guarded by files_mu_
   static constexpr std::size_t kMaxCachedFiles = 200'000;
 
   std::int64_t seen_sequence_ = -1;              // guarded by revalidate_mu_

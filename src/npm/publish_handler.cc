@@ -20,6 +20,16 @@
 namespace pipy::npm {
 namespace {
 
+// A permission refusal answered here, before the index is asked: recorded in the audit log
+// as the index records its own.
+http::Response Denied(Context& ctx, const auth::Principal& who, std::string_view action,
+                      const std::string& name, std::string target, Status denial) {
+  ctx.index.audit().Record(
+      who, index::AuditEvent{action, std::string(catalog::kNpm), name, std::move(target)},
+      denial);
+  return NpmError(std::move(denial));
+}
+
 namespace json = boost::json;
 
 // The tarball's temp file and its digests, fed as the body's base64 decodes.
@@ -117,7 +127,8 @@ http::Response UpdatePackage(Context& ctx, const http::Request& request,
   }
   // Everything is checked before anything changes: an update is applied whole or not at all.
   if (!removals.empty() && !who.IsAdmin()) {
-    return NpmError(PermissionDenied("unpublishing needs an admin token"));
+    return Denied(ctx, who, index::kAuditRemoveRelease, name, removals.front(),
+                  PermissionDenied("unpublishing needs an admin token"));
   }
   std::vector<std::pair<std::string, std::string>> tag_changes;
   if (revision) {
@@ -167,7 +178,8 @@ http::Response RemovePackage(Context& ctx, const http::Request& request,
                              const auth::Principal& who, const std::string& name,
                              const std::string& revision) {
   if (!who.IsAdmin()) {
-    return NpmError(PermissionDenied("unpublishing needs an admin token"));
+    return Denied(ctx, who, index::kAuditRemoveRelease, name, "",
+                  PermissionDenied("unpublishing needs an admin token"));
   }
   Result<std::string> registry_url = RegistryUrl(ctx, request);
   if (!registry_url) {
@@ -195,7 +207,8 @@ http::Response RemovePackage(Context& ctx, const http::Request& request,
 http::Response RemoveTarball(Context& ctx, const http::Request& request,
                              const auth::Principal& who, const NpmPath& path) {
   if (!who.IsAdmin()) {
-    return NpmError(PermissionDenied("unpublishing needs an admin token"));
+    return Denied(ctx, who, index::kAuditRemoveRelease, path.name, path.file,
+                  PermissionDenied("unpublishing needs an admin token"));
   }
   Result<catalog::FileRecord> file = ctx.index.FindFile(NpmFormat(), path.name, path.file);
   if (file && path.kind == NpmPath::Kind::kTarballRevision) {
@@ -246,8 +259,9 @@ http::Response HandlePut(Context& ctx, const http::Request& request) {
     return NpmError(InvalidArgument("invalid package name: " + valid.message()));
   }
   if (!who->CanUpload(path->name)) {
-    return NpmError(PermissionDenied("token '" + who->token_name +
-                                     "' may not publish to package '" + path->name + "'"));
+    return Denied(ctx, *who, index::kAuditPublish, path->name, "",
+                  PermissionDenied("token '" + who->token_name +
+                                   "' may not publish to package '" + path->name + "'"));
   }
   Result<app::TempFile> temp = app::TempFile::Create(ctx.options.tmp_dir);
   if (!temp) {

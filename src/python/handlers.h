@@ -33,6 +33,9 @@ http::Response ServeFile(Context& ctx, const http::Request& request);
 http::Response HandleUpload(Context& ctx, const http::Request& request);
 // POST (yank) / DELETE (un-yank) /api/python/{name}/{version}/yank (PEP 592).
 http::Response HandleYank(Context& ctx, const http::Request& request, bool yanked);
+// DELETE /api/python/{name}/{version}[/{filename}] — an admin's takedown of a release or of
+// one of its files; answers the removed filenames.
+http::Response HandleTakedown(Context& ctx, const http::Request& request);
 // GET /api/python/{name}/{version} — the release's files as JSON, each with its builder
 // provenance (or null); 404 for an unknown project or release.
 http::Response HandleRelease(Context& ctx, const http::Request& request);

@@ -51,6 +51,13 @@ void RegisterRoutes(http::Router& router, index::Index& index, const app::Access
              [ctx](http::Request& request) {
     return HandleYank(*ctx, request, /*yanked=*/false);
   });
+
+  // Takedowns, admin only (after the yank route, so ".../yank" is never a filename).
+  http::RouteOptions takedown{
+      .name = "python_takedown", .guard = access.AdminGuard(), .blocking = true};
+  router.Add("DELETE", "/api/python/{name}/{version}", takedown, bind(&HandleTakedown));
+  router.Add("DELETE", "/api/python/{name}/{version}/{filename}", takedown,
+             bind(&HandleTakedown));
 }
 
 }  // namespace pipy::python

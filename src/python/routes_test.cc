@@ -605,6 +605,64 @@ TEST_F(RoutesTest, YankAndUnyank) {
   EXPECT_EQ(Call(std::move(missing)).status, 404);
 }
 
+// An admin's takedown: DELETE of a file, then of the whole release. Each disappears from
+// the pages and the download path at once, and its names are tombstones.
+TEST_F(RoutesTest, TakedownOfAFileAndOfAReleaseIsAdminOnlyAndTombstonesTheNames) {
+  const std::string admin = AddToken("root", {"admin"});
+  std::filesystem::path wheel = Wheel();
+  UploadOk(wheel);
+  std::filesystem::path sdist_dir = dist_dir() / "sdist";
+  std::filesystem::create_directories(sdist_dir);
+  std::filesystem::path sdist = pipy::testing::MakeSdist(sdist_dir, "acme-logger", "1.0");
+  http::Response up = Call(UploadRequest(sdist, upload_token_,
+                                         {{"filetype", "sdist"}, {"pyversion", "source"}}));
+  ASSERT_EQ(up.status, 200) << up.reason;
+  const std::string wheel_name = wheel.filename().string();
+  const std::string sdist_name = sdist.filename().string();
+  const std::string wheel_url =
+      "/files/" + Sha256Hex(ReadFile(wheel)) + "/" + wheel_name;
+  ASSERT_EQ(Get(wheel_url).status, 200);
+
+  auto remove = [&](const std::string& target, const std::string& token) {
+    http::Request request;
+    request.method = "DELETE";
+    request.target = target;
+    if (!token.empty()) {
+      request.headers.push_back({"Authorization", "Bearer " + token});
+    }
+    return Call(std::move(request));
+  };
+  const std::string file_target = "/api/python/acme-logger/1.0/" + wheel_name;
+  EXPECT_EQ(remove(file_target, "").status, 401);
+  EXPECT_EQ(remove(file_target, read_token_).status, 403);
+  EXPECT_EQ(remove(file_target, upload_token_).status, 403) << "upload rights are not enough";
+  EXPECT_EQ(remove("/api/python/acme-logger/1.0/acme_logger-1.0-py2-none-any.whl", admin).status,
+            404);
+  EXPECT_EQ(remove("/api/python/acme-logger/2.0/" + wheel_name, admin).status, 404)
+      << "the file is not of release 2.0";
+  EXPECT_EQ(Get(wheel_url).status, 200) << "nothing was removed by the refusals";
+
+  http::Response gone = remove("/api/python/Acme.Logger/1.0.0/" + wheel_name, admin);
+  ASSERT_EQ(gone.status, 200) << gone.reason;
+  json::value body = json::parse(BodyOf(gone));
+  EXPECT_EQ(body.at("version").as_string(), "1.0");
+  EXPECT_EQ(body.at("removed"), json::array({json::value(wheel_name)}));
+  EXPECT_EQ(Get(wheel_url).status, 404);
+  std::string html = BodyOf(Get("/simple/acme-logger/"));
+  EXPECT_EQ(html.find(wheel_name), std::string::npos) << html;
+  EXPECT_NE(html.find(sdist_name), std::string::npos) << "the release's other file stays";
+  http::Response again = Call(UploadRequest(wheel, upload_token_));
+  EXPECT_EQ(again.status, 409) << "a taken-down filename is never published again";
+
+  http::Response release = remove("/api/python/acme-logger/1.0", admin);
+  ASSERT_EQ(release.status, 200) << release.reason;
+  EXPECT_EQ(json::parse(BodyOf(release)).at("removed"), json::array({json::value(sdist_name)}));
+  EXPECT_EQ(Get("/api/python/acme-logger/1.0").status, 404);
+  EXPECT_EQ(remove("/api/python/acme-logger/1.0", admin).status, 404);
+  std::filesystem::path other = Wheel("other");  // new bytes, same version: still refused
+  EXPECT_EQ(Call(UploadRequest(other, upload_token_)).status, 409);
+}
+
 TEST_F(RoutesTest, AnonymousReadsCanBeTurnedOff) {
   UploadOk(Wheel());
   auth::AccessOptions closed;

@@ -1,7 +1,8 @@
 """Several nodes serve one repository (DESIGN.md, "Running it"): two `pipy serve` processes,
 each with its own --data, on one S3 bucket prefix and one PostgreSQL database. What one node
 accepted — files, yanks, tokens, npm versions, dist-tags and deprecations — the other serves
-within two seconds; a same-filename race
+within two seconds; a token revoked or a release taken down on one is refused or gone on the
+other; a same-filename race
 across both nodes has exactly one winner, whose bytes both serve.
 
 Needs the ctest fixtures "s3" and "postgres" (tests/services/*.sh), whatever
@@ -239,3 +240,47 @@ def test_npm_publish_tag_and_deprecation_on_a_show_on_b_within_two_seconds(node_
     assert r.status == 200, (r.status, r.text)
     within(PROPAGATION, lambda: packument(node_b, name)["versions"]["1.0.0"].get("deprecated")
            == "use 1.1.0", "B shows a deprecation made on A")
+
+
+def test_a_token_revoked_through_the_api_on_a_is_refused_on_b_at_once(node_a, node_b,
+                                                                      tmp_path):
+    admin = node_a.token("admin")
+    name = f"e2e-api-{uuid.uuid4().hex[:8]}"
+    r = node_a.request("POST", "/api/tokens",
+                       body=json.dumps({"name": name, "scopes": ["read"]}).encode(),
+                       headers={"Content-Type": "application/json", **bearer_auth(admin)})
+    assert r.status == 201, (r.status, r.text)
+    secret = r.json()["secret"]
+    assert node_b.get("/simple/", basic_auth(secret)).status == 200
+    r = node_a.request("DELETE", f"/api/tokens/{name}", headers=bearer_auth(admin))
+    assert r.status == 200, (r.status, r.text)
+    # No polling: tokens are checked against the shared catalog on every request.
+    assert node_b.get("/simple/", basic_auth(secret)).status == 401
+    assert node_a.get("/simple/", basic_auth(secret)).status == 401
+
+
+def test_a_takedown_on_a_disappears_from_b_at_once_and_stays_a_tombstone(node_a, node_b, token,
+                                                                         tmp_path):
+    admin = node_a.token("admin")
+    project = "pipym-takedown"
+    keep = make_wheel(tmp_path / "k", project, "1.0")
+    bad = make_wheel(tmp_path / "b", project, "2.0")
+    for w in (keep, bad):
+        assert upload(node_a, w, token).status == 200
+    within(10, lambda: listed(node_b, project, bad.filename), "B lists A's upload")
+    # B has served the file, so its page and its file row are cached on B now.
+    assert sha256_of(node_b.fetch_file(project, bad.filename).body) == bad.sha256
+
+    r = node_a.request("DELETE", f"/api/python/{project}/2.0", headers=bearer_auth(admin))
+    assert r.status == 200, (r.status, r.text)
+    assert r.json()["removed"] == [bad.filename]
+    within(PROPAGATION, lambda: listed(node_b, project, bad.filename) is None,
+           "B drops the release taken down on A")
+    assert node_b.get(f"/files/{bad.sha256}/{bad.filename}").status == 404
+    assert node_b.get(f"/api/python/{project}/2.0").status == 404
+    assert listed(node_b, project, keep.filename) is not None
+    # Never published again, on either node, by anyone.
+    again = make_wheel(tmp_path / "again", project, "2.0", salt="new bytes")
+    for node in (node_a, node_b):
+        assert upload(node, again, token).status == 409
+        assert upload(node, again, admin).status == 409

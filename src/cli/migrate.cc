@@ -192,7 +192,8 @@ Status MigrateProject(Repository& from, Repository& to, const catalog::ProjectRe
 }
 
 // Copies every token record as is: name, hash (the secret is never known), scopes,
-// creation time and revocation.
+// creation time, expiry, last use and revocation; a token already copied gets the source's
+// revocation and later last use.
 Status MigrateTokens(Repository& from, Repository& to, Tally& tally) {
   PIPY_ASSIGN_OR_RETURN(auto tokens, from.catalog->ListTokens());
   for (const auto& token : tokens) {
@@ -226,6 +227,15 @@ Status MigrateTokens(Repository& from, Repository& to, Tally& tally) {
       Status revoked = to.catalog->RevokeToken(token.name);
       if (!revoked.ok()) {
         Problem(tally, what, revoked);
+        continue;
+      }
+    }
+    // A re-run after the source served more requests carries the later last use over
+    // (TouchToken only moves it forward).
+    if (token.last_used_ms > target.last_used_ms) {
+      Status touched = to.catalog->TouchToken(token.name, token.last_used_ms);
+      if (!touched.ok()) {
+        Problem(tally, what, touched);
         continue;
       }
     }

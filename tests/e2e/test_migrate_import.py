@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import uuid
 from pathlib import Path
@@ -309,3 +310,52 @@ def test_a_cut_short_blob_in_the_target_is_written_again(source, tmp_path):
     counts = summary(res)
     assert counts["copied"] == len(source["dists"]) and counts["problems"] == 0, res.stdout
     assert cut.read_bytes() == blob.read_bytes()
+
+
+def _token_rows(cfg: Path, data: Path) -> dict[str, list[str]]:
+    res = run_cli("token", "list", "--config", str(cfg), "--data", str(data))
+    assert res.returncode == 0, res.stderr
+    rows = {}
+    for line in res.stdout.splitlines():
+        cols = line.split("\t")
+        rows[cols[0]] = cols  # name, scopes, state, created, expires, last used
+    return rows
+
+
+def test_token_expiry_and_last_use_are_carried_and_a_rerun_brings_the_later_use(tmp_path):
+    root = tmp_path / "src"
+    root.mkdir()
+    src = PipyServer(root=root)
+    res = run_cli("token", "create", "--data", str(src.data), "--name", "quarterly",
+                  "--scope", "read", "--expires", "30d")
+    assert res.returncode == 0, res.stderr
+    secret = res.stdout.strip().splitlines()[-1].strip()
+    src.start()
+    try:
+        assert src.get("/simple/", basic_auth(secret)).status == 200  # records the last use
+    finally:
+        assert src.stop() == 0, src.log()
+    (root / "empty.toml").write_text("")
+    target = tmp_path / "dst"
+    target.mkdir()
+    (target / "empty.toml").write_text("")
+
+    res = migrate(root / "empty.toml", src.data, target / "empty.toml", target / "data")
+    assert res.returncode == 0, res.stdout + res.stderr
+    source_row = _token_rows(root / "empty.toml", src.data)["quarterly"]
+    assert source_row[4] != "never" and source_row[5] != "never", source_row
+    assert _token_rows(target / "empty.toml", target / "data")["quarterly"] == source_row
+
+    # The source serves on and records a later use (set directly: the server records a use
+    # at most once a minute); the re-run carries it over.
+    later_ms = 4102444800000  # 2100-01-01
+    db = sqlite3.connect(src.data / "catalog.db")
+    with db:
+        db.execute("UPDATE tokens SET last_used_ms = ? WHERE name = 'quarterly'", (later_ms,))
+    db.close()
+    res = migrate(root / "empty.toml", src.data, target / "empty.toml", target / "data")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert summary(res)["tokens_present"] == 1
+    moved = _token_rows(target / "empty.toml", target / "data")["quarterly"]
+    assert moved[5].startswith("2100-01-01"), moved
+    assert moved[4] == source_row[4], "the expiry stays the source's"

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -59,7 +60,6 @@ class S3BlobReader final : public BlobReader {
     if (n == 0) {
       return std::size_t{0};
     }
-    int resumes = 0;
     for (;;) {
       if (pos_ < buffer_.size()) {
         std::size_t take = std::min(n, buffer_.size() - pos_);
@@ -95,8 +95,10 @@ class S3BlobReader final : public BlobReader {
         }
         continue;
       }
-      // The transfer ended before the last byte: resume from where the caller is.
-      if (++resumes > client_.options().max_attempts) {
+      // The transfer ended before the last byte: resume from where the caller is. Counted
+      // over the whole transfer: an object that keeps breaking off after a few more bytes
+      // (each attempt some progress) must not be resumed without end.
+      if (++resumes_ > client_.options().max_attempts) {
         return Unavailable("S3 " + client_.Describe() + ": GET " + object_key_ +
                            " broke off at byte " + std::to_string(delivered_) + ": " +
                            curl_easy_strerror(result_));
@@ -104,7 +106,7 @@ class S3BlobReader final : public BlobReader {
       if (resumed_ != nullptr) {
         resumed_->fetch_add(1);
       }
-      std::this_thread::sleep_for(client_.BackoffBefore(resumes + 1));
+      std::this_thread::sleep_for(client_.BackoffBefore(resumes_ + 1));
       Status s = Begin();
       if (!s.ok() && !retry_) {
         return s;
@@ -177,6 +179,7 @@ class S3BlobReader final : public BlobReader {
     buffer_.clear();
     pos_ = 0;
     response_ = S3Response{};
+    last_progress_ = std::chrono::steady_clock::now();
     S3Request request;
     request.object_key = object_key_;
     if (delivered_ > 0) {
@@ -234,7 +237,10 @@ class S3BlobReader final : public BlobReader {
   }
 
   // Moves the transfer forward: reads what the socket holds and, only when that was
-  // nothing, waits (at most a second) for more; notes when the transfer has ended.
+  // nothing, waits (at most a second) for more; notes when the transfer has ended, or has
+  // stalled: no byte for the timeout ends it as timed out. (curl's LOW_SPEED_* limits
+  // average over several seconds, so after a burst a server that fell silent mid-body was
+  // waited for about four times the timeout on every attempt.)
   void Pump() {
     int running = 0;
     std::uint64_t before = callbacks_;
@@ -242,6 +248,14 @@ class S3BlobReader final : public BlobReader {
     if (running > 0 && callbacks_ == before) {
       curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
       curl_multi_perform(multi_, &running);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (callbacks_ != before) {
+      last_progress_ = now;
+    } else if (running > 0 && now - last_progress_ > client_.options().timeout) {
+      result_ = CURLE_OPERATION_TIMEDOUT;
+      done_ = true;
+      return;
     }
     if (running == 0) {
       int left = 0;
@@ -292,6 +306,8 @@ class S3BlobReader final : public BlobReader {
   bool retry_ = false;
   CURLcode result_ = CURLE_OK;
   std::uint64_t callbacks_ = 0;  // header and body callbacks so far: progress for Pump
+  std::chrono::steady_clock::time_point last_progress_;  // of the current attempt
+  int resumes_ = 0;  // of this transfer, bounded by max_attempts
   // The buffer of a Read waiting in Pump: body bytes go there before buffer_.
   char* target_ = nullptr;
   std::size_t target_room_ = 0;

@@ -11,6 +11,8 @@ pick requests by method and path and say what goes wrong, a given number of time
   "reset_response"   forward; send the answer's head and half its body, then reset
   "stall"            take the request and never answer (until the client gives up)
   "truncate"         forward; send the head as is and half the body, then close (FIN)
+  "stall_body"       forward; send the head as is and half the body, then fall silent
+                     with the connection open (until the client gives up)
   "short_length"     forward; send half the body with a Content-Length that says so (a
                      self-consistent answer with the wrong bytes)
 
@@ -253,9 +255,13 @@ class FaultProxy:
                     rbody = up_reader.chunked()
                 else:
                     rbody = up_reader.exactly(_body_length(rhead) or 0)
-                if fault in ("reset_response", "truncate", "short_length") and \
+                if fault in ("reset_response", "truncate", "short_length", "stall_body") and \
                         method == "GET" and not chunked and len(rbody) > 1:
                     half = rbody[: len(rbody) // 2]
+                    if fault == "stall_body":
+                        client.sendall(rhead + half)
+                        self._stop.wait(600)
+                        return
                     if fault == "short_length":
                         rhead = re.sub(rb"(?im)^content-length:[^\r\n]*",
                                        f"Content-Length: {len(half)}".encode(), rhead)

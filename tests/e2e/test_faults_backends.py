@@ -4,7 +4,8 @@ scaled-out Pipy (S3 + PostgreSQL) runs.
 test_outage.py covers a service that is down and comes back. Here the services are up but
 misbehave:
 - S3, through faultproxy.FaultProxy in front of the tests' S3 server: 500 and 503
-  SlowDown answers, connections reset mid-body, stalls past [storage] timeout, truncated
+  SlowDown answers, connections reset mid-body, stalls past [storage] timeout (before the
+  answer and in the middle of its body), truncated
   GET bodies. Pipy retries a bounded number of times with a growing backoff
   (S3ClientOptions: 4 attempts, 100 ms doubling), then answers 503; no catalog row ever
   points at an incomplete blob; a truncated object is never served as a complete 200.
@@ -176,21 +177,27 @@ def test_s3_read_faults_never_serve_wrong_bytes(server_factory, proxy, s3_backen
     urls = {d.filename: writer.path_of(writer.files(project)[d.filename]["url"])
             for d in (small, large)}
 
-    faults = ["truncate", "short_length"]
+    # stall_body: S3 sends half the object, then nothing, with the connection open; every
+    # resumed (Range) attempt stalls the same way. The client must see the download cut
+    # short within the bound, and the cache must not keep the half.
+    stalls = ("stall", "stall_body")
+    faults = ["truncate", "short_length", "stall_body"]
     if cache == "no-cache":  # the same GETs either way: the rest once
         faults += ["reset_response", "503", "stall"]
     for fault in faults:
         # A node that has read nothing yet, so every download goes to S3.
         reader = server_factory(storage, backends=s3_backends)
-        for d in (small, large) if fault != "stall" else (large,):
+        for d in (small, large) if fault not in stalls else (large,):
             proxy.clear()
             proxy.add(fault, "GET", d.sha256, times=None)
             t0 = time.monotonic()
             got = get_raw(reader, urls[d.filename])
             took = time.monotonic() - t0
             assert_never_wrong(f"{fault} {d.filename}", got, d.data)
-            bound = 5 if fault != "stall" else 2 * ATTEMPTS * (S3_TIMEOUT_S + 1) + 5
+            bound = 5 if fault not in stalls else 2 * ATTEMPTS * (S3_TIMEOUT_S + 1) + 5
             assert took < bound, (fault, d.filename, f"{took:.1f} s")
+            if fault == "stall_body":
+                assert not (got[0] == 200 and got[2]), "a stalled download came out whole"
             # Whatever broke is not remembered: with S3 healthy the file is whole.
             proxy.clear()
             again = get_raw(reader, urls[d.filename])

@@ -129,6 +129,22 @@ Result<index::PublishResult> PublishDistribution(index::Index& index, const auth
     }
   }
 
+  // The form's kind of file must be the filename's (Warehouse refuses a mismatch too).
+  const std::string_view kind = parsed.wheel ? "bdist_wheel" : "sdist";
+  if (!upload.declared_filetype.empty() && upload.declared_filetype != kind) {
+    return InvalidArgument("the filename '" + upload.filename + "' is " +
+                           (parsed.wheel ? "a wheel (filetype bdist_wheel)"
+                                         : "an sdist (filetype sdist)") +
+                           " but the form says filetype '" + upload.declared_filetype + "'");
+  }
+  if (!upload.declared_pyversion.empty() &&
+      (upload.declared_pyversion == "source") != !parsed.wheel) {
+    return InvalidArgument(
+        "the form's pyversion '" + upload.declared_pyversion + "' does not fit '" +
+        upload.filename + "': " +
+        (parsed.wheel ? "a wheel names its Python tag" : "an sdist's pyversion is 'source'"));
+  }
+
   index::PublishRequest request;
   request.project = parsed.project;
   request.version = parsed.version.ToString();

@@ -31,6 +31,8 @@ struct DistributionUpload {
   std::string declared_name;         // twine's `name` field; empty = trust the filename
   std::string declared_version;      // twine's `version` field; empty = trust the filename
   std::string declared_sha256;       // twine's `sha256_digest`; empty = not sent
+  std::string declared_filetype;     // twine's `filetype` ("bdist_wheel", "sdist"); empty = not sent
+  std::string declared_pyversion;    // twine's `pyversion` ("source" for an sdist); empty = not sent
   std::string uploader;              // recorded as the file's uploader
   std::optional<catalog::Provenance> provenance;  // set by the builder; stored with the file
 };

@@ -487,7 +487,8 @@ TEST_F(RoutesTest, SdistHasNoMetadataFile) {
   std::filesystem::path sdist = MakeSdist(dist_dir(), "acme-logger", "2.0");
   std::string sha = Sha256Hex(ReadFile(sdist));
   http::Response up =
-      Call(UploadRequest(sdist, upload_token_, {{"version", "2.0"}, {"filetype", "sdist"}}));
+      Call(UploadRequest(sdist, upload_token_,
+                         {{"version", "2.0"}, {"filetype", "sdist"}, {"pyversion", "source"}}));
   ASSERT_EQ(up.status, 200) << up.reason;
   std::string url = "/files/" + sha + "/" + sdist.filename().string();
   http::Response file = Get(url);
@@ -603,6 +604,37 @@ TEST_F(RoutesTest, YankAndUnyank) {
   missing.target = "/api/python/acme-logger/9.9/yank";
   missing.headers.push_back({"Authorization", "Bearer " + upload_token_});
   EXPECT_EQ(Call(std::move(missing)).status, 404);
+}
+
+// The form's filetype and pyversion must fit the file: a wheel is bdist_wheel with its
+// Python tag, an sdist is sdist with "source". A mismatch is a 400 and stores nothing.
+TEST_F(RoutesTest, FormFiletypeOrPyversionThatDisagreeWithTheFilenameAre400) {
+  std::filesystem::path wheel = Wheel();
+  std::filesystem::path sdist_dir = dist_dir() / "kinds";
+  std::filesystem::create_directories(sdist_dir);
+  std::filesystem::path sdist = pipy::testing::MakeSdist(sdist_dir, "acme-logger", "1.0");
+  struct Case {
+    std::filesystem::path file;
+    std::vector<Field> fields;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {wheel, {{"filetype", "sdist"}}, "filetype"},
+      {wheel, {{"filetype", "bdist_egg"}}, "filetype"},
+      {wheel, {{"pyversion", "source"}}, "pyversion"},
+      {sdist, {{"filetype", "bdist_wheel"}, {"pyversion", "source"}}, "filetype"},
+      {sdist, {{"filetype", "sdist"}, {"pyversion", "py3"}}, "pyversion"},
+  };
+  for (const Case& c : cases) {
+    http::Response r = Call(UploadRequest(c.file, upload_token_, c.fields));
+    EXPECT_EQ(r.status, 400) << c.file.filename() << " " << c.fields[0].value;
+    EXPECT_NE(r.reason.find(c.says), std::string::npos) << r.reason;
+  }
+  EXPECT_EQ(Get("/simple/acme-logger/").status, 404) << "nothing was stored";
+  UploadOk(wheel);
+  http::Response ok = Call(UploadRequest(sdist, upload_token_,
+                                         {{"filetype", "sdist"}, {"pyversion", "source"}}));
+  EXPECT_EQ(ok.status, 200) << ok.reason;
 }
 
 // An admin's takedown: DELETE of a file, then of the whole release. Each disappears from

@@ -56,6 +56,8 @@ Result<index::PublishResult> Publish(Context& ctx, const http::Request& request,
   upload.declared_name = std::string(form.Get("name").value_or(""));
   upload.declared_version = std::string(form.Get("version").value_or(""));
   upload.declared_sha256 = AsciiLower(form.Get("sha256_digest").value_or(""));
+  upload.declared_filetype = std::string(form.Get("filetype").value_or(""));
+  upload.declared_pyversion = std::string(form.Get("pyversion").value_or(""));
   upload.uploader = who.token_name;
   upload.file_is_disposable = true;  // our own temp copy of the content part
   return PublishDistribution(ctx.index, who, upload);

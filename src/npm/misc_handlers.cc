@@ -266,7 +266,10 @@ http::Response HandleLogin(Context& ctx, const http::Request& request) {
   // registry's _authToken. Any user name goes: the token is the identity.
   Result<auth::Principal> who = ctx.access.ForSecret(request, secret);
   if (!who) {
-    return NpmError(who.error().code() == StatusCode::kPermissionDenied
+    // A refused address (403) and the failed-authentication limit (429, Retry-After) keep
+    // their answers; any other failure is the wrong password.
+    const StatusCode code = who.error().code();
+    return NpmError(code == StatusCode::kPermissionDenied || code == StatusCode::kTooManyRequests
                         ? who.error()
                         : Unauthenticated("the password must be a valid Pipy token"));
   }

@@ -4,6 +4,7 @@ page of the UI carries a Content-Security-Policy without 'unsafe-inline' (its st
 are files of its own), no framing, nosniff and a Referrer-Policy."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -104,3 +105,22 @@ def test_the_cut_off_is_configurable(server_factory):
     statuses = [s.get("/simple/", headers=bearer_auth(f"pipy_wrong_{i}")).status
                 for i in range(5)]
     assert statuses == [401, 401, 401, 429, 429], statuses
+
+
+def test_npm_login_with_wrong_passwords_is_cut_off_too(server_factory):
+    """npm's CouchDB login takes the token as the password: guessing through it counts,
+    and is answered 429 (npm prints it), not 401 again, while a real token still logs in."""
+    s = server_factory("[limits]\nmax_failed_auth_per_minute = 3\n")
+    path = "/npm/-/user/org.couchdb.user:guesser"
+
+    def login(password: str):
+        body = json.dumps({"name": "guesser", "password": password}).encode()
+        return s.request("PUT", path, body=body, headers={"Content-Type": "application/json"})
+
+    statuses = [login(f"pipy_wrong_{i}").status for i in range(5)]
+    assert statuses == [401, 401, 401, 429, 429], statuses
+    r = login("pipy_wrong_again")
+    assert r.header("Retry-After") == "60" and r.json()["error"], (r.status, r.text)
+    good = s.token("read")
+    r = login(good)
+    assert r.status == 201 and r.json()["token"] == good, (r.status, r.text)

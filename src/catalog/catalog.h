@@ -89,6 +89,9 @@ struct ReleaseMetadata {
   // sha256 of the manifest as published (npm's package.json), stored as a blob; "" = none.
   std::string manifest_sha256;
   Attributes attributes;        // the format's fields of the release
+  // Tags (npm's dist-tags) AddFile points at this release in the same commit as the file,
+  // so a publish never lands without the tags it asked for. Reads leave it empty.
+  std::vector<std::string> tags;
 };
 
 struct ReleaseRecord {

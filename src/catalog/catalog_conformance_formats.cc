@@ -186,6 +186,31 @@ TEST_P(CatalogConformanceTest, TagsPointAtReleasesAndMove) {
   EXPECT_TRUE(none->empty());
 }
 
+// The tags a publish asks for commit with its file (one commit: never the version
+// without them); a tag another release held moves, and an identical re-add sets nothing.
+TEST_P(CatalogConformanceTest, TagsGivenToAddFileCommitWithTheFile) {
+  ReleaseMetadata first = ToyMeta();
+  first.tags = {"latest"};
+  ASSERT_TRUE(catalog_->AddFile(ToyFile("g", "1.0.0", "g-1.toy"), first).has_value());
+  ReleaseMetadata second = ToyMeta();
+  second.tags = {"latest", "next"};
+  ASSERT_EQ(catalog_->AddFile(ToyFile("g", "2.0.0", "g-2.toy"), second).value_or(
+                AddFileOutcome::kIdenticalExists),
+            AddFileOutcome::kCreated);
+  auto tags = catalog_->ListTags("toy", "g");
+  ASSERT_TRUE(tags.has_value());
+  EXPECT_EQ(*tags, (std::map<std::string, std::string>{{"latest", "2.0.0"}, {"next", "2.0.0"}}));
+  ReleaseMetadata again = ToyMeta();
+  again.tags = {"latest"};
+  ASSERT_TRUE(catalog_->SetTag("toy", "g", "latest", "1.0.0").ok());
+  EXPECT_EQ(catalog_->AddFile(ToyFile("g", "2.0.0", "g-2.toy"), again).value_or(
+                AddFileOutcome::kCreated),
+            AddFileOutcome::kIdenticalExists);
+  tags = catalog_->ListTags("toy", "g");
+  ASSERT_TRUE(tags.has_value());
+  EXPECT_EQ(tags->at("latest"), "1.0.0") << "an identical re-publish changes no tag";
+}
+
 TEST_P(CatalogConformanceTest, DeprecationIsSetAndCleared) {
   ASSERT_TRUE(catalog_->AddFile(ToyFile("d", "1.0.0", "d-1.toy"), ToyMeta()).has_value());
   ASSERT_TRUE(catalog_->SetDeprecated("toy", "d", "1.0.0", "use 2.x").ok());

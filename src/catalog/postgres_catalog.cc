@@ -287,6 +287,13 @@ Result<AddFileOutcome> PostgresCatalog::AddFile(const FileRecord& file,
     // release; its tombstones are visible now. (One that commits later deleted the release
     // we found, and the insert above failed on the foreign key.)
     PIPY_RETURN_IF_ERROR(CheckNotTombstoned(conn, file));
+    for (const std::string& tag : release.tags) {
+      PIPY_RETURN_IF_ERROR(
+          conn.Execute("INSERT INTO tags (project_id, tag, release_id) VALUES ($1, $2, $3)"
+                       " ON CONFLICT (project_id, tag) DO UPDATE SET release_id = excluded.release_id",
+                       {project_id, tag, release_id})
+              .status());
+    }
     outcome = AddFileOutcome::kCreated;
     return PostgresRecordChange(conn, file.project);
   });

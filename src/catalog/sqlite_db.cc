@@ -186,9 +186,10 @@ Transaction::~Transaction() {
 
 Status Transaction::Commit() {
   Status s = conn_->Exec("COMMIT");
-  if (s.ok()) {
-    conn_ = nullptr;
+  if (!s.ok() && !conn_->InAutocommit()) {
+    (void)conn_->Exec("ROLLBACK");
   }
+  conn_ = nullptr;
   return s;
 }
 
@@ -217,6 +218,13 @@ void ConnectionPool::Release(Connection* conn) {
   if (!conn->InAutocommit()) {
     // A caller bailed out mid-transaction (e.g. COMMIT failed): never hand that on.
     (void)conn->Exec("ROLLBACK");
+  }
+  if (!conn->InAutocommit()) {
+    // Even the rollback failed (a full disk): pooled, the open transaction would keep the
+    // write lock and show its uncommitted rows to the connection's next reader. Closing
+    // rolls it back.
+    delete conn;
+    return;
   }
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -92,6 +92,10 @@ class Transaction {
   Transaction& operator=(Transaction&&) = delete;
   ~Transaction();
 
+  // On failure the transaction is rolled back at once (the connection is then in autocommit
+  // mode, unless even the rollback failed). A failed COMMIT is not always a commit that did
+  // not happen: SQLite can report a full disk after the commit reached the log, so a caller
+  // that must know looks for what it wrote (see AddFile).
   Status Commit();
 
  private:

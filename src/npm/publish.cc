@@ -238,6 +238,33 @@ Result<PublishOutcome> PublishVersion(index::Index& index, const auth::Principal
   }
   request.release.description = readme.substr(0, kMaxReadmeBytes);
   request.uploader = who.token_name;
+  // The body's dist-tags (npm sends {"<tag>": "<version>"}; "latest" unless --tag). Those
+  // naming this version commit with it, so a publish never lands without them (a full disk
+  // between two commits once left a version served without the tag it was published with);
+  // a tag naming another version is moved after. Without a usable tag, "latest" when the
+  // package has none yet.
+  std::vector<std::pair<std::string, std::string>> other_tags;
+  bool tagged = false;
+  if (const json::value* tags = doc.if_contains("dist-tags"); tags != nullptr && tags->is_object()) {
+    for (const auto& [tag, target] : tags->as_object()) {
+      if (!target.is_string() || !ValidateTagName(tag).ok()) {
+        continue;  // not a tag npm could install by (a version, a range, odd characters)
+      }
+      auto target_version = semver::Version::Parse(std::string_view(target.as_string()));
+      if (target_version && *target_version == *version) {
+        request.release.tags.emplace_back(tag);
+        tagged = true;
+      } else {
+        other_tags.emplace_back(std::string(tag), std::string(target.as_string()));
+      }
+    }
+  }
+  if (!tagged && other_tags.empty()) {
+    PIPY_ASSIGN_OR_RETURN(auto current, index.ListTags(NpmFormat(), name));
+    if (!current.contains("latest")) {
+      request.release.tags.emplace_back("latest");
+    }
+  }
   const index::IndexOptions& options = index.options();
   const std::string package_name(name);
   const semver::Version parsed = *version;
@@ -261,22 +288,16 @@ Result<PublishOutcome> PublishVersion(index::Index& index, const auth::Principal
     return outcome;
   }
 
-  // The body's dist-tags (npm sends {"<tag>": "<version>"}; "latest" unless --tag).
-  bool tagged = false;
-  if (const json::value* tags = doc.if_contains("dist-tags"); tags != nullptr && tags->is_object()) {
-    for (const auto& [tag, target] : tags->as_object()) {
-      if (!target.is_string() || !ValidateTagName(tag).ok()) {
-        continue;  // not a tag npm could install by (a version, a range, odd characters)
-      }
-      Status set = index.SetTag(who, NpmFormat(), name, std::string(tag),
-                                std::string(target.as_string()));
-      if (!set.ok() && set.code() != StatusCode::kNotFound) {
-        return set;
-      }
-      tagged = tagged || set.ok();
+  bool moved = false;
+  for (const auto& [tag, target] : other_tags) {
+    Status set = index.SetTag(who, NpmFormat(), name, tag, target);
+    if (!set.ok() && set.code() != StatusCode::kNotFound) {
+      return set;
     }
+    moved = moved || set.ok();
   }
-  if (!tagged) {
+  if (!tagged && !moved && !other_tags.empty()) {
+    // Every tag named a version that does not exist: as with no tags at all.
     PIPY_ASSIGN_OR_RETURN(auto current, index.ListTags(NpmFormat(), name));
     if (!current.contains("latest")) {
       PIPY_RETURN_IF_ERROR(index.SetTag(who, NpmFormat(), name, "latest", outcome.version));

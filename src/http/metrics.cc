@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <iterator>
 #include <vector>
 
@@ -16,16 +17,21 @@ constexpr double kBucketBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0
                                     0.1,    0.25,  0.5,    1,     2.5};
 
 // Counters that are always rendered (with their HELP/TYPE lines), even before the first
-// increment, so dashboards and alerts see the series exist.
+// increment, so dashboards and alerts see the series exist; those with one label start
+// with every value of it at 0 (a rate() or an alert on a series needs the series).
 struct KnownCounter {
   std::string_view name;
   std::string_view help;
+  std::string_view label;  // empty: no series before the first increment
+  std::array<std::string_view, 3> values;
 };
 constexpr KnownCounter kKnownCounters[] = {
-    {"pipy_uploads_total", "Uploads by result."},
+    {"pipy_uploads_total", "Uploads by result.", "result", {"created", "identical", "rejected"}},
     // The public contract's series, by status alone (what existing dashboards query).
-    {"pipy_builds_total", "Module builds by final status."},
-    {"pipy_builds_by_format_total", "Module builds by format (python, npm) and final status."},
+    {"pipy_builds_total", "Module builds by final status.", "status",
+     {"passed", "failed", "skipped"}},
+    {"pipy_builds_by_format_total", "Module builds by format (python, npm) and final status.",
+     "", {}},
 };
 
 // Label values escape backslash, double quote and newline.
@@ -164,7 +170,20 @@ std::string Metrics::Render() const {
   };
   for (const KnownCounter& k : kKnownCounters) {
     auto it = counters_.find(k.name);
-    render_counter(k.name, it == counters_.end() ? nullptr : &it->second);
+    if (k.label.empty()) {
+      render_counter(k.name, it == counters_.end() ? nullptr : &it->second);
+      continue;
+    }
+    std::map<std::string, std::uint64_t, std::less<>> series;
+    for (std::string_view value : k.values) {
+      series[RenderLabels({{k.label, value}})] = 0;
+    }
+    if (it != counters_.end()) {
+      for (const auto& [labels, n] : it->second) {
+        series[labels] = n;
+      }
+    }
+    render_counter(k.name, &series);
   }
   for (const auto& [name, series] : counters_) {
     bool known = false;

@@ -18,6 +18,22 @@ TEST(MetricsTest, EmptyRenderHasFamiliesAndAlwaysPresentCounters) {
   EXPECT_TRUE(Has(text, "# TYPE pipy_uploads_total counter\n"));
   EXPECT_TRUE(Has(text, "# TYPE pipy_builds_total counter\n"));
   EXPECT_TRUE(Has(text, "pipy_http_request_duration_seconds_bucket{le=\"+Inf\"} 0\n"));
+  // The contract's series exist at 0 before the first upload or build.
+  for (const char* series :
+       {"pipy_uploads_total{result=\"created\"} 0\n", "pipy_uploads_total{result=\"identical\"} 0\n",
+        "pipy_uploads_total{result=\"rejected\"} 0\n", "pipy_builds_total{status=\"passed\"} 0\n",
+        "pipy_builds_total{status=\"failed\"} 0\n", "pipy_builds_total{status=\"skipped\"} 0\n"}) {
+    EXPECT_TRUE(Has(text, series)) << series << text;
+  }
+}
+
+TEST(MetricsTest, ASeededSeriesCountsFromZero) {
+  Metrics m;
+  m.Increment("pipy_builds_total", "status", "failed");
+  std::string text = m.Render();
+  EXPECT_TRUE(Has(text, "pipy_builds_total{status=\"failed\"} 1\n")) << text;
+  EXPECT_TRUE(Has(text, "pipy_builds_total{status=\"passed\"} 0\n")) << text;
+  EXPECT_EQ(text.find("pipy_builds_total{status=\"failed\"} 0"), std::string::npos) << text;
 }
 
 TEST(MetricsTest, RequestsCountedByRouteAndStatus) {
@@ -66,7 +82,8 @@ TEST(MetricsTest, SeveralLabelsRenderSortedByNameWhateverTheCallOrder) {
       << text;
   EXPECT_TRUE(Has(text, "pipy_builds_by_format_total{format=\"python\",status=\"failed\"} 1\n"))
       << text;
-  EXPECT_FALSE(Has(text, "{status=")) << "one series per label set, labels in name order";
+  EXPECT_FALSE(Has(text, "pipy_builds_by_format_total{status="))
+      << "one series per label set, labels in name order";
   // Series of a family come in a stable order (by their label text), so two scrapes of the
   // same counts are byte-identical.
   EXPECT_LT(text.find("format=\"npm\""), text.find("format=\"python\""));

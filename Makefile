@@ -1,6 +1,6 @@
 # The two set-up commands (see README.md):
 #   make serve   install deps if missing, build, start pipy on 127.0.0.1:8080 (data in ./pipy-data)
-#   make test    install deps if missing, build, run every test
+#   make test    install deps if missing, build, run every test (SANITIZE=asan: on ASan+UBSan)
 # and the sanitizer runs (scripts/sanitize-test.sh; README.md, "Sanitizers"):
 #   make test-asan   build in build-asan with ASan+UBSan, run every test (unit and e2e) on it
 #   make test-tsan   build the concurrent code's tests in build-tsan with TSan, run them
@@ -35,8 +35,17 @@ serve: deps-build $(BUILD_DIR)/build.ninja
 	@echo "  (create a token: $(BUILD_DIR)/src/pipy token create --data $(DATA_DIR) --name me --scope 'upload:*')"
 	$(BUILD_DIR)/src/pipy serve --data $(DATA_DIR) --listen $(LISTEN)
 
+# SANITIZE=asan runs the same tests on an ASan + UBSan build instead (what CI does).
+SANITIZE ?=
+ifeq ($(SANITIZE),)
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+else ifeq ($(SANITIZE),asan)
+test: test-asan
+else
+test:
+	@echo "SANITIZE must be empty or asan (TSan: make test-tsan)" >&2; exit 2
+endif
 
 test-asan: deps
 	JOBS=$(JOBS) scripts/sanitize-test.sh asan $(ASAN_BUILD_DIR)

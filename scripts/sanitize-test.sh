@@ -31,6 +31,7 @@ build=$(cd "$build" && pwd)
 # The TSan run: the test binaries of the code that shares state between threads.
 tsan_tests=(
   http_server_test http_server_hardening_test http_access_log_test http_metrics_test
+  http_tls_test
   index_blob_cache_test index_page_cache_test index_formats_test
   sqlite_build_queue_test sqlite_catalog_test postgres_catalog_test
   caching_blob_store_test filesystem_blob_store_test upstream_cache_test

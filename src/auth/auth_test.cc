@@ -55,6 +55,11 @@ TEST(Scope, Validation) {
   EXPECT_FALSE(IsValidScope("upload:"));
   EXPECT_FALSE(IsValidScope("write"));
   EXPECT_FALSE(IsValidScope(""));
+  // Normalized names are lowercase without spaces: such a glob would never match.
+  EXPECT_FALSE(IsValidScope("upload:Acme.Logger"));
+  EXPECT_FALSE(IsValidScope("upload:@ACME/*"));
+  EXPECT_FALSE(IsValidScope("upload:acme *"));
+  EXPECT_TRUE(IsValidScope("upload:lodash.merge"));  // an npm name keeps its dot
 }
 
 TEST(Cidr, V4AndV6) {

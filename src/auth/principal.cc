@@ -1,5 +1,7 @@
 #include "auth/principal.h"
 
+#include <algorithm>
+
 namespace pipy::auth {
 
 namespace {
@@ -59,7 +61,15 @@ bool IsValidScope(std::string_view scope) {
   if (scope == "read" || scope == "admin") {
     return true;
   }
-  return scope.starts_with(kUploadPrefix) && scope.size() > kUploadPrefix.size();
+  if (!scope.starts_with(kUploadPrefix) || scope.size() == kUploadPrefix.size()) {
+    return false;
+  }
+  // The glob matches normalized names, which are lowercase in every format and have no
+  // spaces: a glob with either could never match anything.
+  std::string_view glob = scope.substr(kUploadPrefix.size());
+  return std::none_of(glob.begin(), glob.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || c == ' ' || c == '\t' || c == '\n' || c == '\r';
+  });
 }
 
 }  // namespace pipy::auth

@@ -32,7 +32,11 @@ struct Principal {
 // everything else literally. Used for upload scopes and source scopes.
 bool GlobMatch(std::string_view pattern, std::string_view text);
 
-// True when `scope` is one of the accepted forms, with a non-empty glob after "upload:".
+// True when `scope` is one of the accepted forms, with a non-empty glob after "upload:"
+// that could match a normalized name (no uppercase letters, no whitespace).
 bool IsValidScope(std::string_view scope);
+// What IsValidScope's refusal tells the user about globs.
+inline constexpr std::string_view kScopeGlobHint =
+    "a glob matches normalized names, lowercase, e.g. upload:acme-* or upload:@acme/*";
 
 }  // namespace pipy::auth

@@ -47,7 +47,8 @@ Result<IssuedToken> IssueToken(catalog::Catalog& catalog, std::string name,
   }
   for (const std::string& scope : scopes) {
     if (!IsValidScope(scope)) {
-      return InvalidArgument("invalid scope '" + scope + "' (use read, upload:<glob> or admin)");
+      return InvalidArgument("invalid scope '" + scope + "' (use read, upload:<glob> or admin; " +
+                             std::string(kScopeGlobHint) + ")");
     }
   }
   if (lifetime_ms < 0 || lifetime_ms > std::numeric_limits<std::int64_t>::max() - now_ms) {

@@ -45,7 +45,8 @@ int TokenCreate(const config::Config& config, const std::string& name,
   }
   for (const auto& scope : scopes) {
     if (!auth::IsValidScope(scope)) {
-      std::cerr << "pipy: invalid scope '" << scope << "' (use read, upload:<glob> or admin)\n";
+      std::cerr << "pipy: invalid scope '" << scope << "' (use read, upload:<glob> or admin; "
+                << auth::kScopeGlobHint << ")\n";
       return 2;
     }
   }

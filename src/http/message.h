@@ -97,6 +97,11 @@ Response TextResponse(int status, std::string body,
 // taken out (see RedactServerPaths).
 Response ErrorResponse(const Status& status);
 
+// `message` as a reason phrase: one line of visible text (RFC 9112 section 4: reason-phrase
+// is HTAB / SP / VCHAR / obs-text), printable ASCII only so no client chokes on it, and at
+// most 200 characters.
+std::string SanitizeReason(std::string_view message);
+
 // `message` with every path under a folder named by SetServerFolders, and, for an
 // `http_status` of 500 or more, every absolute filesystem path, replaced by "[server
 // path]": error answers never tell a client where the server keeps its data.

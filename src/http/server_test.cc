@@ -175,6 +175,8 @@ TEST_F(ServerTest, ContentLengthOverLimitGets413WithoutReadingBody) {
   auto r = c.Read();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 413);
+  // The reason phrase names the limit: twine shows the user only that line.
+  EXPECT_EQ(r->reason, "the request body is larger than this route's limit of 1000 bytes");
   EXPECT_EQ(r->header("Connection"), "close");
   EXPECT_EQ(calls_.load(), 0);
 }

@@ -81,6 +81,8 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   // --- writing (session_write.cc) -----------------------------------------------------
 
   void SendError(int status, std::string_view detail, bool close);
+  // The 413 detail, naming the route's body limit (max_body_).
+  std::string TooLargeDetail() const;
   void SendResponse(Response response);
   void WriteHeadThen(void (Session::*next)());
   void SendFileSome();

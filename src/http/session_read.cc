@@ -234,7 +234,7 @@ void Session::OnHeader(error_code ec) {
   }
   max_body_ = route_->options.max_body_bytes;
   if (auto length = parser_->content_length(); length.has_value() && *length > max_body_) {
-    SendError(413, "request body too large", true);
+    SendError(413, TooLargeDetail(), true);
     return;
   }
   parser_->body_limit(max_body_);  // chunked bodies are checked as they arrive
@@ -397,7 +397,7 @@ void Session::OnBody(error_code ec) {
     ec = {};
   }
   if (ec == bhttp::error::body_limit) {
-    SendError(413, "request body too large", true);
+    SendError(413, TooLargeDetail(), true);
     return;
   }
   if (ec) {
@@ -411,7 +411,7 @@ void Session::OnBody(error_code ec) {
   std::size_t n = last_size_ - parser_->get().body().size;
   body_read_ += n;
   if (body_read_ > max_body_) {
-    SendError(413, "request body too large", true);
+    SendError(413, TooLargeDetail(), true);
     return;
   }
   if (!direct_) {

@@ -56,7 +56,14 @@ constexpr auto kTlsShutdownTime = std::chrono::seconds(1);
 
 void Session::SendError(int status, std::string_view detail, bool close) {
   close_after_ = close_after_ || close;
-  SendResponse(TextResponse(status, std::string(detail) + "\n"));
+  Response response = TextResponse(status, std::string(detail) + "\n");
+  response.reason = SanitizeReason(detail);  // twine and pip print the reason phrase
+  SendResponse(std::move(response));
+}
+
+std::string Session::TooLargeDetail() const {
+  return "the request body is larger than this route's limit of " + std::to_string(max_body_) +
+         " bytes";
 }
 
 void Session::SendResponse(Response response) {

@@ -7,27 +7,6 @@ namespace {
 
 constexpr std::size_t kMaxReasonChars = 200;
 
-// A reason phrase must be one line of visible text (RFC 9112 section 4: reason-phrase is
-// HTAB / SP / VCHAR / obs-text). We keep printable ASCII only so no client chokes on it.
-std::string SanitizeReason(std::string_view message) {
-  std::string out;
-  out.reserve(std::min(message.size(), kMaxReasonChars));
-  for (char c : message) {
-    if (out.size() >= kMaxReasonChars) {
-      break;
-    }
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u == '\r' || u == '\n' || u == '\t') {
-      out.push_back(' ');
-    } else if (u >= 0x20 && u < 0x7f) {
-      out.push_back(c);
-    } else {
-      out.push_back('?');
-    }
-  }
-  return out;
-}
-
 std::vector<std::string>& ServerFolders() {
   static std::vector<std::string> folders;
   return folders;
@@ -54,6 +33,25 @@ bool PathStartsAt(std::string_view m, std::size_t i) {
 }
 
 }  // namespace
+
+std::string SanitizeReason(std::string_view message) {
+  std::string out;
+  out.reserve(std::min(message.size(), kMaxReasonChars));
+  for (char c : message) {
+    if (out.size() >= kMaxReasonChars) {
+      break;
+    }
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u == '\r' || u == '\n' || u == '\t') {
+      out.push_back(' ');
+    } else if (u >= 0x20 && u < 0x7f) {
+      out.push_back(c);
+    } else {
+      out.push_back('?');
+    }
+  }
+  return out;
+}
 
 void SetServerFolders(std::vector<std::string> folders) {
   std::erase_if(folders, [](const std::string& f) { return f.size() < 2; });

@@ -2,6 +2,8 @@
 # Pipy's benchmark: pipy against nginx serving the same index as static files.
 #
 #   bench/run.sh [--quick] [--cold-rebuild]      (`make bench` runs it without options)
+#   BENCH_DATASET=big bench/run.sh               (20,000 projects x 10 versions: issue 14's
+#                                                 "big" data set, results in results-big.md)
 #
 #   --quick          smoke run: 200 projects x 3 versions, 3 s wrk runs, 2,000-project cold
 #                    start. Its numbers are not a measurement.
@@ -9,14 +11,26 @@
 #   --prepare        only generate the distributions and the cold-start data folder (niced),
 #                    so that a later measured run spends its quiet minutes measuring.
 #
+# Environment: PIPY (default build/src/pipy), BENCH_OUT (default bench/out), BENCH_DATASET
+# (default | big), BENCH_DURATION (wrk time per endpoint and server, e.g. 5s; default 10s).
+# The big data set is 400,000 files: generating them takes ~2 min (once; cached in
+# bench/out/dists-20000x10), loading them into pipy ~8 min at 900 uploads/s (30 min on a
+# busy machine) per run; its cold start is timed on the run's own data folder, and its
+# project pages are compared with the last default run's (bench/out/wrk-default.jsonl).
+#
 # One run: generates the distributions (cached in bench/out/dists-*), loads them into a fresh
 # `pipy serve` through POST /legacy/ (bulk with parallel workers, then 1,000 sequential uploads
 # timed on one keep-alive connection), renders every page pipy serves into a static docroot
-# for nginx, runs wrk against both servers one endpoint at a time, repeats the project page
-# with pipy's access log on, times cold starts on a 20,000-project data folder (cached in
-# bench/out/cold-*), and reports peak RSS. Results: bench/out/results.md; logs of the last
-# run: bench/out/last-run/. Traffic goes to 127.0.0.1 only; every wait is bounded; pipy and
-# nginx are stopped at exit, on errors too. Needs Debian's /usr/bin/python3, wrk and nginx.
+# for nginx (tuned for static files: one worker per core, open_file_cache, sendfile) and
+# checks that both servers answer the same bytes, runs wrk against both servers one endpoint
+# at a time with each server's CPU time per request (/proc utime + stime, nginx's workers
+# included), times 1 and then 8 concurrent uploaders on projects of their own, each step
+# bracketed by the machine's durable-write limit (fsync of a new file and its folder,
+# fsync_limit.py), repeats the project page with pipy's access log on, times cold starts on
+# a 20,000-project data folder (cached in bench/out/cold-*; for the big data set, on the
+# run's own data folder), and reports peak RSS. Results: bench/out/results.md; logs of the
+# last run: bench/out/last-run/. Traffic goes to 127.0.0.1 only; every wait is bounded; pipy
+# and nginx are stopped at exit, on errors too. Needs Debian's /usr/bin/python3, wrk, nginx.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,21 +47,29 @@ for arg in "$@"; do
     --quick) QUICK=1 ;;
     --cold-rebuild) COLD_REBUILD=1 ;;
     --prepare) PREPARE=1 ;;
-    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "bench: unknown option $arg" >&2; exit 2 ;;
   esac
 done
 if [[ $PREPARE == 1 && -z ${BENCH_NICED:-} ]]; then
   BENCH_NICED=1 exec nice -n 19 "${BASH_SOURCE[0]}" "$@"
 fi
+DATASET=${BENCH_DATASET:-default}
 if [[ $QUICK == 1 ]]; then
   PROJECTS=200; VERSIONS=3; DURATION=3s; COLD_PROJECTS=2000
-else
+elif [[ $DATASET == big ]]; then
+  PROJECTS=20000; VERSIONS=10; DURATION=10s; COLD_PROJECTS=20000
+elif [[ $DATASET == default ]]; then
   PROJECTS=2000; VERSIONS=10; DURATION=10s; COLD_PROJECTS=20000
+else
+  echo "bench: BENCH_DATASET must be default or big, not $DATASET" >&2; exit 2
 fi
+[[ $QUICK == 1 ]] && DATASET=quick
+DURATION=${BENCH_DURATION:-$DURATION}
 WORKERS=4        # bulk-upload clients
 SEQUENTIAL=1000  # timed sequential uploads
-SERVER_THREADS=2 # pipy I/O threads = nginx worker processes
+CONCURRENT=8     # clients of the timed concurrent uploads
+SERVER_THREADS=$(nproc) # pipy I/O threads = nginx worker processes = cores
 
 for tool in "$PY" wrk nginx; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make bench installs it)" >&2; exit 1; }
@@ -140,6 +162,7 @@ json_get() {  # FILE KEY
 }
 
 COLD=$OUT/cold-$COLD_PROJECTS
+COLD_DATA=$COLD/data
 build_cold() {
   log "building the cold-start data folder ($COLD_PROJECTS projects; cached in $COLD)"
   rm -rf "$COLD"
@@ -164,7 +187,7 @@ build_cold() {
   fi
 }
 measure_cold() {
-  "$PY" "$BENCH/cold_start.py" --pipy "$PIPY" --data "$COLD/data" --config "$CONF" \
+  "$PY" "$BENCH/cold_start.py" --pipy "$PIPY" --data "$COLD_DATA" --config "$CONF" \
     --port "$(free_port)" --runs 3 --expect "$COLD_PROJECTS" --log "$RUN/pipy-cold.log" \
     >"$RUN/cold.json"
 }
@@ -172,11 +195,24 @@ measure_cold() {
 # ---------------------------------------------------------------- 1. distributions
 DISTS=$OUT/dists-${PROJECTS}x${VERSIONS}
 log "generating $PROJECTS projects x $VERSIONS versions (+1 MiB, 50 MiB wheels) in $DISTS"
+GEN_T0=$(date +%s)
 "$PY" "$BENCH/gen_dists.py" --out "$DISTS" --projects "$PROJECTS" --versions "$VERSIONS" --big
+log "distributions ready after $(( $(date +%s) - GEN_T0 )) s"
 MANIFEST=$DISTS/manifest.tsv
+# The timed uploads' own projects, uploaded after the wrk runs (so the pages measured and
+# rendered are those of the main manifest): 1 client, 100 projects x 5 versions, then 8
+# clients, 400 projects x 5 versions (wheel + sdist each).
+SEQ_DISTS=$OUT/seq-100x5
+"$PY" "$BENCH/gen_dists.py" --out "$SEQ_DISTS" --projects 100 --versions 5 --prefix seq-p
+CONC_DISTS=$OUT/conc-400x5
+"$PY" "$BENCH/gen_dists.py" --out "$CONC_DISTS" --projects 400 --versions 5 --prefix conc-p
 CONF=$RUN/pipy.toml
 write_config "$CONF" false
 if [[ $PREPARE == 1 ]]; then
+  if [[ $DATASET == big ]]; then
+    log "prepared $DISTS"
+    exit 0
+  fi
   if [[ $COLD_REBUILD == 1 || ! -f $COLD/complete ]]; then
     build_cold
   fi
@@ -193,11 +229,13 @@ TOKEN=$(make_token "$DATA" "$CONF")
 PIPY_PORT=$(free_port)
 start_pipy "$DATA" "$CONF" "$PIPY_PORT" "$RUN/pipy.log"
 log "pipy pid $PIPY_PID on 127.0.0.1:$PIPY_PORT; uploading ($WORKERS workers, then $SEQUENTIAL sequential)"
+UPLOAD_T0=$(date +%s)
 if ! "$PY" "$BENCH/upload.py" --port "$PIPY_PORT" --token "$TOKEN" --manifest "$MANIFEST" \
     --workers "$WORKERS" --sequential "$SEQUENTIAL" --json "$RUN/upload.json"; then
   problem "some uploads failed (see upload.json / pipy.log)"
 fi
 kill -0 "$PIPY_PID" 2>/dev/null || { problem "pipy died during the uploads"; exit 1; }
+log "uploads done after $(( $(date +%s) - UPLOAD_T0 )) s"
 
 # ---------------------------------------------------------------- 3. static copy for nginx
 log "rendering pipy's pages into a static docroot"
@@ -217,24 +255,35 @@ mkdir -p "$RUN/nginx"
 NGINX_USER=""
 [[ $(id -u) == 0 ]] && NGINX_USER="user root;"
 cat >"$RUN/nginx/nginx.conf" <<EOF
-# Generated by bench/run.sh: static files, tuned only as far as pipy is (2 workers).
+# Generated by bench/run.sh: pipy's pages and files as static files, tuned as an operator
+# tunes nginx for static files (one worker per core, as pipy runs one I/O thread per core).
 $NGINX_USER
 worker_processes $SERVER_THREADS;
+# open_file_cache keeps up to 200,000 descriptors open per worker: the limit must exceed it
+# (with 65,536 the big data set's pages ran into EMFILE and 500s).
+worker_rlimit_nofile 262144;
 daemon off;
 pid $RUN/nginx/nginx.pid;
 error_log $RUN/nginx/error.log warn;
-events { worker_connections 4096; }
+events { worker_connections 8192; }
 http {
   types {
     text/html html;
     application/vnd.pypi.simple.v1+json json;
   }
   default_type application/octet-stream;
-  access_log off;
+  # pipy's Content-Type for HTML pages is "text/html; charset=utf-8"
+  charset utf-8;
+  charset_types text/html;
+  server_tokens off;
+  open_file_cache max=200000 inactive=60s;
+  open_file_cache_valid 60s;
   sendfile on;
   tcp_nopush on;
-  keepalive_timeout 60s;
-  keepalive_requests 1000000;
+  tcp_nodelay on;
+  access_log off;
+  keepalive_timeout 3600s;
+  keepalive_requests 100000000;
   client_body_temp_path $RUN/nginx/body;
   # PEP 691 by Accept, like pipy (without q-value parsing): JSON when asked for by name.
   map \$http_accept \$simple_index {
@@ -260,7 +309,16 @@ nginx -c "$RUN/nginx/nginx.conf" -p "$RUN/nginx/" >"$RUN/nginx.log" 2>&1 &
 NGINX_PID=$!
 "$PY" "$BENCH/httpclient.py" wait "$NGINX_PORT" /simple/ 30 "$NGINX_PID" \
   || { cat "$RUN/nginx/error.log" >&2; echo "bench: nginx did not start" >&2; exit 1; }
-log "nginx pid $NGINX_PID on 127.0.0.1:$NGINX_PORT"
+log "nginx pid $NGINX_PID on 127.0.0.1:$NGINX_PORT ($SERVER_THREADS workers)"
+SAME_ARGS=()
+for url in "$SMALL_URL" "$BIG1_URL"; do
+  [[ -n $url ]] && SAME_ARGS+=(--path "$url")
+done
+if ! "$PY" "$BENCH/same_bytes.py" --pipy-port "$PIPY_PORT" --nginx-port "$NGINX_PORT" \
+    --list "$RUN/lists/projects.txt" "${SAME_ARGS[@]}" >"$RUN/same.json"; then
+  problem "nginx does not serve pipy's bytes: $(cat "$RUN/same.json" 2>/dev/null)"
+fi
+log "same bytes: $(cat "$RUN/same.json")"
 
 # ---------------------------------------------------------------- 4. wrk
 JSON_ACCEPT=application/vnd.pypi.simple.v1+json
@@ -276,12 +334,33 @@ wrk_both() {  # NAME [wrk_run args...]: pipy, then nginx, on the same endpoint
   wrk_one nginx "$NGINX_PORT" "$NGINX_PID" "$@"
 }
 log "wrk: $DURATION per endpoint and server"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 wrk_both root --path /simple/
 wrk_both project_html --list "$RUN/lists/projects.txt"
 wrk_both project_json --list "$RUN/lists/projects.txt" --accept "$JSON_ACCEPT"
 [[ -n $SMALL_URL ]] && wrk_both wheel_small --path "$SMALL_URL"
 [[ -n $BIG1_URL ]] && wrk_both wheel_1m --path "$BIG1_URL"
 [[ -n $BIG50_URL ]] && wrk_both wheel_50m --path "$BIG50_URL"
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+log "load average before / after the wrk runs: $LOAD_BEFORE / $LOAD_AFTER"
+
+# Timed uploads, each bracketed by the durable-write limit of the data filesystem (new file
+# written + fsync + folder fsync, 5 s), since other work on the machine moves that limit.
+durable_limit() {  # NAME
+  "$PY" "$BENCH/fsync_limit.py" --dir "$RUN" --json "$RUN/fsync-$1.json" >/dev/null \
+    || problem "fsync_limit.py failed"
+}
+timed_uploads() {  # NAME MANIFEST CLIENTS
+  "$PY" "$BENCH/upload_concurrent.py" --port "$PIPY_PORT" --token "$TOKEN" --manifest "$2" \
+      --clients "$3" --pid "$PIPY_PID" --json "$RUN/upload-$1.json" \
+    || problem "some timed uploads ($1) failed (see upload-$1.json / pipy.log)"
+}
+log "timed uploads: 1 client ($SEQ_DISTS), then $CONCURRENT clients ($CONC_DISTS)"
+durable_limit before
+timed_uploads sequential "$SEQ_DISTS/manifest.tsv" 1
+durable_limit mid
+timed_uploads concurrent "$CONC_DISTS/manifest.tsv" "$CONCURRENT"
+durable_limit after
 
 MAIN_HWM=$(vm_hwm_kib "$PIPY_PID")
 kill -0 "$PIPY_PID" 2>/dev/null || problem "pipy (pid $PIPY_PID) is gone after the wrk runs"
@@ -295,6 +374,18 @@ log "pipy with its access log on"
 CONF_LOG=$RUN/pipy-accesslog.toml
 write_config "$CONF_LOG" true
 start_pipy "$DATA" "$CONF_LOG" "$PIPY_PORT" "$RUN/pipy-accesslog.log"
+# A restarted pipy builds each project page on its first request: fetch them all once, as
+# render_static.py did for the first instance, so both runs measure served pages.
+"$PY" - "$PIPY_PORT" "$RUN/lists/projects.txt" "$BENCH" <<'PYEOF' || problem "warming the pages failed"
+import sys
+sys.path.insert(0, sys.argv[3])
+import httpclient
+conn = httpclient.Connection(int(sys.argv[1]), timeout=60)
+for line in open(sys.argv[2]):
+    if line.strip():
+        conn.get(line.strip())
+conn.close()
+PYEOF
 wrk_one pipy-accesslog "$PIPY_PORT" "$PIPY_PID" project_html --list "$RUN/lists/projects.txt"
 LOG_HWM=$(vm_hwm_kib "$PIPY_PID")
 stop_pid "$PIPY_PID"
@@ -307,11 +398,14 @@ mv "$RUN/pipy-accesslog.head" "$RUN/pipy-accesslog.log"
 
 # ---------------------------------------------------------------- 5. cold start
 FRESH_COLD=0
-if [[ $COLD_REBUILD == 1 || ! -f $COLD/complete ]]; then
+if [[ $DATASET == big ]]; then
+  COLD_DATA=$DATA  # the run's own 20,000 x 10 folder (400,000 files)
+  FRESH_COLD=1
+elif [[ $COLD_REBUILD == 1 || ! -f $COLD/complete ]]; then
   build_cold
   FRESH_COLD=1
 fi
-log "cold start on $COLD_PROJECTS projects (3 runs)"
+log "cold start on $COLD_PROJECTS projects (3 runs, $COLD_DATA)"
 if ! measure_cold; then
   if [[ $FRESH_COLD == 0 ]]; then
     # The cached folder may come from an older pipy (schema): rebuild it once.
@@ -346,7 +440,10 @@ run = sys.argv[1]
 problems = []
 if os.path.exists(run + "/problems.txt"):
     problems = [l.strip() for l in open(run + "/problems.txt") if l.strip()]
-json.dump({"quick": $QUICK == 1, "projects": $PROJECTS, "versions": $VERSIONS,
+json.dump({"quick": $QUICK == 1, "dataset": "$DATASET", "projects": $PROJECTS,
+           "versions": $VERSIONS, "threads": $SERVER_THREADS,
+           "load_before": "${LOAD_BEFORE:-}", "load_after": "${LOAD_AFTER:-}",
+           "cold_data": "$([[ $DATASET == big ]] && echo run || echo cached)",
            "duration": "$DURATION", "access_log": False, "upload_workers": $WORKERS,
            "cold_projects": $COLD_PROJECTS, "commit": "$COMMIT",
            "nginx_version": "$NGINX_VERSION", "small_size": int("${SMALL_SIZE:-0}" or 0),
@@ -354,6 +451,14 @@ json.dump({"quick": $QUICK == 1, "projects": $PROJECTS, "versions": $VERSIONS,
           open(run + "/meta.json", "w"))
 EOF
 RESULTS=$OUT/results.md
-[[ $QUICK == 1 ]] && RESULTS=$OUT/results-quick.md
-"$PY" "$BENCH/report.py" --run "$RUN" --out "$RESULTS"
+REFERENCE=()
+case $DATASET in
+  quick) RESULTS=$OUT/results-quick.md ;;
+  big)
+    RESULTS=$OUT/results-big.md
+    # project pages are compared with the last default run's (2,000 projects)
+    [[ -f $OUT/wrk-default.jsonl ]] && REFERENCE=(--reference "$OUT/wrk-default.jsonl") ;;
+  default) cp "$RUN/wrk.jsonl" "$OUT/wrk-default.jsonl" 2>/dev/null || true ;;
+esac
+"$PY" "$BENCH/report.py" --run "$RUN" --out "$RESULTS" "${REFERENCE[@]}"
 log "results written to $RESULTS; logs in $OUT/last-run/"

@@ -4,7 +4,11 @@
 Before wrk, one plain GET of the (first) path must answer 200, so a broken endpoint is
 reported as such instead of being measured as a fast error. After wrk, the server process
 (--pid) must still be alive. The record appended to --out (JSON lines) holds req/s, p50/p99
-latency (ms), transfer (bytes/s), the request count, socket errors, non-2xx/3xx responses.
+latency (ms), transfer (bytes/s), the request count, socket errors, non-2xx/3xx responses,
+and, with --pid, the server's CPU time during wrk (utime + stime from /proc of the process,
+its threads and its descendants, so nginx's workers count under their master) as cpu_s and
+cpu_us_per_req. wrk shares the cores with the server, so req/s moves with whatever else
+runs; CPU per request is the steadier figure to compare servers by.
 """
 
 import argparse
@@ -16,6 +20,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httpclient  # noqa: E402
+import npm_cpu  # noqa: E402  (utime + stime of a process tree; shared with the npm bench)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TIME_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
@@ -113,18 +118,24 @@ def main():
             cmd += ["-s", os.path.join(HERE, "rotate.lua"), url, "--", a.list]
         else:
             cmd += [url + a.path]
+        cpu0 = npm_cpu.cpu_seconds(a.pid) if a.pid else None
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        cpu1 = npm_cpu.cpu_seconds(a.pid) if a.pid else None
         with open(a.log, "a") as log:
             log.write("### %s %s: %s\n%s%s\n" % (a.server, a.name, " ".join(cmd), proc.stdout,
                                                    proc.stderr))
         rec.update(parse(proc.stdout))
         rec["wrk_exit"] = proc.returncode
+        if cpu0 is not None and cpu1 is not None:
+            rec["cpu_s"] = round(cpu1 - cpu0, 3)
+            if rec.get("requests"):
+                rec["cpu_us_per_req"] = round((cpu1 - cpu0) * 1e6 / rec["requests"], 2)
     if a.pid:
         rec["server_alive"] = alive(a.pid)
     with open(a.out, "a") as f:
         f.write(json.dumps(rec) + "\n")
-    brief = {k: rec.get(k) for k in ("rps", "p99_ms", "bytes_per_s", "non2xx", "socket_errors",
-                                     "precheck_status", "server_alive")}
+    brief = {k: rec.get(k) for k in ("rps", "p99_ms", "cpu_us_per_req", "bytes_per_s", "non2xx",
+                                     "socket_errors", "precheck_status", "server_alive")}
     print("wrk: %-6s %-22s %s" % (a.server, a.name, json.dumps(brief)), file=sys.stderr)
 
 

@@ -140,8 +140,9 @@ TEST_F(GitSourceTest, ReopeningAnExistingMirrorWorks) {
 }
 
 // The watcher polls one source for the server's life: each fetch must see the new head
-// through the same remote object, and (checked by the ASan run, whose LeakSanitizer
-// suppresses libgit2's leak only where a source makes its remote) leave nothing behind.
+// through the same remote object, and leave nothing behind (under ASan with
+// fast_unwind_on_malloc=0 LeakSanitizer suppresses libgit2's leak only where a source makes
+// its remote; see tests/sanitizers/lsan.supp).
 TEST_F(GitSourceTest, ManyFetchesThroughOneSourceEachSeeTheNewHead) {
   repo_.WriteModule("a", "acme-a", "1.0");
   repo_.Commit("zero");

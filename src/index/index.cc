@@ -94,6 +94,10 @@ Result<PublishResult> Index::Publish(const auth::Principal& who, const Format& f
   AuditEvent event =
       EventOn(kAuditPublish, format, request.project, request.version + " " + request.filename);
   bool shadow_override = false;
+  // Tags committed with the file (npm's dist-tags of the version) are changes of their own.
+  const std::vector<std::string> tags = request.release.tags;
+  const std::string project = request.project;
+  const std::string version = request.version;
   Result<PublishResult> result = PublishUnaudited(who, format, std::move(request), shadow_override);
   if (shadow_override) {
     event.action = kAuditPublishShadowOverride;
@@ -102,6 +106,12 @@ Result<PublishResult> Index::Publish(const auth::Principal& who, const Format& f
     audit_.Record(who, event, Status::Ok(), "ok: unchanged (the identical file exists)");
   } else {
     audit_.Record(who, event, result.status());
+  }
+  if (result && result->outcome == catalog::AddFileOutcome::kCreated) {
+    for (const std::string& tag : tags) {
+      audit_.Record(who, EventOn(kAuditTagSet, format, project, tag + " " + version),
+                    Status::Ok());
+    }
   }
   return result;
 }

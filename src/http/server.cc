@@ -1,7 +1,9 @@
-// The HTTP/1.1 server, after Beast's advanced server: a listener accepts connections onto
-// strands of one io_context run by a pool of threads; each connection is a Session
-// (session_impl.h; session_read.cc and session_write.cc are the translation units with
-// Beast). Start/Run/Stop live here.
+// The HTTP/1.1 server: one io_context per I/O thread, as nginx runs one worker per core.
+// The listener (on the first) hands each accepted connection to the next io_context in
+// turn, and the connection stays on that thread for its whole life: its handlers never
+// run concurrently, so no strand is needed, and no thread wakes another to serve it.
+// Each connection is a Session (session_impl.h; session_read.cc and session_write.cc are
+// the translation units with Beast). Start/Run/Stop live here.
 #include "http/server.h"
 
 #include <unistd.h>
@@ -28,22 +30,44 @@ struct Server::Impl : SessionHost {
       : SessionHost(std::move(o), r, m),
         threads(options.threads > 0 ? options.threads
                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
-        ioc(threads) {}
+        contexts(MakeContexts(threads)),
+        acceptor(*contexts.front()),
+        flush_timer(*contexts.front()) {
+    for (auto& context : contexts) {
+      work.push_back(asio::make_work_guard(*context));
+    }
+  }
+
+  // One io_context per thread, each run by that thread alone (concurrency hint 1: the
+  // blocking pool still posts completions to it, so it keeps its locks).
+  static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int n) {
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    for (int i = 0; i < n; ++i) {
+      contexts.push_back(std::make_unique<asio::io_context>(1));
+    }
+    return contexts;
+  }
 
   void DoAccept();
   void ScheduleFlush();
 
   int threads;
-  // Declared before the io_context: sessions still queued in it unregister on destruction.
-  asio::io_context ioc;
-  tcp::acceptor acceptor{ioc};
-  asio::steady_timer flush_timer{ioc};
+  // Declared before the io_contexts: sessions still queued in them unregister on
+  // destruction.
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  // Keeps each io_context's run() going while it has no connection; Stop() ends them.
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::size_t next_context = 0;  // the io_context the next connection goes to
+  tcp::acceptor acceptor;
+  asio::steady_timer flush_timer;
   bool started = false;
 };
 
 void Server::Impl::DoAccept() {
-  acceptor.async_accept(asio::make_strand(ioc), [this](boost::system::error_code ec,
-                                                       tcp::socket socket) {
+  asio::io_context& target = *contexts[next_context];
+  next_context = (next_context + 1) % contexts.size();
+  acceptor.async_accept(target.get_executor(), [this](boost::system::error_code ec,
+                                                      tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
       return;
     }
@@ -73,8 +97,8 @@ Server::Server(ServerOptions options, const Router& router, Metrics& metrics)
     : impl_(std::make_unique<Impl>(std::move(options), router, metrics)) {}
 
 Server::~Server() {
-  // Blocking work posts its results back to the io_context: let it finish while the
-  // io_context still exists (it is a member of Impl, destroyed after this body).
+  // Blocking work posts its results back to the io_contexts: let it finish while the
+  // io_contexts still exist (members of Impl, destroyed after this body).
   impl_->blocking.join();
   if (impl_->access_log) {
     impl_->access_log->Flush();
@@ -103,7 +127,7 @@ Result<int> Server::Start() {
   if (!ec) {
     endpoint = tcp::endpoint(address, static_cast<unsigned short>(listen.port));
   } else {
-    tcp::resolver resolver(s.ioc);
+    tcp::resolver resolver(*s.contexts.front());
     auto results = resolver.resolve(listen.host, std::to_string(listen.port),
                                     tcp::resolver::passive | tcp::resolver::numeric_service, ec);
     if (ec || results.empty()) {
@@ -162,10 +186,10 @@ Status Server::ReloadTls() {
 
 void Server::Run() {
   Impl& s = *impl_;
-  auto run = [&s] {
+  auto run = [](asio::io_context& context) {
     while (true) {
       try {
-        s.ioc.run();
+        context.run();
         return;
       } catch (const std::exception& e) {
         spdlog::error("http: uncaught exception on an I/O thread: {}", e.what());
@@ -173,10 +197,10 @@ void Server::Run() {
     }
   };
   std::vector<std::thread> pool;
-  for (int i = 1; i < s.threads; ++i) {
-    pool.emplace_back(run);
+  for (std::size_t i = 1; i < s.contexts.size(); ++i) {
+    pool.emplace_back(run, std::ref(*s.contexts[i]));
   }
-  run();
+  run(*s.contexts.front());
   for (std::thread& t : pool) {
     t.join();
   }
@@ -185,7 +209,7 @@ void Server::Run() {
 void Server::Stop() {
   Impl& s = *impl_;
   if (!s.stopping.exchange(true)) {
-    asio::post(s.ioc, [&s] {
+    asio::post(*s.contexts.front(), [&s] {
       boost::system::error_code ignored;
       s.acceptor.close(ignored);
       s.flush_timer.cancel();
@@ -194,7 +218,9 @@ void Server::Stop() {
   }
   // In-flight requests finish (their sessions then close); the rest are cut off.
   s.WaitForSessions(s.options.stop_grace);
-  s.ioc.stop();
+  for (auto& context : s.contexts) {
+    context->stop();
+  }
   if (s.access_log) {
     s.access_log->Flush();
   }

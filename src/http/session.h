@@ -84,7 +84,7 @@ struct SessionHost {
   std::uint64_t tls_unlogged_ = 0;                      // failures since, under tls_mu_
 };
 
-// Serves HTTP on an accepted socket (whose executor is a strand) until the connection
+// Serves HTTP on an accepted socket (on its own io_context's thread) until the connection
 // ends, or answers 429 and closes it when its address holds too many connections
 // (session_registry.cc). The session keeps itself alive through its pending operations.
 void StartSession(boost::asio::ip::tcp::socket socket, SessionHost& host);

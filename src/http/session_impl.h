@@ -6,9 +6,10 @@
 // Transport decides per connection) the handshake comes first, under the header deadline,
 // and files go out in chunks read with pread(2), since sendfile would bypass the cipher.
 //
-// Everything for one connection runs on its strand; the handler runs on the I/O thread
-// that read the request (no hand-off), unless its route is marked blocking: then it runs
-// on the blocking pool, as every StreamBody read does.
+// Everything for one connection runs on the one thread of its io_context, so its handlers
+// never run concurrently; the route's handler runs there too (no hand-off), unless the
+// route is marked blocking: then it runs on the blocking pool, as every StreamBody read
+// does, and its response is posted back.
 //
 // The two halves meet here: session_read.cc reads and checks the request and calls the
 // handler, then SendResponse/SendError (session_write.cc) answer; Finish() goes back to

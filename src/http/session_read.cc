@@ -478,7 +478,7 @@ void Session::CallHandler() {
   ContinueBlocking([self = shared_from_this()] { return self->RunHandler(); });
 }
 
-// Runs `fn` off the I/O threads, then sends its response from the connection's strand.
+// Runs `fn` off the I/O threads, then sends its response from the connection's thread.
 // The session is idle meanwhile (nothing else touches request_ until then).
 void Session::ContinueBlocking(std::function<Response()> fn) {
   asio::post(host_.blocking, [self = shared_from_this(), fn = std::move(fn)] {

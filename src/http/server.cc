@@ -67,7 +67,7 @@ void Server::Impl::DoAccept() {
   asio::io_context& target = *contexts[next_context];
   next_context = (next_context + 1) % contexts.size();
   acceptor.async_accept(target.get_executor(), [this](boost::system::error_code ec,
-                                                      tcp::socket socket) {
+                                                      Socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
       return;
     }

@@ -14,6 +14,7 @@
 #include <string>
 #include <unordered_map>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
 
@@ -27,6 +28,12 @@ class context;
 #include "http/server.h"
 
 namespace pipy::http {
+
+// A connection's socket: bound to the io_context of the one thread that serves it (a
+// concrete executor, not the type-erased any_io_executor: no copies of a polymorphic
+// executor per operation).
+using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp,
+                                                boost::asio::io_context::executor_type>;
 
 // A served connection as the registry sees it (implemented by Session).
 class Connection {
@@ -87,12 +94,12 @@ struct SessionHost {
 // Serves HTTP on an accepted socket (on its own io_context's thread) until the connection
 // ends, or answers 429 and closes it when its address holds too many connections
 // (session_registry.cc). The session keeps itself alive through its pending operations.
-void StartSession(boost::asio::ip::tcp::socket socket, SessionHost& host);
+void StartSession(Socket socket, SessionHost& host);
 
 // Creates the Session for a connection StartSession has counted for `remote` (the
 // session releases it when it ends) and starts reading requests, after the TLS handshake
 // when `tls` is not null (session_read.cc).
-void ServeConnection(boost::asio::ip::tcp::socket socket, SessionHost& host, std::string remote,
+void ServeConnection(Socket socket, SessionHost& host, std::string remote,
                      std::shared_ptr<boost::asio::ssl::context> tls);
 
 }  // namespace pipy::http

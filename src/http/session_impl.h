@@ -25,8 +25,6 @@
 #include <string>
 #include <string_view>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -44,7 +42,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
  public:
   // `remote` was counted by SessionHost::AcquireConnection; the session releases it.
   // TLS when `tls` is not null.
-  Session(boost::asio::ip::tcp::socket&& socket, SessionHost& host, std::string remote,
+  Session(Socket&& socket, SessionHost& host, std::string remote,
           std::shared_ptr<boost::asio::ssl::context> tls);
   ~Session() override;
 
@@ -58,13 +56,17 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
 
   // Request bodies are read, and lingering input drained, in pieces of this size.
   static constexpr std::size_t kChunkBytes = 64 * 1024;
+  // Request heads are read in pieces of this size (more than one when pipelined).
+  static constexpr std::size_t kReadBytes = 16 * 1024;
 
   // --- reading (session_read.cc) ------------------------------------------------------
 
   void Handshake();
   void WaitForRequest();
+  void WaitForInput();
   void ResetRequest();
   void ReadHeader();
+  void ParseHeader();
   void OnHeader(error_code ec);
   void OnHeaderError(error_code ec);
   void StartBody();
@@ -102,7 +104,6 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
 
   Transport stream_;
   SessionHost& host_;
-  boost::asio::steady_timer send_timer_;
   const std::string remote_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::buffer_body>> parser_;
@@ -124,7 +125,6 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   bool first_ = true;
   bool idle_ = true;
   bool tls_up_ = false;  // the TLS handshake has completed: close with close_notify
-  unsigned send_generation_ = 0;
   std::chrono::steady_clock::time_point linger_deadline_;
 
   // Per request.

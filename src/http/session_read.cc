@@ -16,7 +16,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
-#include <boost/beast/http/read.hpp>
 #include <spdlog/spdlog.h>
 
 #include "http/request_line.h"
@@ -32,7 +31,6 @@ using error_code = boost::system::error_code;
 
 namespace {
 
-constexpr std::size_t kIdleReadBytes = 4096;
 
 bool IsParseError(const error_code& ec) {
   static const auto& category = bhttp::make_error_code(bhttp::error::bad_target).category();
@@ -42,17 +40,14 @@ bool IsParseError(const error_code& ec) {
 
 }  // namespace
 
-void ServeConnection(tcp::socket socket, SessionHost& host, std::string remote,
+void ServeConnection(Socket socket, SessionHost& host, std::string remote,
                      std::shared_ptr<asio::ssl::context> tls) {
   std::make_shared<Session>(std::move(socket), host, std::move(remote), std::move(tls))->Start();
 }
 
-Session::Session(tcp::socket&& socket, SessionHost& host, std::string remote,
+Session::Session(Socket&& socket, SessionHost& host, std::string remote,
                  std::shared_ptr<asio::ssl::context> tls)
-    : stream_(std::move(socket), std::move(tls)),
-      host_(host),
-      send_timer_(stream_.get_executor()),
-      remote_(std::move(remote)) {}
+    : stream_(std::move(socket), std::move(tls)), host_(host), remote_(std::move(remote)) {}
 
 Session::~Session() {
   host_.Unregister(this);
@@ -61,6 +56,7 @@ Session::~Session() {
 
 void Session::Start() {
   host_.Register(this, weak_from_this());
+  stream_.set_owner(weak_from_this());
   asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
     if (self->stream_.tls()) {
       self->Handshake();
@@ -128,15 +124,43 @@ void Session::WaitForRequest() {
   }
   // Keep-alive: wait up to idle_timeout for the first byte, then the header deadline runs.
   stream_.expires_after(host_.options.idle_timeout);
-  stream_.async_read_some(buffer_.prepare(kIdleReadBytes),
-                          [self = shared_from_this()](error_code ec, std::size_t n) {
-                            if (ec) {
-                              self->Close();
-                              return;
-                            }
-                            self->buffer_.commit(n);
-                            self->ReadHeader();
-                          });
+  if (stream_.tls()) {
+    // The TLS stream may hold decrypted bytes already: only it can say when input is there.
+    stream_.async_read_some(buffer_.prepare(kReadBytes),
+                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                              if (ec) {
+                                self->Close();
+                                return;
+                              }
+                              self->buffer_.commit(n);
+                              self->ReadHeader();
+                            });
+    return;
+  }
+  WaitForInput();
+}
+
+// Plain TCP, between requests: waits until the socket is readable, then reads what is
+// there. A read started at once (as async_read_some does) would almost always find
+// nothing right after a response and cost a system call for it.
+void Session::WaitForInput() {
+  stream_.socket().async_wait(Socket::wait_read, [self = shared_from_this()](error_code ec) {
+    if (ec) {
+      self->Close();
+      return;
+    }
+    std::size_t n = self->stream_.socket().read_some(self->buffer_.prepare(kReadBytes), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      self->WaitForInput();  // woken without input
+      return;
+    }
+    if (ec) {
+      self->Close();  // end of stream or reset
+      return;
+    }
+    self->buffer_.commit(n);
+    self->ReadHeader();
+  });
 }
 
 void Session::ReadHeader() {
@@ -144,10 +168,39 @@ void Session::ReadHeader() {
   parser_->header_limit(static_cast<std::uint32_t>(host_.options.max_header_bytes));
   parser_->body_limit(boost::none);  // checked per route once the header is known
   stream_.expires_after(host_.options.header_timeout);
-  bhttp::async_read_header(stream_, buffer_, *parser_,
-                           [self = shared_from_this()](error_code ec, std::size_t) {
-                             self->OnHeader(ec);
-                           });
+  ParseHeader();
+}
+
+// Parses the head from what is buffered and reads more until it is complete (Beast's
+// async_read_header, unrolled: a head that arrived whole, the usual case, is parsed at
+// once, without a composed operation and its posted completion).
+void Session::ParseHeader() {
+  while (buffer_.size() > 0) {
+    error_code ec;
+    std::size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == bhttp::error::need_more) {
+      break;
+    }
+    if (ec || parser_->is_header_done()) {
+      OnHeader(ec);
+      return;
+    }
+    if (used == 0) {
+      break;
+    }
+  }
+  stream_.async_read_some(buffer_.prepare(kReadBytes),
+                          [self = shared_from_this()](error_code ec, std::size_t n) {
+                            if (ec) {
+                              // End of stream, reset, the header deadline (a slow
+                              // client) or Stop(): just close.
+                              self->Close();
+                              return;
+                            }
+                            self->buffer_.commit(n);
+                            self->ParseHeader();
+                          });
 }
 
 void Session::OnHeader(error_code ec) {

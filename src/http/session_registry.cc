@@ -21,7 +21,7 @@ using error_code = boost::system::error_code;
 
 namespace {
 
-std::string PeerAddress(const tcp::socket& socket) {
+std::string PeerAddress(const Socket& socket) {
   error_code ec;
   tcp::endpoint peer = socket.remote_endpoint(ec);
   if (ec) {
@@ -123,7 +123,7 @@ void SessionHost::TlsHandshakeFailed(const std::string& address, const std::stri
   spdlog::warn("http: TLS handshake with {} failed: {}", address, reason);
 }
 
-void StartSession(tcp::socket socket, SessionHost& host) {
+void StartSession(Socket socket, SessionHost& host) {
   error_code ignored;
   std::string remote = PeerAddress(socket);
   std::shared_ptr<boost::asio::ssl::context> tls = host.TlsContext();
@@ -147,7 +147,9 @@ void StartSession(tcp::socket socket, SessionHost& host) {
     return;
   }
   socket.set_option(tcp::no_delay(true), ignored);
-  socket.native_non_blocking(true, ignored);  // sendfile(2) must not block the I/O thread
+  // sendfile(2) must not block the I/O thread, and a read after a wait for input must
+  // return would_block rather than wait.
+  socket.non_blocking(true, ignored);
   ServeConnection(std::move(socket), host, std::move(remote), std::move(tls));
 }
 

@@ -248,24 +248,14 @@ void Session::SendFileTls() {
 
 void Session::WaitWritable() {
   // The socket buffer is full: wait for room, at most idle_timeout without progress.
-  unsigned generation = ++send_generation_;
-  send_timer_.expires_after(host_.options.idle_timeout);
-  send_timer_.async_wait([self = shared_from_this(), generation](error_code ec) {
-    if (!ec && generation == self->send_generation_) {
-      error_code ignored;
-      self->stream_.socket().cancel(ignored);
+  stream_.expires_after(host_.options.idle_timeout);
+  stream_.socket().async_wait(Socket::wait_write, [self = shared_from_this()](error_code ec) {
+    if (ec) {
+      self->Finish(false);
+      return;
     }
+    self->SendFileSome();
   });
-  stream_.socket().async_wait(tcp::socket::wait_write,
-                              [self = shared_from_this()](error_code ec) {
-                                ++self->send_generation_;
-                                self->send_timer_.cancel();
-                                if (ec) {
-                                  self->Finish(false);
-                                  return;
-                                }
-                                self->SendFileSome();
-                              });
 }
 
 // A StreamBody is sent with two buffers: while one is written to the client, the next
@@ -463,7 +453,7 @@ void Session::Linger() {
   stream_.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(left));
   buffer_.clear();
   // Straight from TCP, also under TLS: the input is thrown away, so it is not decrypted.
-  stream_.tcp().async_read_some(buffer_.prepare(kChunkBytes),
+  stream_.socket().async_read_some(buffer_.prepare(kChunkBytes),
                                 [self = shared_from_this()](error_code ec, std::size_t) {
                                   if (ec) {
                                     self->stream_.close();

@@ -63,7 +63,6 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
 
   void Handshake();
   void WaitForRequest();
-  void WaitForInput();
   void ResetRequest();
   void ReadHeader();
   void ParseHeader();

@@ -123,44 +123,18 @@ void Session::WaitForRequest() {
     return;
   }
   // Keep-alive: wait up to idle_timeout for the first byte, then the header deadline runs.
+  // (Asio reads at once only when the last read filled its buffer; after a short read it
+  // waits for the socket's next edge, without an empty read.)
   stream_.expires_after(host_.options.idle_timeout);
-  if (stream_.tls()) {
-    // The TLS stream may hold decrypted bytes already: only it can say when input is there.
-    stream_.async_read_some(buffer_.prepare(kReadBytes),
-                            [self = shared_from_this()](error_code ec, std::size_t n) {
-                              if (ec) {
-                                self->Close();
-                                return;
-                              }
-                              self->buffer_.commit(n);
-                              self->ReadHeader();
-                            });
-    return;
-  }
-  WaitForInput();
-}
-
-// Plain TCP, between requests: waits until the socket is readable, then reads what is
-// there. A read started at once (as async_read_some does) would almost always find
-// nothing right after a response and cost a system call for it.
-void Session::WaitForInput() {
-  stream_.socket().async_wait(Socket::wait_read, [self = shared_from_this()](error_code ec) {
-    if (ec) {
-      self->Close();
-      return;
-    }
-    std::size_t n = self->stream_.socket().read_some(self->buffer_.prepare(kReadBytes), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      self->WaitForInput();  // woken without input
-      return;
-    }
-    if (ec) {
-      self->Close();  // end of stream or reset
-      return;
-    }
-    self->buffer_.commit(n);
-    self->ReadHeader();
-  });
+  stream_.async_read_some(buffer_.prepare(kReadBytes),
+                          [self = shared_from_this()](error_code ec, std::size_t n) {
+                            if (ec) {
+                              self->Close();
+                              return;
+                            }
+                            self->buffer_.commit(n);
+                            self->ReadHeader();
+                          });
 }
 
 void Session::ReadHeader() {

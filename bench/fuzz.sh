@@ -27,8 +27,8 @@ fuzz_build
 
 summary="$OUT/summary.md"
 {
-  echo "| target | executions | exec/s | cov | ft | crashes |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+  echo "| target | executions | exec/s | cov | ft | crashes | slow units |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 } >"$summary"
 failed=0
 for t in $TARGETS; do
@@ -36,7 +36,7 @@ for t in $TARGETS; do
   # shellcheck disable=SC2086
   fuzz_run "$t" -max_total_time="$MAX_TOTAL_TIME" -runs="$RUNS" ${FUZZ_ARGS:-}
   rate=$((RUN_EXECS / (RUN_SECONDS > 0 ? RUN_SECONDS : 1)))
-  echo "| $t | $RUN_EXECS | $rate | ${RUN_COV:-?} | ${RUN_FT:-?} | $RUN_CRASHES |" >>"$summary"
+  echo "| $t | $RUN_EXECS | $rate | ${RUN_COV:-?} | ${RUN_FT:-?} | $RUN_CRASHES | $RUN_SLOW |" >>"$summary"
   if [ "$RUN_CRASHES" -gt 0 ] || [ "$RUN_RC" -ne 0 ]; then
     failed=1
     echo "fuzz: $t FAILED (exit $RUN_RC), see $OUT/$t.log and $OUT/crashes/$t/" >&2

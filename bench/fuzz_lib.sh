@@ -39,7 +39,10 @@ fuzz_all_targets() {
 
 # Runs target $1 with libFuzzer options "${@:2}" on a scratch copy of its seed corpus in
 # $OUT/corpus/$1 (the checked-in corpus is never written), crash reproducers in
-# $OUT/crashes/$1/. Sets RUN_EXECS, RUN_COV, RUN_FT, RUN_CRASHES, RUN_SECONDS, RUN_RC.
+# $OUT/crashes/$1/. Sets RUN_EXECS, RUN_COV, RUN_FT, RUN_CRASHES (crash, leak, timeout and
+# out-of-memory reproducers), RUN_SLOW (slow-unit files: an input that took over 10 s once,
+# which a paused or starved process also produces; replay them to tell), RUN_SECONDS,
+# RUN_RC.
 fuzz_run() {
   local t=$1
   shift
@@ -60,6 +63,7 @@ fuzz_run() {
   last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -1)
   RUN_COV=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   RUN_FT=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
-  RUN_CRASHES=$(find "$OUT/crashes/$t" -type f | wc -l)
+  RUN_CRASHES=$(find "$OUT/crashes/$t" -type f ! -name 'slow-unit-*' | wc -l)
+  RUN_SLOW=$(find "$OUT/crashes/$t" -type f -name 'slow-unit-*' | wc -l)
   RUN_EXECS=${RUN_EXECS:-0}
 }

@@ -345,7 +345,8 @@ Status SqliteBuildQueue::SetSourceCommit(std::string_view source, std::string_vi
       Statement stmt,
       conn->Prepare("INSERT INTO source_state (source, last_commit) VALUES (?1, ?2)"
                     " ON CONFLICT (source) DO UPDATE SET last_commit = excluded.last_commit"));
-  return stmt.Bind(1, source).Bind(2, commit).Run();
+  PIPY_RETURN_IF_ERROR(stmt.Bind(1, source).Bind(2, commit).Run());
+  return conn->SyncLog();  // a commit recorded as built is never built again
 }
 
 Result<bool> SqliteBuildQueue::TryAcquireWatcherLock(std::string_view source,

@@ -334,8 +334,11 @@ Result<AddFileOutcome> AddFileInTransaction(Connection& conn, const FileRecord& 
     PIPY_RETURN_IF_ERROR(stmt.Bind(1, project_id).Bind(2, tag).Bind(3, release_id).Run());
   }
   PIPY_RETURN_IF_ERROR(BumpChangeSequence(conn));
-  Status committed = txn.Commit();
+  Status committed = txn.CommitUnsynced();
   if (committed.ok()) {
+    // Durable before it is acknowledged. A failed flush is an error even though the row
+    // is visible: the client retries, and the retry is an identical re-publish.
+    PIPY_RETURN_IF_ERROR(conn.SyncLog());
     return AddFileOutcome::kCreated;
   }
   // SQLite can answer a COMMIT with SQLITE_FULL after the commit reached the log (CI saw a

@@ -11,7 +11,9 @@ Status SqliteCatalog::AppendAudit(const AuditRecord& record) {
     return InvalidArgument("an audit record needs an action and an outcome");
   }
   PIPY_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
-  // One statement in autocommit: no transaction of its own and no change-sequence bump.
+  // One statement in autocommit: no transaction of its own and no change-sequence bump, and
+  // no flush of its own: the record reaches stable storage with the next durable commit
+  // (LogSync) or checkpoint, so a power loss right after the change may lose it.
   PIPY_ASSIGN_OR_RETURN(Statement stmt, conn->Prepare(AuditInsertSql('?')));
   return stmt.Bind(1, record.uid.empty() ? NewAuditUid() : record.uid)
       .Bind(2, record.time_ms)

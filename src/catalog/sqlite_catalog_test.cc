@@ -3,13 +3,19 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "catalog/catalog_conformance.h"
 #include "catalog/factory.h"
+#include "catalog/sqlite_db.h"
 #include "testing/temp_dir.h"
 
 namespace pipy::catalog {
@@ -215,3 +221,88 @@ TEST(CatalogFactoryTest, SqliteWithoutPathIsRejected) {
 
 }  // namespace
 }  // namespace pipy::catalog
+
+// --- LogSync: the group commit of the write-ahead log -----------------------------------
+
+namespace pipy::catalog::sqlite {
+namespace {
+
+TEST(LogSyncTest, CommitsWaitingBehindAFlushShareTheNextOne) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<int> flushes{0};
+  LogSync sync("/nonexistent/catalog.db", [&]() -> Status {
+    if (flushes.fetch_add(1) == 0) {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return release; });  // the first flush is slow
+    }
+    return Status::Ok();
+  });
+  std::thread first([&] { EXPECT_TRUE(sync.Sync().ok()); });
+  while (flushes.load() == 0) {
+    std::this_thread::yield();
+  }
+  // Five commits finish while the first flush runs: it may have begun before them, so
+  // none may return on it; one more flush covers all five.
+  std::vector<std::thread> later;
+  std::atomic<int> returned{0};
+  for (int i = 0; i < 5; ++i) {
+    later.emplace_back([&] {
+      EXPECT_TRUE(sync.Sync().ok());
+      ++returned;
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(returned.load(), 0) << "a commit returned on a flush that began before it";
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  first.join();
+  for (std::thread& t : later) {
+    t.join();
+  }
+  EXPECT_EQ(returned.load(), 5);
+  EXPECT_EQ(flushes.load(), 2);
+  EXPECT_EQ(sync.flushes(), 2u);
+}
+
+TEST(LogSyncTest, AFailedFlushIsTheCallersErrorAndTheNextCallFlushesAgain) {
+  int calls = 0;
+  LogSync sync("/nonexistent/catalog.db", [&]() -> Status {
+    return ++calls == 1 ? Unavailable("catalog: cannot sync: I/O error") : Status::Ok();
+  });
+  EXPECT_EQ(sync.Sync().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(sync.Sync().ok());
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(LogSyncTest, ADurableCommitFlushesTheRealLog) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("pipy-logsync-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    auto conn = Connection::Open(dir / "c.db");
+    ASSERT_TRUE(conn.has_value()) << conn.error().ToString();
+    ASSERT_TRUE((*conn)->Exec("PRAGMA journal_mode = WAL; CREATE TABLE t (x)").ok());
+    std::shared_ptr<LogSync> log = LogSync::For(dir / "c.db");
+    const std::uint64_t before = log->flushes();
+    auto txn = Transaction::Begin(**conn);
+    ASSERT_TRUE(txn.has_value());
+    ASSERT_TRUE((*conn)->Exec("INSERT INTO t VALUES (1)").ok());
+    ASSERT_TRUE(txn->Commit().ok());
+    EXPECT_EQ(log->flushes(), before + 1) << "Commit() returned without a flush";
+    auto unsynced = Transaction::Begin(**conn);
+    ASSERT_TRUE(unsynced.has_value());
+    ASSERT_TRUE((*conn)->Exec("INSERT INTO t VALUES (2)").ok());
+    ASSERT_TRUE(unsynced->CommitUnsynced().ok());
+    EXPECT_EQ(log->flushes(), before + 1);
+    EXPECT_TRUE(std::filesystem::exists(dir / "c.db-wal"));
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace pipy::catalog::sqlite

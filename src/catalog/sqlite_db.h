@@ -1,12 +1,17 @@
 // Thin RAII helpers over the SQLite C API used by SqliteCatalog: a connection with a cache of
-// prepared statements, a borrowed statement that resets itself, an IMMEDIATE transaction and a
-// small connection pool. Nothing here knows the catalog's schema.
+// prepared statements, a borrowed statement that resets itself, an IMMEDIATE transaction, a
+// small connection pool and the group commit of the write-ahead log. Nothing here knows the
+// catalog's schema.
 #pragma once
 
 #include <sqlite3.h>
 
+#include <sys/types.h>
+
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,10 +58,52 @@ class Statement {
   int bind_error_ = SQLITE_OK;
 };
 
+// Group commit of a database's write-ahead log. Connections run with synchronous=NORMAL:
+// a COMMIT appends its frames to the log and returns without an fsync. A writer that must
+// be durable before it answers then calls Sync(), and one fdatasync of the log covers every
+// commit that finished before that fdatasync began: concurrent writers share one flush
+// instead of queueing for one each behind the write lock. Thread-safe; one per database
+// file in the process (For), shared by its connections.
+class LogSync {
+ public:
+  static std::shared_ptr<LogSync> For(const std::filesystem::path& db_path);
+  // `flush` replaces the fdatasync (tests).
+  explicit LogSync(std::filesystem::path db_path, std::function<Status()> flush = nullptr);
+  ~LogSync();
+  LogSync(const LogSync&) = delete;
+  LogSync& operator=(const LogSync&) = delete;
+
+  // Returns once every commit that finished before the call is on stable storage.
+  Status Sync();
+  // fdatasync calls made so far (for tests: concurrent Syncs share them).
+  std::uint64_t flushes() const;
+
+ private:
+  // fdatasync of the log (of the database file itself when there is no log); only the
+  // one thread that set syncing_ runs it.
+  Status Flush();
+
+  const std::filesystem::path db_path_;
+  const std::filesystem::path log_path_;
+  const std::function<Status()> flush_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::uint64_t requested_ = 0;  // Sync calls so far (each after its commit)
+  std::uint64_t synced_ = 0;     // every Sync call up to this number is covered
+  bool syncing_ = false;
+  std::uint64_t flushes_ = 0;
+  // The open log, reopened when the file at log_path_ is another one (the log is removed
+  // when the last connection closes and made anew by the next). Touched by Flush only.
+  int fd_ = -1;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+};
+
 class Connection {
  public:
   // Opens `path` (creating it when missing) with foreign keys on, a 5 s busy timeout and
-  // synchronous=FULL (see the .cc for why).
+  // synchronous=NORMAL, with the database's LogSync for the commits that must be durable
+  // (see the .cc for why).
   static Result<std::unique_ptr<Connection>> Open(const std::filesystem::path& path);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -71,13 +118,17 @@ class Connection {
   std::int64_t Changes() const;
   // True when no transaction is open.
   bool InAutocommit() const;
+  // Makes every commit of this database so far durable (LogSync::Sync): after a write
+  // outside a Transaction that must survive a power loss.
+  Status SyncLog();
 
   sqlite3* db() const { return db_; }
 
  private:
-  explicit Connection(sqlite3* db) : db_(db) {}
+  Connection(sqlite3* db, std::shared_ptr<LogSync> log) : db_(db), log_(std::move(log)) {}
 
   sqlite3* db_;
+  std::shared_ptr<LogSync> log_;
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
 };
 
@@ -95,8 +146,13 @@ class Transaction {
   // On failure the transaction is rolled back at once (the connection is then in autocommit
   // mode, unless even the rollback failed). A failed COMMIT is not always a commit that did
   // not happen: SQLite can report a full disk after the commit reached the log, so a caller
-  // that must know looks for what it wrote (see AddFile).
+  // that must know looks for what it wrote (see AddFile). A commit that succeeded is then
+  // made durable (Connection::SyncLog) before Commit returns.
   Status Commit();
+  // COMMIT without waiting for durability: the commit reaches stable storage with the next
+  // sync or checkpoint (a power loss may lose it). For records that may be lost, or for a
+  // caller that syncs itself.
+  Status CommitUnsynced();
 
  private:
   explicit Transaction(Connection* conn) : conn_(conn) {}

@@ -5,7 +5,8 @@
 //
 // A record is appended right after the change it describes has committed (or been
 // refused), not in the change's own transaction: the catalog's write methods each own
-// theirs. A crash between the two loses that one record; a failed append is logged to
+// theirs. A crash between the two loses that one record (so may a power loss shortly after:
+// on SQLite the append does not wait for a flush of its own); a failed append is logged to
 // stderr and never turns a committed change into an error.
 #pragma once
 

@@ -1,5 +1,6 @@
 #include "npm/publish_body.h"
 
+#include <cmath>
 #include <optional>
 
 #include <boost/json/basic_parser_impl.hpp>
@@ -102,6 +103,9 @@ class BodyHandler {
     return NotData() && Count(kValueCost + text.size()) && Add(json::value(v));
   }
   bool on_double(double v, json::string_view text, json::error_code&) {
+    if (!std::isfinite(v)) {  // see json_numbers.h
+      return Fail(InvalidArgument("the body has a number out of a double's range"));
+    }
     return NotData() && Count(kValueCost + text.size()) && Add(json::value(v));
   }
   bool on_bool(bool v, json::error_code&) {

@@ -99,6 +99,23 @@ TEST(PublishBodyTest, MalformedBodiesAreRefused) {
   EXPECT_TRUE(Parse("{\"name\":\"x\"}  \n").body) << "trailing whitespace is fine";
 }
 
+// Found by the npm_publish_body fuzzer: Boost.JSON reads 0e390 as NaN (and 1e400 as
+// infinity), which would be stored in the manifest and served back as "NaN", breaking
+// the packument for every client. Refused however the body arrives.
+TEST(PublishBodyTest, NumbersOutOfADoublesRangeAreRefused) {
+  for (const char* body : {"{\"_Adittme\":0e-9,\":*27ridtme\":0e-9,\":*2e%e*\":0e390}",
+                           "{\"name\":\"x\",\"n\":1e400}", "{\"a\":[-1e999]}"}) {
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{65536}}) {
+      Parsed p = Parse(body, chunk);
+      ASSERT_FALSE(p.body) << body << " in chunks of " << chunk;
+      EXPECT_EQ(p.body.error().code(), StatusCode::kInvalidArgument);
+      EXPECT_NE(p.body.error().message().find("out of a double's range"), std::string::npos)
+          << p.body.error().message();
+    }
+  }
+  EXPECT_TRUE(Parse("{\"name\":\"x\",\"n\":1.5e300,\"z\":0e-9}").body);
+}
+
 TEST(PublishBodyTest, OneAttachmentOfValidBase64) {
   ExpectRefused(Body("abc", R"(,"second.tgz":{"data":"YWJj"})"), StatusCode::kInvalidArgument,
                 "exactly one attachment");

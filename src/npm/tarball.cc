@@ -9,6 +9,7 @@
 
 #include "core/safe_archive.h"
 #include "core/strings.h"
+#include "npm/json_numbers.h"
 
 namespace pipy::npm {
 namespace {
@@ -93,6 +94,10 @@ Result<TarballContents> ReadTarball(const index::IndexOptions& options,
   json::value parsed = json::parse(*package_json, ec);
   if (ec || !parsed.is_object()) {
     return InvalidArgument("invalid tarball: package/package.json is not a JSON object");
+  }
+  if (!AllNumbersFinite(parsed)) {
+    return InvalidArgument("invalid tarball: package/package.json has a number out of a "
+                           "double's range");
   }
   TarballContents out;
   out.package_json = std::move(parsed.as_object());

@@ -7,6 +7,7 @@
 #include <boost/json/value.hpp>
 
 #include "core/semver.h"
+#include "npm/json_numbers.h"
 #include "npm/packument.h"
 
 namespace pipy::npm {
@@ -60,6 +61,10 @@ Result<UpstreamPackument> ReadUpstreamPackument(
   if (ec || !parsed.is_object()) {
     return Status(StatusCode::kBadGateway,
                   "the upstream's packument of '" + name + "' is not a JSON object");
+  }
+  if (!AllNumbersFinite(parsed)) {
+    return Status(StatusCode::kBadGateway, "the upstream's packument of '" + name +
+                                               "' has a number out of a double's range");
   }
   UpstreamPackument out;
   out.full = std::move(parsed.as_object());

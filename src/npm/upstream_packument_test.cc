@@ -77,7 +77,8 @@ TEST(UpstreamPackumentTest, RendersEveryKind) {
 }
 
 TEST(UpstreamPackumentTest, AnswersThatAreNoPackumentOfTheNameAreBadGateway) {
-  for (const char* body : {"not json", "[1]", R"({"name": "other"})"}) {
+  for (const char* body : {"not json", "[1]", R"({"name": "other"})",
+                           R"({"name": "left-pad", "versions": {}, "x": 1e400})"}) {
     auto p = ReadUpstreamPackument(body, "left-pad", "http://pipy/npm/", OnlyRegistryHost);
     ASSERT_FALSE(p) << body;
     EXPECT_EQ(p.error().code(), StatusCode::kBadGateway) << body;

@@ -56,8 +56,13 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
 
   // Request bodies are read, and lingering input drained, in pieces of this size.
   static constexpr std::size_t kChunkBytes = 64 * 1024;
-  // Request heads are read in pieces of this size (more than one when pipelined).
-  static constexpr std::size_t kReadBytes = 16 * 1024;
+  // Between requests, the first read of the next one takes up to this much.
+  static constexpr std::size_t kIdleReadBytes = 4096;
+  // A head being read takes what the buffer has room for, at least kMinReadBytes (an idle
+  // connection holds no more: 10,000 of them must not cost a large buffer each) and at
+  // most kChunkBytes, as Beast's read_size does.
+  static constexpr std::size_t kMinReadBytes = 512;
+  std::size_t HeadReadBytes() const;
 
   // --- reading (session_read.cc) ------------------------------------------------------
 

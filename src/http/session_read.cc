@@ -126,7 +126,7 @@ void Session::WaitForRequest() {
   // (Asio reads at once only when the last read filled its buffer; after a short read it
   // waits for the socket's next edge, without an empty read.)
   stream_.expires_after(host_.options.idle_timeout);
-  stream_.async_read_some(buffer_.prepare(kReadBytes),
+  stream_.async_read_some(buffer_.prepare(kIdleReadBytes),
                           [self = shared_from_this()](error_code ec, std::size_t n) {
                             if (ec) {
                               self->Close();
@@ -135,6 +135,11 @@ void Session::WaitForRequest() {
                             self->buffer_.commit(n);
                             self->ReadHeader();
                           });
+}
+
+std::size_t Session::HeadReadBytes() const {
+  return std::clamp<std::size_t>(buffer_.capacity() - buffer_.size(), kMinReadBytes,
+                                 kChunkBytes);
 }
 
 void Session::ReadHeader() {
@@ -164,7 +169,7 @@ void Session::ParseHeader() {
       break;
     }
   }
-  stream_.async_read_some(buffer_.prepare(kReadBytes),
+  stream_.async_read_some(buffer_.prepare(HeadReadBytes()),
                           [self = shared_from_this()](error_code ec, std::size_t n) {
                             if (ec) {
                               // End of stream, reset, the header deadline (a slow

@@ -1,6 +1,7 @@
 #include "core/filename.h"
 
 #include <algorithm>
+#include <string>
 #include <utility>
 
 #include "core/pep503.h"
@@ -8,6 +9,14 @@
 
 namespace pipy {
 namespace {
+
+// NAME_MAX of every common file system: no client can save a longer file, and the length
+// bounds everything parsed out of a name.
+constexpr size_t kMaxFilenameBytes = 255;
+// A compressed tag set expands to the product of its three fields; real wheels have a few
+// dozen tags at most. Without a bound, a 255-byte name like "a-1-a.a.a...-a.a...-a.a....whl"
+// expands to tens of thousands of tags, each an allocation, on every upload and upstream page.
+constexpr size_t kMaxWheelTags = 256;
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -40,6 +49,10 @@ Status CheckPlainFilename(std::string_view kind, std::string_view filename) {
   }
   if (filename.front() == '.') {
     return Invalid(kind, filename, "must not start with '.'");
+  }
+  if (filename.size() > kMaxFilenameBytes) {
+    return Invalid(kind, filename.substr(0, 64),
+                   "longer than " + std::to_string(kMaxFilenameBytes) + " bytes");
   }
   for (char c : filename) {
     const auto u = static_cast<unsigned char>(c);
@@ -112,6 +125,12 @@ Result<WheelFilename> ParseWheelFilename(std::string_view filename) {
   if (!SplitTagField(parts[t], pythons) || !SplitTagField(parts[t + 1], abis) ||
       !SplitTagField(parts[t + 2], platforms)) {
     return Invalid(kKind, filename, "malformed compatibility tags (PEP 425)");
+  }
+  // Each field has at most kMaxFilenameBytes / 2 items, so the product cannot overflow.
+  if (pythons.size() * abis.size() * platforms.size() > kMaxWheelTags) {
+    return Invalid(kKind, filename,
+                   "the compatibility tags expand to more than " +
+                       std::to_string(kMaxWheelTags) + " tags");
   }
   for (const auto& py : pythons) {
     for (const auto& abi : abis) {

@@ -32,8 +32,9 @@ struct SdistFilename {
 // Parses "{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl". The name part must be a
 // valid project name in PEP 427's escaped form (letters, digits, '.', '_'; no "__"); the
 // version must be PEP 440; each of the three tag fields is one or more '.'-separated
-// [A-Za-z0-9_]+ items. Returns kInvalidArgument otherwise, and for any filename that is empty,
-// starts with '.', or contains '/', '\\', NUL or another control or non-ASCII byte.
+// [A-Za-z0-9_]+ items, expanding to at most 256 tags. Returns kInvalidArgument otherwise, and
+// for any filename that is empty, longer than 255 bytes, starts with '.', or contains '/',
+// '\\', NUL or another control or non-ASCII byte.
 Result<WheelFilename> ParseWheelFilename(std::string_view filename);
 
 // Parses "{name}-{version}.tar.gz" or "{name}-{version}.zip". Legacy names may hold dashes

@@ -132,6 +132,38 @@ TEST(WheelFilenameTest, MoreCases) {
   }
 }
 
+// Found by the dist_filename fuzzer: a compressed tag set expands to the product of its
+// fields, so a short name could make tens of thousands of tags (and a long one millions).
+TEST(WheelFilenameTest, BoundsTheTagsAndTheLength) {
+  auto Field = [](int items) {
+    std::string field = "a0";
+    for (int i = 1; i < items; ++i) {
+      field += ".a" + std::to_string(i);
+    }
+    return field;
+  };
+  // 8 x 8 x 4 = 256 tags: the most accepted.
+  auto most = ParseWheelFilename("a-1-" + Field(8) + "-" + Field(8) + "-" + Field(4) + ".whl");
+  ASSERT_TRUE(most.has_value()) << most.error().ToString();
+  EXPECT_EQ(most->tags.size(), 256u);
+  // 8 x 8 x 5 = 320: refused.
+  auto over = ParseWheelFilename("a-1-" + Field(8) + "-" + Field(8) + "-" + Field(5) + ".whl");
+  ASSERT_FALSE(over.has_value());
+  EXPECT_EQ(over.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(over.error().message().find("more than 256 tags"), std::string::npos)
+      << over.error().message();
+  // 255 bytes is the longest name a file system stores; one more is refused, for sdists too.
+  std::string name(255 - std::string("-1-py3-none-any.whl").size(), 'a');
+  EXPECT_TRUE(ParseWheelFilename(name + "-1-py3-none-any.whl").has_value());
+  auto long_wheel = ParseWheelFilename(name + "a-1-py3-none-any.whl");
+  ASSERT_FALSE(long_wheel.has_value());
+  EXPECT_NE(long_wheel.error().message().find("longer than 255 bytes"), std::string::npos)
+      << long_wheel.error().message();
+  std::string sdist_name(255 - std::string("-1.tar.gz").size(), 'b');
+  EXPECT_TRUE(ParseSdistFilename(sdist_name + "-1.tar.gz").has_value());
+  EXPECT_FALSE(ParseSdistFilename(sdist_name + "b-1.tar.gz").has_value());
+}
+
 TEST(SdistFilenameTest, MoreCases) {
   auto s = ParseSdistFilename("Django-4.2.7.tar.gz");
   ASSERT_TRUE(s.has_value());

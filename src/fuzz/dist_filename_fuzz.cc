@@ -1,5 +1,6 @@
 // Wheel and sdist filenames (ParseWheelFilename, ParseSdistFilename) on any string:
-//   - what is accepted has a valid normalized project name and no path or control byte;
+//   - what is accepted has a valid normalized project name, no path or control byte, and at
+//     most 255 bytes; a wheel expands to at most 256 tags;
 //   - a wheel's tags are sorted, unique, lowercase "interpreter-abi-platform" triples, and
 //     its build tag is empty or starts with a digit;
 //   - the filename rebuilt from the parse ("{name}-{version}[-{build}]-{tag}.whl" for each
@@ -37,6 +38,7 @@ void CheckWheel(std::string_view filename, const pipy::WheelFilename& w) {
         "a wheel's name is a normalized valid name");
   Check(w.build_tag.empty() || (w.build_tag[0] >= '0' && w.build_tag[0] <= '9'),
         "a build tag starts with a digit");
+  Check(filename.size() <= 255 && w.tags.size() <= 256, "a wheel's name and tags are bounded");
   Check(!w.tags.empty() && std::is_sorted(w.tags.begin(), w.tags.end()) &&
             std::adjacent_find(w.tags.begin(), w.tags.end()) == w.tags.end(),
         "tags are sorted and unique");
@@ -58,6 +60,7 @@ void CheckWheel(std::string_view filename, const pipy::WheelFilename& w) {
 
 void CheckSdist(std::string_view filename, const pipy::SdistFilename& s) {
   Check(!HasUnsafeByte(filename) && !filename.starts_with('.'), "no unsafe sdist filename");
+  Check(filename.size() <= 255, "an sdist's name is bounded");
   Check(pipy::pep503::IsValidName(s.name) && pipy::pep503::NormalizeName(s.name) == s.name,
         "an sdist's name is a normalized valid name");
   std::string rebuilt =

@@ -66,7 +66,11 @@ def test_sha256_mismatch_is_400(server, upload_token, dist_dir, unchanged):
 @pytest.mark.parametrize("filename", [
     "pipyb_badname.whl", "pipyb_badname-1.0.whl", "pipyb_badname-1.0-py3-none.whl",
     "pipyb_badname-1.0.tar.bz2", "pipyb_badname-1.0-py3-none-any.whl.exe",
-    "pipyb_badname-not.a.version-py3-none-any.whl", "pipyb_badname-1.0.tar.gz\x00.whl"])
+    "pipyb_badname-not.a.version-py3-none-any.whl", "pipyb_badname-1.0.tar.gz\x00.whl",
+    # a compressed tag set of 24 x 24 x 16 tags, and a name over 255 bytes
+    "pipyb_badname-1.0-" + "-".join(".".join(f"{c}{i}" for i in range(n))
+                                    for c, n in (("a", 24), ("b", 24), ("c", 16))) + ".whl",
+    "pipyb_badname-1.0-" + "x" * 230 + "-none-any.whl"])
 def test_invalid_filename_is_400(server, upload_token, dist_dir, unchanged, filename):
     w = make_wheel(dist_dir, "pipyb-badname", "1.0")
     refused(server, "pipyb-badname", upload(server, w, upload_token, filename=filename), 400)

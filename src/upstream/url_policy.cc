@@ -4,6 +4,7 @@
 
 #include <boost/url.hpp>
 #include <charconv>
+#include <memory>
 #include <optional>
 
 #include "core/strings.h"
@@ -27,12 +28,14 @@ using CurlUrl = std::unique_ptr<CURLU, decltype(&curl_url_cleanup)>;
 // internationalized host without IDN support for CURLU_PUNYCODE).
 std::optional<std::string> Part(CURLU* handle, CURLUPart part, unsigned int flags = 0) {
   char* value = nullptr;
-  if (curl_url_get(handle, part, &value, flags) != CURLUE_OK || value == nullptr) {
+  const CURLUcode rc = curl_url_get(handle, part, &value, flags);
+  // Debian 12's curl 7.88 can fail after allocating the part (found by the upstream_simple
+  // fuzzer: a leak per such link on an upstream page): free whatever it handed back.
+  std::unique_ptr<char, decltype(&curl_free)> owned(value, &curl_free);
+  if (rc != CURLUE_OK || value == nullptr) {
     return std::nullopt;
   }
-  std::string out(value);
-  curl_free(value);
-  return out;
+  return std::string(value);
 }
 
 // What the policy looks at, read from curl's parse of a URL.

@@ -62,6 +62,14 @@ class Access {
   // /healthz, decided before routing and before any body byte is read.
   http::Guard AdmissionGuard() const;
 
+  // The Cache-Control of index pages (simple pages, packuments): shared caches may keep
+  // them for a minute when anyone may read them; when reads need a token, only the
+  // client's own cache may (RFC 9111 section 3.5: "public" would let a shared cache
+  // inside the network hand a token holder's page to anonymous clients).
+  std::string_view PageCacheControl() const {
+    return auth_.anonymous_read() ? "max-age=60, public" : "max-age=60, private";
+  }
+
  private:
   // The principal the request's credential names; a credential that does not authenticate
   // counts as a failure of its address.

@@ -20,7 +20,6 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::string_view kPageCacheControl = "max-age=60, public";
 constexpr std::string_view kImmutable = "public, max-age=31536000, immutable";
 // Distinct registry URLs (Hosts) whose documents are cached; others are rendered per
 // request.
@@ -40,7 +39,7 @@ index::CachedPage MakePage(std::string body) {
 }
 
 // `if_none_match`: the request's header (copied: the upstream's answer is sent later).
-http::Response PageResponse(const index::CachedPage& page,
+http::Response PageResponse(const Context& ctx, const index::CachedPage& page,
                             const std::optional<std::string>& if_none_match,
                             std::string_view content_type) {
   http::Response response;
@@ -53,7 +52,7 @@ http::Response PageResponse(const index::CachedPage& page,
   }
   response.SetHeader("Vary", "Accept");
   response.SetHeader("ETag", page.etag);
-  response.SetHeader("Cache-Control", std::string(kPageCacheControl));
+  response.SetHeader("Cache-Control", std::string(ctx.access.PageCacheControl()));
   return response;
 }
 
@@ -314,7 +313,7 @@ http::Response HandleGet(Context& ctx, const http::Request& request) {
         if (!up) {
           return NpmError(up.error());
         }
-        return PageResponse(*up, if_none_match, content_type);
+        return PageResponse(ctx, *up, if_none_match, content_type);
       };
       return handoff;
     }
@@ -322,7 +321,7 @@ http::Response HandleGet(Context& ctx, const http::Request& request) {
   if (!page) {
     return NpmError(page.error());
   }
-  return PageResponse(*page, if_none_match, content_type);
+  return PageResponse(ctx, *page, if_none_match, content_type);
 }
 
 http::Response HandleDistTags(Context& ctx, const http::Request& request) {

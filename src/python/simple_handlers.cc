@@ -15,9 +15,9 @@ namespace {
 
 // Pages change when a project does; a short max-age bounds staleness behind caches,
 // and the ETag makes revalidation cheap.
-constexpr std::string_view kPageCacheControl = "max-age=60, public";
 
-http::Response PageResponse(const index::CachedPage& page, const http::Request& request) {
+http::Response PageResponse(const Context& ctx, const index::CachedPage& page,
+                            const http::Request& request) {
   http::Response response;
   if (http::IfNoneMatchMatches(request.header("if-none-match"), page.etag)) {
     response.status = 304;
@@ -28,7 +28,7 @@ http::Response PageResponse(const index::CachedPage& page, const http::Request& 
   }
   response.SetHeader("Vary", "Accept");
   response.SetHeader("ETag", page.etag);
-  response.SetHeader("Cache-Control", std::string(kPageCacheControl));
+  response.SetHeader("Cache-Control", std::string(ctx.access.PageCacheControl()));
   return response;
 }
 
@@ -89,7 +89,7 @@ http::Response ServeRoot(Context& ctx, const http::Request& request) {
   if (!page) {
     return http::ErrorResponse(page.error());
   }
-  return PageResponse(*page, request);
+  return PageResponse(ctx, *page, request);
 }
 
 http::Response ServeProject(Context& ctx, const http::Request& request) {
@@ -127,7 +127,7 @@ http::Response ServeProject(Context& ctx, const http::Request& request) {
     // Building may ask the upstream (a network wait): answer a cached page here, and
     // build anything else on the server's blocking pool.
     if (std::optional<index::CachedPage> cached = ctx.index.FindPage(normalized, key)) {
-      return PageResponse(*cached, request);
+      return PageResponse(ctx, *cached, request);
     }
     http::Response deferred;
     std::string if_none_match(request.header("if-none-match").value_or(""));
@@ -140,7 +140,7 @@ http::Response ServeProject(Context& ctx, const http::Request& request) {
       if (!if_none_match.empty()) {
         conditional.headers.push_back({"If-None-Match", if_none_match});
       }
-      return PageResponse(*page, conditional);
+      return PageResponse(ctx, *page, conditional);
     };
     return deferred;
   }
@@ -148,7 +148,7 @@ http::Response ServeProject(Context& ctx, const http::Request& request) {
   if (!page) {
     return http::ErrorResponse(page.error());
   }
-  return PageResponse(*page, request);
+  return PageResponse(ctx, *page, request);
 }
 
 http::Response RedirectToRoot(Context& ctx, const http::Request& request) {

@@ -3,12 +3,14 @@
 Each refused request must store nothing (no new blob, the project stays absent)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
 
 import pytest
 
+import npmdists as nd
 from pipyharness import PIPY_BIN, basic_auth, bearer_auth, free_port, raw_exchange
 from pydists import make_wheel, upload, upload_form
 
@@ -67,6 +69,58 @@ def test_anonymous_read_false_admits_any_valid_token(private, tmp_path):
         r = private.get("/simple/pipya-private/", headers)
         assert r.status == 200 and w.filename in r.text
     assert private.get("/healthz").status == 200
+
+
+def cache_control(response) -> set[str]:
+    return {x.strip().lower() for x in (response.header("Cache-Control") or "").split(",")}
+
+
+def publish_npm(server, folder, name: str, token: str):
+    tgz = nd.make_npm_tarball(folder, name, "1.0.0")
+    body = nd.publish_body(name, "1.0.0", tgz, registry_url=server.url + "/npm/")
+    r = server.request("PUT", "/npm/" + nd.escaped_name(name), body=json.dumps(body).encode(),
+                       headers={"Content-Type": "application/json", **bearer_auth(token)})
+    assert r.status in (200, 201), (r.status, r.reason, r.text[:300])
+
+
+# Index pages are cached for a minute. When reads need a token, a shared cache inside the
+# network must not keep a token holder's page and hand it to anonymous clients (RFC 9111
+# section 3.5 lets it do so for a response marked "public"): pages are "private" then.
+PAGES = ["/simple/", "/simple/pipya-cached/", "/npm/pipya-cached-npm",
+         "/npm/pipya-cached-npm/1.0.0"]
+
+
+def test_pages_are_private_when_reads_need_a_token(private, tmp_path):
+    up = private.token("admin")
+    assert upload(private, make_wheel(tmp_path, "pipya-cached", "1.0"), up).status == 200
+    publish_npm(private, tmp_path / "npm", "pipya-cached-npm", up)
+    read = private.token("read")
+    for path in PAGES:
+        for accept in ("application/vnd.pypi.simple.v1+json", "text/html",
+                       "application/vnd.npm.install-v1+json"):
+            r = private.get(path, {**bearer_auth(read), "Accept": accept})
+            if r.status == 406:
+                continue  # not a type this route serves
+            assert r.status == 200, (path, accept, r.status, r.reason)
+            cc = cache_control(r)
+            assert "private" in cc and "public" not in cc, (path, accept, cc)
+            etag = r.header("ETag")
+            r = private.get(path, {**bearer_auth(read), "Accept": accept,
+                                   "If-None-Match": etag})
+            assert r.status == 304, (path, r.status)
+            assert "public" not in cache_control(r), (path, "304")
+
+
+def test_pages_are_public_when_anyone_may_read(server_factory, tmp_path):
+    s = server_factory()
+    up = s.token("admin")
+    assert upload(s, make_wheel(tmp_path, "pipya-cached", "1.0"), up).status == 200
+    publish_npm(s, tmp_path / "npm", "pipya-cached-npm", up)
+    for path in PAGES:
+        r = s.get(path)
+        assert r.status == 200, (path, r.status, r.reason)
+        cc = cache_control(r)
+        assert {"public", "max-age=60"} <= cc and "private" not in cc, (path, cc)
 
 
 def test_token_created_while_serving_works_at_once_and_revoke_stops_it(private):

@@ -21,8 +21,11 @@ std::optional<std::string_view> FindHeader(const std::vector<Header>& headers,
 void CloseFileBody(std::variant<std::string, std::shared_ptr<const std::string>, FileBody,
                                 StreamBody>& body) {
   if (auto* file = std::get_if<FileBody>(&body); file != nullptr && file->fd >= 0) {
-    ::close(file->fd);
+    if (file->owner == nullptr) {
+      ::close(file->fd);
+    }
     file->fd = -1;
+    file->owner.reset();
   }
 }
 

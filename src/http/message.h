@@ -53,11 +53,14 @@ struct Request {
   std::string_view scheme() const { return tls ? "https" : "http"; }
 };
 
-// Bytes of an open file sent with sendfile(2). The response owns `fd` and closes it.
+// Bytes of an open file sent with sendfile(2). Without an `owner` the response owns `fd`
+// and closes it; with one, `fd` belongs to the owner (a file many responses share, such as
+// the page cache's spill file), which keeps it open while any response holds it.
 struct FileBody {
   int fd = -1;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
+  std::shared_ptr<const void> owner;
 };
 
 // Bytes produced on demand: `read` fills up to n bytes and returns how many, 0 at the end.

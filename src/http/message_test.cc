@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "http/message.h"
 #include "http/target.h"
 #include "http/wire.h"
@@ -35,6 +37,27 @@ TEST(MessageTest, FileBodyFdClosedByOwnerOnly) {
     EXPECT_NE(::fcntl(fd, F_GETFD), -1);  // still open: moves transfer ownership
   }
   EXPECT_EQ(::fcntl(fd, F_GETFD), -1);  // closed by the last owner
+}
+
+TEST(MessageTest, FileBodyWithAnOwnerLeavesTheFdToIt) {
+  int fd = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(fd, 0);
+  auto owner = std::shared_ptr<const int>(new int(fd), [](const int* p) {
+    ::close(*p);
+    delete p;
+  });
+  {
+    Response a;
+    a.body = FileBody{fd, 0, 0, owner};
+    Response b(std::move(a));
+    Response c;
+    c.body = FileBody{fd, 0, 0, owner};
+    c = std::move(b);  // the replaced body must not close the shared fd either
+  }
+  EXPECT_NE(::fcntl(fd, F_GETFD), -1);  // the responses are gone; the owner keeps it
+  EXPECT_EQ(owner.use_count(), 1);      // and they let go of the owner
+  owner.reset();
+  EXPECT_EQ(::fcntl(fd, F_GETFD), -1);
 }
 
 TEST(StatusMapTest, TheOneTable) {

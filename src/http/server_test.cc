@@ -313,6 +313,49 @@ TEST_F(ServerTest, FileBodyDeliveredByteExact) {
   }
 }
 
+TEST_F(ServerTest, SmallAndEmptyFileBodiesOfOneSharedFile) {
+  // Pages sent from one shared file (the page cache's spill): small ranges, an empty one
+  // (its head must not wait for bytes that never come), one after another on a connection.
+  fs::path file = dir_ / "pages";
+  const std::string content = "<html>first</html><html>second page</html>";
+  std::ofstream(file, std::ios::binary) << content;
+  auto shared = std::shared_ptr<const int>(new int(::open(file.c_str(), O_RDONLY | O_CLOEXEC)),
+                                           [](const int* fd) {
+                                             ::close(*fd);
+                                             delete fd;
+                                           });
+  router_.Add("GET", "/first", {}, [&](Request&) {
+    Response r;
+    r.body = FileBody{*shared, 0, 18, shared};
+    return r;
+  });
+  router_.Add("GET", "/second", {}, [&](Request&) {
+    Response r;
+    r.body = FileBody{*shared, 18, content.size() - 18, shared};
+    return r;
+  });
+  router_.Add("GET", "/empty", {}, [&](Request&) {
+    Response r;
+    r.body = FileBody{*shared, 5, 0, shared};
+    return r;
+  });
+  StartServer();
+  Conn c(port_);
+  for (int i = 0; i < 3; ++i) {
+    auto first = c.Get("/first");
+    ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(first->body, "<html>first</html>");
+    auto empty = c.Get("/empty");
+    ASSERT_TRUE(empty.has_value());
+    EXPECT_EQ(empty->header("Content-Length"), "0");
+    EXPECT_EQ(empty->body, "");
+    auto second = c.Get("/second");
+    ASSERT_TRUE(second.has_value());
+    EXPECT_EQ(second->body, "<html>second page</html>");
+  }
+  EXPECT_NE(::fcntl(*shared, F_GETFD), -1);  // no response closed the shared file
+}
+
 TEST_F(ServerTest, StreamBodyChunkedAndWithLength) {
   auto make_stream = [](std::size_t total, std::optional<std::uint64_t> length) {
     auto sent = std::make_shared<std::size_t>(0);

@@ -92,6 +92,13 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   std::string TooLargeDetail() const;
   void SendResponse(Response response);
   void WriteHeadThen(void (Session::*next)());
+  // Writes head_ (which already holds a body of `body_bytes`), then finishes.
+  void WriteCoalesced(std::size_t body_bytes);
+  // Appends the file's bytes to head_ (small files over TLS); false, head_ unchanged, when
+  // the file ends early or cannot be read.
+  bool AppendFileToHead(const FileBody& file);
+  // Plain TCP: the head with MSG_MORE straight from this thread, then SendFileSome.
+  void SendHeadThenFile();
   void SendFileSome();
   void SendFileTls();
   void WaitWritable();

@@ -5,6 +5,7 @@
 // meet.
 #include <fcntl.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -113,8 +114,16 @@ void Session::SendResponse(Response response) {
     memory_body = *s;
   } else if (auto* shared = std::get_if<std::shared_ptr<const std::string>>(&response_.body)) {
     memory_body = *shared ? std::string_view(**shared) : std::string_view();
-  } else if (std::holds_alternative<FileBody>(response_.body)) {
-    WriteHeadThen(&Session::SendFileSome);
+  } else if (auto* file = std::get_if<FileBody>(&response_.body)) {
+    if (stream_.tls()) {
+      if (file->length <= kTlsCoalesceBytes && AppendFileToHead(*file)) {
+        WriteCoalesced(file->length);  // a small file and its head in one TLS record
+        return;
+      }
+      WriteHeadThen(&Session::SendFileSome);
+      return;
+    }
+    SendHeadThenFile();
     return;
   } else {
     WriteHeadThen(&Session::StreamSome);
@@ -122,15 +131,7 @@ void Session::SendResponse(Response response) {
   }
   if (stream_.tls() && memory_body.size() <= kTlsCoalesceBytes) {
     head_.append(memory_body);
-    stream_.expires_after(host_.options.body_timeout);
-    asio::async_write(stream_, asio::buffer(head_),
-                      [self = shared_from_this(), n = memory_body.size()](error_code ec,
-                                                                          std::size_t) {
-                        if (!ec) {
-                          self->bytes_ = n;
-                        }
-                        self->Finish(!ec);
-                      });
+    WriteCoalesced(memory_body.size());
     return;
   }
   // Head and body in one gather write; the body is not copied.
@@ -145,6 +146,60 @@ void Session::SendResponse(Response response) {
                       }
                       self->Finish(!ec);
                     });
+}
+
+void Session::WriteCoalesced(std::size_t body_bytes) {
+  stream_.expires_after(host_.options.body_timeout);
+  asio::async_write(stream_, asio::buffer(head_),
+                    [self = shared_from_this(), body_bytes](error_code ec, std::size_t) {
+                      if (!ec) {
+                        self->bytes_ = body_bytes;
+                      }
+                      self->Finish(!ec);
+                    });
+}
+
+bool Session::AppendFileToHead(const FileBody& file) {
+  const std::size_t head_bytes = head_.size();
+  head_.resize(head_bytes + file.length);
+  std::size_t done = 0;
+  while (done < file.length) {
+    ssize_t n = ::pread(file.fd, head_.data() + head_bytes + done, file.length - done,
+                        static_cast<off_t>(file.offset + done));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      head_.resize(head_bytes);  // sent the slow way, which reports the short file
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+void Session::SendHeadThenFile() {
+  // The head goes out with MSG_MORE, so the kernel holds it for the file's first bytes
+  // (one segment for a small file, as nginx's tcp_nopush gives) and no handler round trip
+  // separates the two; a socket too full for the whole head falls back to async_write.
+  const int socket = stream_.socket().native_handle();
+  // An empty file sends nothing after the head: nothing would push a held head out.
+  const int more = std::get<FileBody>(response_.body).length > 0 ? MSG_MORE : 0;
+  ssize_t n = 0;
+  do {
+    n = ::send(socket, head_.data(), head_.size(), more | MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(head_.size())) {
+    SendFileSome();
+    return;
+  }
+  if (n > 0) {
+    head_.erase(0, static_cast<std::size_t>(n));
+  } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+    Finish(false);
+    return;
+  }
+  WriteHeadThen(&Session::SendFileSome);
 }
 
 void Session::WriteHeadThen(void (Session::*next)()) {

@@ -300,6 +300,14 @@ TEST_F(TlsTest, FilesAndStreamsGoThroughTheCipher) {
     r.body = FileBody{fd, 100, fs::file_size(file) - 100};
     return r;
   });
+  // A small file (a spilled page) goes out in the head's record: same bytes.
+  router_.Add("GET", "/small", Opts("small"), [&file](Request&) {
+    Response r;
+    r.status = 200;
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    r.body = FileBody{fd, 7, 5000};
+    return r;
+  });
   router_.Add("GET", "/stream", Opts("stream"), [&data](Request&) {
     auto sent = std::make_shared<std::size_t>(0);
     Response r;
@@ -319,6 +327,9 @@ TEST_F(TlsTest, FilesAndStreamsGoThroughTheCipher) {
   auto file_reply = conn.Get("/file");
   ASSERT_TRUE(file_reply.has_value());
   EXPECT_TRUE(file_reply->body == data.substr(100)) << file_reply->body.size();
+  auto small_reply = conn.Get("/small");
+  ASSERT_TRUE(small_reply.has_value());
+  EXPECT_TRUE(small_reply->body == data.substr(7, 5000)) << small_reply->body.size();
   // HTTP/1.0 and no length: the body ends with the connection, with close_notify, so the
   // client can tell it is complete.
   auto stream_reply = conn.Get("/stream", "HTTP/1.0");

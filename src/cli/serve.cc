@@ -26,6 +26,10 @@ namespace pipy::cli {
 
 namespace {
 
+// Pages smaller than this stay in memory (a gather write of head and body); larger ones
+// are sent from the page cache's spill file.
+constexpr std::uint64_t kPageSpillMinBytes = 0;
+
 // Removes request bodies and unpacked uploads a previous process left behind when it died.
 void ClearFolder(const std::filesystem::path& dir) {
   std::error_code ec;
@@ -112,6 +116,11 @@ int Serve(const config::Config& config) {
   const std::filesystem::path upload_dir = config.data_dir / "uploads";
   ClearFolder(spool_dir);
   ClearFolder(upload_dir);
+  // Rendered pages live in an unnamed file beside the spooled bodies and are sent from it
+  // (see index/page_spill.h): the kernel's page cache holds them, not pipy's heap.
+  index.pages().SetSpill(
+      std::make_unique<index::PageSpill>(spool_dir, 2 * index::PageCache::kDefaultMaxBytes),
+      kPageSpillMinBytes);
 
   http::Router router;
   AddServiceRoutes(router, metrics, access);

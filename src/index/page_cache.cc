@@ -63,6 +63,9 @@ Result<CachedPage> PageCache::GetOrBuild(std::string_view project, const std::st
   // Built outside the lock: a slow page must not stall every other page.
   try {
     Result<CachedPage> result = build();
+    if (result) {
+      Spill(*result);
+    }
     FinishFlight(project, key, flight, result);
     return result;
   } catch (...) {
@@ -77,7 +80,12 @@ void PageCache::FinishFlight(std::string_view project, const std::string& key,
   std::lock_guard lock(mu_);
   // Store only if nothing changed while building; otherwise the page may be stale, and the
   // next request rebuilds it.
-  if (result && flight->epoch == epoch_ && flight->generation == GenerationLocked(project)) {
+  // A body spilled to a file the spill has since left behind is not kept either: the
+  // sweep of old files may have run already.
+  const bool stale_file = result && result->spilled.file != nullptr &&
+                          result->spilled.file.get() != spill_->current_file();
+  if (result && !stale_file && flight->epoch == epoch_ &&
+      flight->generation == GenerationLocked(project)) {
     Entry entry{flight->epoch, flight->generation, *result};
     if (auto old = entries_.find(key); old != entries_.end()) {
       bytes_ -= SizeOf(key, old->second);
@@ -86,6 +94,9 @@ void PageCache::FinishFlight(std::string_view project, const std::string& key,
     entries_[key] = std::move(entry);
     if (bytes_ > max_bytes_) {
       EvictLocked();
+    }
+    if (spill_ != nullptr && spill_->file_number() != spill_file_number_) {
+      DropOldSpillLocked();
     }
   }
   flight->result = std::move(result);
@@ -117,8 +128,38 @@ std::uint64_t PageCache::bytes() const {
   return bytes_;
 }
 
+void PageCache::SetSpill(std::unique_ptr<PageSpill> spill, std::uint64_t min_bytes) {
+  std::lock_guard lock(mu_);
+  spill_ = std::move(spill);
+  spill_min_bytes_ = min_bytes;
+}
+
+void PageCache::Spill(CachedPage& page) const {
+  if (spill_ == nullptr || page.body == nullptr || page.body->size() < spill_min_bytes_) {
+    return;
+  }
+  if (std::optional<SpilledBytes> spilled = spill_->Write(*page.body)) {
+    page.spilled = std::move(*spilled);
+    page.body.reset();
+  }
+}
+
+void PageCache::DropOldSpillLocked() {
+  spill_file_number_ = spill_->file_number();
+  const SpillFile* current = spill_->current_file();
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    const SpillFile* file = it->second.page.spilled.file.get();
+    if (file != nullptr && file != current) {
+      bytes_ -= SizeOf(it->first, it->second);
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 std::uint64_t PageCache::SizeOf(const std::string& key, const Entry& entry) {
-  return key.size() + (entry.page.body ? entry.page.body->size() : 0) +
+  return key.size() + (entry.page.body ? entry.page.body->size() : entry.page.spilled.length) +
          entry.page.content_type.size() + entry.page.etag.size() + 64;
 }
 

@@ -15,16 +15,20 @@
 #include <unordered_map>
 
 #include "core/status.h"
+#include "index/page_spill.h"
 
 namespace pipy::index {
 
 struct CachedPage {
+  // The body: in memory, or (once cached with a spill, see PageCache::SetSpill) in a spill
+  // file, `body` then null.
   std::shared_ptr<const std::string> body;
   std::string content_type;
   std::string etag;        // quoted strong ETag, e.g. "\"3f2a...\""
   // Unix epoch milliseconds after which GetOrBuild rebuilds the page; 0 = valid until the
   // project changes. Set for pages of another origin (the upstream proxy's TTL).
   std::int64_t expires_ms = 0;
+  SpilledBytes spilled;  // last, so that {body, type, etag} initializers keep working
 };
 
 class PageCache {
@@ -34,6 +38,9 @@ class PageCache {
   // Hosts, upstream packages).
   static constexpr std::uint64_t kDefaultMaxBytes = 512ull * 1024 * 1024;
   explicit PageCache(std::uint64_t max_bytes = kDefaultMaxBytes) : max_bytes_(max_bytes) {}
+  // From now on, bodies of at least `min_bytes` are moved to `spill` when cached (pages
+  // built before stay as they are). Call before serving.
+  void SetSpill(std::unique_ptr<PageSpill> spill, std::uint64_t min_bytes);
   // The bytes of the pages held now (for tests and metrics).
   std::uint64_t bytes() const;
 
@@ -76,6 +83,11 @@ class PageCache {
   static std::uint64_t SizeOf(const std::string& key, const Entry& entry);
   // Drops entries until the cache holds at most 3/4 of max_bytes_ (mu_ held).
   void EvictLocked();
+  // Moves a built page's body to the spill file when it is large enough (outside mu_);
+  // on a write error the page keeps its body in memory.
+  void Spill(CachedPage& page) const;
+  // After the spill began a new file: drops the pages in older ones (mu_ held).
+  void DropOldSpillLocked();
   // Records the leader's result: caches it when still current, wakes the waiters and
   // forgets the flight.
   void FinishFlight(std::string_view project, const std::string& key,
@@ -88,6 +100,9 @@ class PageCache {
   const std::uint64_t max_bytes_;
   std::uint64_t bytes_ = 0;                                    // SizeOf every entry
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;  // key -> newest build
+  std::unique_ptr<PageSpill> spill_;        // null: every body stays in memory
+  std::uint64_t spill_min_bytes_ = 0;
+  std::uint64_t spill_file_number_ = 0;     // the spill's file when entries were last swept
 };
 
 // A strong ETag for `body`: a quoted prefix of its sha256.

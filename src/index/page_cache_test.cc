@@ -1,14 +1,21 @@
 #include "index/page_cache.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "testing/temp_dir.h"
 
 namespace pipy::index {
 namespace {
@@ -220,11 +227,124 @@ TEST(PageCacheTest, ExpiredPagesAreRebuilt) {
   EXPECT_FALSE(cache.Find("p", "k").has_value());
 }
 
-}  // namespace
-}  // namespace pipy::index
+// The bytes a spilled page holds, read back from its file.
+std::string ReadSpilled(const SpilledBytes& spilled) {
+  std::string bytes(spilled.length, '\0');
+  EXPECT_EQ(::pread(spilled.file->fd(), bytes.data(), bytes.size(),
+                    static_cast<off_t>(spilled.offset)),
+            static_cast<ssize_t>(bytes.size()));
+  return bytes;
+}
 
-namespace pipy::index {
-namespace {
+TEST(PageCacheTest, SpilledPagesAreServedFromTheFile) {
+  testing::TempDir dir("spill");
+  PageCache cache;
+  cache.SetSpill(std::make_unique<PageSpill>(dir.path(), 1 << 20), 0);
+  const std::string first(5'000, 'a');
+  const std::string second = "<html>second</html>";
+  auto a = cache.GetOrBuild("p", "a", [&]() -> Result<CachedPage> { return Page(first); });
+  auto b = cache.GetOrBuild("q", "b", [&]() -> Result<CachedPage> { return Page(second); });
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(b);
+  // Out of the heap, into one file, each at its own place.
+  EXPECT_EQ(a->body, nullptr);
+  ASSERT_NE(a->spilled.file, nullptr);
+  EXPECT_EQ(a->spilled.file, b->spilled.file);
+  EXPECT_EQ(ReadSpilled(a->spilled), first);
+  EXPECT_EQ(ReadSpilled(b->spilled), second);
+  EXPECT_EQ(a->etag, MakeEtag(first));
+  // Cached as spilled: no second build, the same bytes.
+  auto again = cache.GetOrBuild("p", "a", []() -> Result<CachedPage> {
+    ADD_FAILURE() << "rebuilt";
+    return Page("wrong");
+  });
+  ASSERT_TRUE(again);
+  EXPECT_EQ(ReadSpilled(again->spilled), first);
+  EXPECT_EQ(cache.bytes() >= first.size() + second.size(), true);
+  // The file has no name: nothing is left in the folder, even by a crash.
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
+TEST(PageCacheTest, PagesBelowTheSpillSizeStayInMemory) {
+  testing::TempDir dir("spill");
+  PageCache cache;
+  cache.SetSpill(std::make_unique<PageSpill>(dir.path(), 1 << 20), 1'000);
+  auto small = cache.GetOrBuild("p", "s", []() -> Result<CachedPage> { return Page("tiny"); });
+  auto large = cache.GetOrBuild("p", "l", []() -> Result<CachedPage> {
+    return Page(std::string(1'000, 'x'));
+  });
+  ASSERT_TRUE(small);
+  ASSERT_TRUE(large);
+  ASSERT_NE(small->body, nullptr);
+  EXPECT_EQ(*small->body, "tiny");
+  EXPECT_EQ(small->spilled.file, nullptr);
+  EXPECT_EQ(large->body, nullptr);
+  EXPECT_EQ(ReadSpilled(large->spilled), std::string(1'000, 'x'));
+}
+
+TEST(PageCacheTest, PagesStayInMemoryWhenTheSpillFolderRefusesFiles) {
+  testing::TempDir dir("spill");
+  const auto not_a_folder = dir.path() / "file";
+  std::ofstream(not_a_folder) << "x";
+  PageCache cache;
+  cache.SetSpill(std::make_unique<PageSpill>(not_a_folder / "pages", 1 << 20), 0);
+  auto page = cache.GetOrBuild("p", "k", []() -> Result<CachedPage> { return Page("body"); });
+  ASSERT_TRUE(page);
+  ASSERT_NE(page->body, nullptr);
+  EXPECT_EQ(*page->body, "body");
+  EXPECT_EQ(page->spilled.file, nullptr);
+}
+
+TEST(PageCacheTest, PagesStayInMemoryWhenTheDiskRefusesTheWrite) {
+  testing::TempDir dir("spill");
+  PageSpill spill(dir.path(), 1 << 20);
+  ASSERT_TRUE(spill.Write("before"));
+  // A file size limit fails the write the way a full disk does (EFBIG instead of ENOSPC).
+  struct rlimit old {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit limited = old;
+  limited.rlim_cur = 4'096;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
+  std::optional<SpilledBytes> refused = spill.Write(std::string(8'192, 'z'));
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_FALSE(refused.has_value());
+  // Writes work again once the disk takes them, and earlier bytes are intact.
+  std::optional<SpilledBytes> after = spill.Write("after");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(ReadSpilled(*after), "after");
+}
+
+TEST(PageCacheTest, ANewSpillFileDropsThePagesOfTheOldOne) {
+  testing::TempDir dir("spill");
+  PageCache cache;
+  cache.SetSpill(std::make_unique<PageSpill>(dir.path(), 1'000), 0);
+  const std::string body(400, 'b');
+  int builds = 0;
+  auto build = [&]() -> Result<CachedPage> {
+    ++builds;
+    return Page(body);
+  };
+  std::weak_ptr<const SpillFile> first_file;
+  {
+    auto first = cache.GetOrBuild("p0", "k0", build);
+    ASSERT_TRUE(first);
+    first_file = first->spilled.file;
+  }
+  ASSERT_TRUE(cache.GetOrBuild("p1", "k1", build));  // 800 bytes: still the first file
+  ASSERT_TRUE(cache.GetOrBuild("p2", "k2", build));  // 1,200 > 1,000: a second file
+  EXPECT_EQ(builds, 3);
+  // The first file's pages are gone, and with them the file (nothing holds it open).
+  EXPECT_TRUE(first_file.expired());
+  auto rebuilt = cache.GetOrBuild("p0", "k0", build);
+  ASSERT_TRUE(rebuilt);
+  EXPECT_EQ(builds, 4);
+  EXPECT_EQ(ReadSpilled(rebuilt->spilled), body);
+  // The page in the current file was kept.
+  ASSERT_TRUE(cache.GetOrBuild("p2", "k2", build));
+  EXPECT_EQ(builds, 4);
+}
 
 TEST(PageCacheTest, MemoryIsBoundedByBytes) {
   PageCache cache(100'000);

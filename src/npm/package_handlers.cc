@@ -7,6 +7,7 @@
 
 #include "app/blob_response.h"
 #include "app/body_reader.h"
+#include "app/page_body.h"
 #include "core/npm_name.h"
 #include "core/semver.h"
 #include "http/conditional.h"
@@ -47,7 +48,7 @@ http::Response PageResponse(const Context& ctx, const index::CachedPage& page,
     response.status = 304;
   } else {
     response.status = 200;
-    response.body = page.body;
+    app::SetPageBody(response, page);
     response.SetHeader("Content-Type", std::string(content_type));
   }
   response.SetHeader("Vary", "Accept");

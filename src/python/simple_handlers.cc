@@ -2,6 +2,7 @@
 // the index's page cache, which renders it at most once per change of the project.
 #include <string>
 
+#include "app/page_body.h"
 #include "core/pep503.h"
 #include "http/conditional.h"
 #include "index/page_cache.h"
@@ -23,7 +24,7 @@ http::Response PageResponse(const Context& ctx, const index::CachedPage& page,
     response.status = 304;
   } else {
     response.status = 200;
-    response.body = page.body;
+    app::SetPageBody(response, page);
     response.SetHeader("Content-Type", page.content_type);
   }
   response.SetHeader("Vary", "Accept");

@@ -9,6 +9,7 @@
 #include <tuple>
 #include <utility>
 
+#include "app/page_body.h"
 #include "app/page_layout.h"
 #include "app/static_assets.h"
 #include "core/npm_name.h"
@@ -102,7 +103,7 @@ http::Response CachedPageResponse(std::string_view if_none_match,
   }
   r.status = 200;
   r.SetHeader("Content-Type", page.content_type);
-  r.body = page.body;
+  app::SetPageBody(r, page);
   return r;
 }
 
